@@ -1,0 +1,15 @@
+//! Boltzmann Playground: diffusion-based samplers of Boltzmann distributions.
+//!
+//! The numerics are plain Rust with no browser knowledge; `web` is the one
+//! wasm-bindgen facade, and `src/bin/playground.rs` the native command line.
+
+pub mod config;
+pub mod energy;
+pub mod metrics;
+pub mod nn;
+pub mod rng;
+pub mod sampler;
+pub mod sde;
+
+#[cfg(target_arch = "wasm32")]
+pub mod web;
