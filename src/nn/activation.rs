@@ -15,7 +15,7 @@ pub enum Activation {
 }
 
 impl Activation {
-    #[inline]
+    #[inline(always)]
     pub fn apply(self, z: f32) -> f32 {
         match self {
             Activation::Gelu => z * normal_cdf_and_pdf(z).0,
@@ -24,7 +24,7 @@ impl Activation {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn derivative(self, z: f32) -> f32 {
         match self {
             // d/dz z·Φ(z) = Φ(z) + z·φ(z)
@@ -46,39 +46,107 @@ impl Activation {
             }
         }
     }
+
+    /// out[i] = apply(z[i]). The match sits outside the loop and the scalar
+    /// functions are branch-free, so the compiler can vectorise each arm.
+    pub fn apply_slice(self, z: &[f32], out: &mut [f32]) {
+        assert_eq!(
+            z.len(),
+            out.len(),
+            "Activation::apply_slice: lengths differ"
+        );
+        match self {
+            Activation::Gelu => map_into(z, out, |z| Activation::Gelu.apply(z)),
+            Activation::Silu => map_into(z, out, |z| Activation::Silu.apply(z)),
+            Activation::Relu => map_into(z, out, |z| Activation::Relu.apply(z)),
+        }
+    }
+
+    /// g[i] *= derivative(z[i]): the backward step through the activation.
+    pub fn scale_by_derivative(self, z: &[f32], g: &mut [f32]) {
+        assert_eq!(
+            z.len(),
+            g.len(),
+            "Activation::scale_by_derivative: lengths differ"
+        );
+        match self {
+            Activation::Gelu => scale_by(z, g, |z| Activation::Gelu.derivative(z)),
+            Activation::Silu => scale_by(z, g, |z| Activation::Silu.derivative(z)),
+            Activation::Relu => scale_by(z, g, |z| Activation::Relu.derivative(z)),
+        }
+    }
 }
 
-#[inline]
+#[inline(always)]
+fn map_into(z: &[f32], out: &mut [f32], f: impl Fn(f32) -> f32) {
+    for (o, &z) in out.iter_mut().zip(z) {
+        *o = f(z);
+    }
+}
+
+#[inline(always)]
+fn scale_by(z: &[f32], g: &mut [f32], f: impl Fn(f32) -> f32) {
+    for (g, &z) in g.iter_mut().zip(z) {
+        *g *= f(z);
+    }
+}
+
+/// e^x in f32 without branches or library calls (so activation loops vectorise,
+/// natively and in wasm). x = k·ln2 + r with |r| ≤ ln2/2 (Cody–Waite split of ln2,
+/// so k·LN2_HI is exact), e^r by its degree-7 Taylor polynomial (truncation
+/// ≤ 5e-9 relative), then scaled by 2^k built in the exponent bits. The input is
+/// clamped to [−80, 80]: e^x for x < −80 returns e^−80 ≈ 1.8e-35 rather than a
+/// denormal or 0, so it and its products with O(1) numbers stay normal floats
+/// (denormal arithmetic is ~100× slower on x86), and x > 80 returns e^80.
+#[inline(always)]
+fn exp_f32(x: f32) -> f32 {
+    const LOG2_E: f32 = std::f32::consts::LOG2_E;
+    // ln2 with its 12 low mantissa bits cleared (0.693115234375, so k·LN2_HI is
+    // exact for |k| ≤ 2¹²), and the remainder.
+    const LN2_HI: f32 = f32::from_bits(0x3f31_7200);
+    const LN2_LO: f32 = (std::f64::consts::LN_2 - LN2_HI as f64) as f32;
+    // Adding 1.5·2²³ rounds to an integer held in the low mantissa bits.
+    const ROUNDER: f32 = 12_582_912.0;
+    let x = x.clamp(-80.0, 80.0);
+    let shifted = x * LOG2_E + ROUNDER;
+    let k = shifted - ROUNDER;
+    let k_int = shifted.to_bits().wrapping_sub(ROUNDER.to_bits()) as i32;
+    let r = (x - k * LN2_HI) - k * LN2_LO;
+    let mut p = 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    let two_to_k = f32::from_bits((k_int.wrapping_add(127) as u32) << 23);
+    p * two_to_k
+}
+
+#[inline(always)]
 fn sigmoid(z: f32) -> f32 {
-    // For z → −∞, exp(−z) overflows to +∞ and the quotient is the correct 0.
-    1.0 / (1.0 + (-z).exp())
+    // For z → −∞, exp(−z) saturates at e^80 and σ ≈ 1.8e-35, not exactly 0.
+    1.0 / (1.0 + exp_f32(-z))
 }
 
 const FRAC_1_SQRT_2PI: f32 = 0.398_942_3;
 
-/// (Φ(z), φ(z)) of the standard normal. Sharing exp(−z²/2) between both halves
-/// makes the GELU derivative cost one exponential; for z < 0, Φ comes from
-/// erfc directly so the lower tail keeps its relative accuracy.
-#[inline]
+/// (Φ(z), φ(z)) of the standard normal, branch-free. Sharing exp(−z²/2) between
+/// both makes the GELU derivative cost one exponential; for |z|/√2 ≥ 1, Φ comes
+/// from erfc directly so the lower tail keeps its relative accuracy.
+#[inline(always)]
 fn normal_cdf_and_pdf(z: f32) -> (f32, f32) {
-    let gauss = (-0.5 * z * z).exp();
+    let gauss = exp_f32(-0.5 * z * z);
     let pdf = FRAC_1_SQRT_2PI * gauss;
     let u = z.abs() * std::f32::consts::FRAC_1_SQRT_2;
-    let cdf = if u < 1.0 {
-        0.5 + 0.5 * erf_small(z * std::f32::consts::FRAC_1_SQRT_2)
-    } else {
-        // erfc(u) = exp(−u²)·Q(u) and u² = z²/2, so exp(−u²) is `gauss`.
-        let upper = if u < ERF_SATURATION {
-            0.5 * gauss * erfc_scaled_mid(u)
-        } else {
-            0.0
-        };
-        if z < 0.0 {
-            upper
-        } else {
-            1.0 - upper
-        }
-    };
+    // Both branches are evaluated on clamped arguments and one is selected.
+    let central = 0.5 + 0.5 * erf_small((z * std::f32::consts::FRAC_1_SQRT_2).clamp(-1.0, 1.0));
+    // erfc(u) = exp(−u²)·Q(u) and u² = z²/2, so exp(−u²) is `gauss`.
+    let upper = 0.5 * gauss * erfc_scaled_mid(u.clamp(1.0, ERF_SATURATION));
+    let upper = if u < ERF_SATURATION { upper } else { 0.0 };
+    let tail = if z < 0.0 { upper } else { 1.0 - upper };
+    let cdf = if u < 1.0 { central } else { tail };
     (cdf, pdf)
 }
 
@@ -90,7 +158,7 @@ const ERF_SATURATION: f32 = 4.0;
 // P[0] is the fitted value, one f32 ulp below 2/√π: the fit trades it against the
 // other coefficients, so it is not the constant.
 #[allow(clippy::approx_constant)]
-#[inline]
+#[inline(always)]
 fn erf_small(x: f32) -> f32 {
     const P: [f32; 7] = [
         1.128_379_1,
@@ -112,7 +180,7 @@ fn erf_small(x: f32) -> f32 {
 /// Q(x) = exp(x²)·erfc(x) for 1 ≤ x < 4, a polynomial in w = (x − 2.5)/1.5
 /// interpolating at Chebyshev nodes (degree 11, truncation error 1e-8 in Q,
 /// at most 4e-9 in erfc after the factor exp(−x²) ≤ e⁻¹).
-#[inline]
+#[inline(always)]
 fn erfc_scaled_mid(x: f32) -> f32 {
     const Q: [f32; 12] = [
         0.210_806_35,
@@ -144,7 +212,7 @@ pub fn erf(x: f32) -> f32 {
     if a < 1.0 {
         erf_small(x)
     } else if a < ERF_SATURATION {
-        let r = 1.0 - (-a * a).exp() * erfc_scaled_mid(a);
+        let r = 1.0 - exp_f32(-a * a) * erfc_scaled_mid(a);
         r.copysign(x)
     } else if a.is_nan() {
         x
@@ -251,6 +319,45 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn exp_f32_relative_error_within_three_ulp() {
+        let mut worst = (0.0f64, 0.0f32);
+        let n = 400_000;
+        for i in 0..=n {
+            let x = -80.0 + 160.0 * i as f32 / n as f32;
+            let err = (exp_f32(x) as f64 / (x as f64).exp() - 1.0).abs();
+            if err > worst.0 {
+                worst = (err, x);
+            }
+        }
+        // One f32 ulp is 2^-23 ≈ 1.19e-7 relative at worst.
+        assert!(
+            worst.0 < 3.6e-7,
+            "max relative error {} at {}",
+            worst.0,
+            worst.1
+        );
+        assert_eq!(exp_f32(0.0), 1.0);
+        assert_eq!(exp_f32(-1000.0), exp_f32(-80.0));
+        assert_eq!(exp_f32(1000.0), exp_f32(80.0));
+        assert!(exp_f32(-80.0) > f32::MIN_POSITIVE * 1e3);
+    }
+
+    #[test]
+    fn slice_forms_match_scalar_forms() {
+        let z: Vec<f32> = (0..1000).map(|i| -12.0 + 0.024 * i as f32).collect();
+        for act in [Activation::Gelu, Activation::Silu, Activation::Relu] {
+            let mut out = vec![f32::NAN; z.len()];
+            act.apply_slice(&z, &mut out);
+            let mut g: Vec<f32> = (0..z.len()).map(|i| 1.0 + i as f32).collect();
+            act.scale_by_derivative(&z, &mut g);
+            for i in 0..z.len() {
+                assert_eq!(out[i], act.apply(z[i]), "{act:?}");
+                assert_eq!(g[i], (1.0 + i as f32) * act.derivative(z[i]), "{act:?}");
+            }
+        }
+    }
+
+    #[test]
     fn gelu_value_and_derivative_match_f64_reference() {
         let (mut worst_v, mut worst_d) = (0.0f64, 0.0f64);
         let n = 200_000;
@@ -289,8 +396,10 @@ pub(crate) mod tests {
         }
         assert_eq!(Activation::Relu.derivative(0.0), 0.0);
         assert_eq!(Activation::Relu.apply(-2.0), 0.0);
-        assert_eq!(Activation::Silu.apply(-200.0), 0.0);
-        assert_eq!(Activation::Silu.derivative(-200.0), 0.0);
+        assert!(Activation::Silu.apply(-200.0).abs() < 1e-32);
+        assert!(Activation::Silu.derivative(-200.0).abs() < 1e-32);
+        assert_eq!(Activation::Silu.apply(200.0), 200.0);
+        assert_eq!(Activation::Silu.derivative(200.0), 1.0);
     }
 
     #[test]

@@ -156,11 +156,8 @@ impl Mlp {
                 view_mut(pre, batch, layer.fan_out),
             );
             if l < last {
-                let act = self.act;
-                let post = &mut buffers.post[..batch * layer.fan_out];
-                for (a, &z) in post.iter_mut().zip(pre.iter()) {
-                    *a = act.apply(z);
-                }
+                self.act
+                    .apply_slice(pre, &mut buffers.post[..batch * layer.fan_out]);
             }
         }
         ws.batch = Some(batch);
@@ -251,11 +248,8 @@ impl Mlp {
                     view_mut(next, batch, layer.fan_in),
                 );
                 // Through the activation: δ_prev = dL/dA_prev ⊙ act'(Z_prev).
-                let act = self.act;
                 let pre = &buffers[l - 1].pre[..batch * layer.fan_in];
-                for (g, &z) in next.iter_mut().zip(pre) {
-                    *g *= act.derivative(z);
-                }
+                self.act.scale_by_derivative(pre, next);
                 std::mem::swap(&mut src, &mut dst);
             } else if let Some(gi) = grad_input.as_mut() {
                 matmul(delta, self.weights(layer), 0.0, gi.view_mut());
