@@ -1,10 +1,15 @@
 //! Adjoint Sampling with a Dirac source (Havens et al. 2025; methods.md §2).
 //!
-//! Controlled SDE dX = σ_t u dt + σ_t dW from X_0 = 0 with u = σ_t·v_θ(t, X). Each outer
-//! iteration simulates N paths without gradients, stores (X_1, a) with the adjoint
+//! Controlled SDE dX = σ_t u_θ(t, X) dt + σ_t dW from X_0 = 0. Each outer iteration
+//! simulates N paths without gradients, stores (X_1, a) with the adjoint
 //! a = clip(∇E(X_1) − X_1/ν_1, c) in a replay buffer, then takes L Adam steps of reciprocal
-//! adjoint matching: with λ_t = 1/σ_t², λ_t‖u + σ_t a‖² = ‖v + a‖², so v regresses onto −a
-//! at bridge points X_t | X_1.
+//! adjoint matching, λ_t‖u_θ(t, X_t) + σ_t a‖² with λ_t = 1/σ_t², at bridge points X_t | X_1.
+//!
+//! The network outputs u itself, as the paper and the original do. Regressing v = u/σ_t
+//! instead has the same loss value but multiplies the drift's sensitivity to the parameters
+//! at early times by σ_0 ≈ 3.7, and there the early-time control, which alone decides how
+//! much mass each mode receives, became noisy enough to swing mode masses by ±0.1 between
+//! iterations.
 
 use super::clipper::clip_norm;
 use super::replay_buffer::ReplayBuffer;
@@ -49,6 +54,7 @@ pub struct AdjointSampler {
     loss_sum: f64,
     batch_inputs: Array2<f32>,
     batch_targets: Array2<f32>,
+    batch_sigma: Vec<f32>,
     grad_out: Array2<f32>,
     grad: Vec<f32>,
     ws: Workspace,
@@ -92,9 +98,9 @@ impl PathBatch {
     ) {
         let i = self.step;
         fill_inputs(&mut self.inputs, &self.x, d, features, grid.times[i]);
-        let v = net.forward(self.inputs.view(), &mut self.ws);
-        let v = v.as_slice().expect("network output is contiguous");
-        grid.step(i, &mut self.x, v, &mut self.log_ratio, d, rng);
+        let u = net.forward(self.inputs.view(), &mut self.ws);
+        let u = u.as_slice().expect("network output is contiguous");
+        grid.step(i, &mut self.x, u, &mut self.log_ratio, d, rng);
         self.step += 1;
     }
 }
@@ -133,6 +139,7 @@ impl AdjointSampler {
             trajectories: vec![0.0; k * (config.steps + 1) * d],
             batch_inputs: Array2::zeros((config.batch, in_dim)),
             batch_targets: Array2::zeros((config.batch, d)),
+            batch_sigma: vec![0.0; config.batch],
             grad_out: Array2::zeros((config.batch, d)),
             energy,
             schedule,
@@ -219,27 +226,34 @@ impl AdjointSampler {
             let row = self.buffer.sample(&mut self.rng);
             let (x1, a) = row.split_at(d);
             let t = self.rng.uniform();
+            let sigma = self.schedule.sigma(t) as f32;
+            self.batch_sigma[j] = sigma;
             let mut input = self.batch_inputs.row_mut(j);
             let input = input.as_slice_mut().expect("standard layout");
             BridgeSample::at(&self.schedule, t).draw(None, x1, &mut input[..d], &mut self.rng);
             self.features.write(t, tf);
             input[d..].copy_from_slice(tf);
             for (target, &ak) in self.batch_targets.row_mut(j).iter_mut().zip(a) {
-                *target = -ak;
+                *target = -sigma * ak;
             }
         }
-        let v = self.net.forward(self.batch_inputs.view(), &mut self.ws);
-        // Loss (1/B) Σ ½‖v − (−a)‖²; its gradient in v is (v + a)/B.
+        let u = self.net.forward(self.batch_inputs.view(), &mut self.ws);
+        // Loss (1/B) Σ ½λ_t‖u + σ_t a‖², λ_t = 1/σ_t²; its gradient in u is λ_t(u + σ_t a)/B.
         let mut loss = 0.0f64;
-        for ((g, &vi), &ti) in self
+        for (((g, uj), target), &sigma) in self
             .grad_out
-            .iter_mut()
-            .zip(v.iter())
-            .zip(self.batch_targets.iter())
+            .rows_mut()
+            .into_iter()
+            .zip(u.rows())
+            .zip(self.batch_targets.rows())
+            .zip(&self.batch_sigma)
         {
-            let r = vi - ti;
-            loss += 0.5 * (r as f64) * (r as f64);
-            *g = r / b as f32;
+            let lambda = 1.0 / (sigma * sigma);
+            for ((g, &uk), &tk) in g.into_iter().zip(uj).zip(target) {
+                let r = uk - tk;
+                loss += 0.5 * (lambda * r * r) as f64;
+                *g = lambda * r / b as f32;
+            }
         }
         loss /= b as f64;
         self.net.backward(

@@ -1,10 +1,10 @@
 //! The rollout's time grid and its Euler–Maruyama update with exact-variance noise.
 //!
-//! For dX = σ_t² v(t, X) dt + σ_t dW (the controlled process with u = σ_t·v, methods.md §2),
-//! step i draws X_{i+1} = X_i + Δν_i·v(t_i, X_i) + √Δν_i·ξ with Δν_i = ν_{t_{i+1}} − ν_{t_i}:
-//! the noise has the exact variance of the base process over the step, so with v = 0 the
-//! discrete chain has exactly the base marginals (ν_1 at t = 1, for any number of steps),
-//! and the drift uses the same integrated σ² rather than a left-point σ_{t_i}²Δt.
+//! For dX = σ_t u(t, X) dt + σ_t dW (methods.md §2), step i draws
+//! X_{i+1} = X_i + Σ_i·u(t_i, X_i) + √Δν_i·ξ with Σ_i = ∫σ_s ds and Δν_i = ν_{t_{i+1}} − ν_{t_i}
+//! over the step: the noise has the exact variance of the base process, so with u = 0 the
+//! discrete chain has exactly the base marginals (ν_1 at t = 1, for any number of steps), and
+//! the drift integrates σ exactly rather than taking a left-point σ_{t_i}Δt.
 
 use super::NoiseSchedule;
 use crate::rng::Rng;
@@ -15,6 +15,8 @@ pub struct TimeGrid {
     pub times: Vec<f64>,
     /// Δν_i = ν_{t_{i+1}} − ν_{t_i}, i = 0..S.
     pub dnu: Vec<f64>,
+    /// Σ_i = ∫_{t_i}^{t_{i+1}} σ_s ds, i = 0..S.
+    pub sigma_dt: Vec<f64>,
     pub nu1: f64,
 }
 
@@ -26,9 +28,14 @@ impl TimeGrid {
             .windows(2)
             .map(|w| schedule.nu(w[1]) - schedule.nu(w[0]))
             .collect();
+        let sigma_dt = times
+            .windows(2)
+            .map(|w| schedule.sigma_integral(w[0], w[1]))
+            .collect();
         TimeGrid {
             times,
             dnu,
+            sigma_dt,
             nu1: schedule.nu1(),
         }
     }
@@ -37,33 +44,33 @@ impl TimeGrid {
         self.dnu.len()
     }
 
-    /// One update of every path (rows of `x`, `v`: n × d), in place. Adds to `log_ratio[p]`
-    /// the log density ratio log p₀(x_{i+1}|x_i) − log p_v(x_{i+1}|x_i) of the base chain to
-    /// the controlled chain for the step taken; summed over the path it is log dP₀/dP_v, the
-    /// discrete Girsanov weight (methods.md §7). With m = Δν·v and noise n = √Δν·ξ it is
-    /// (|n|² − |m + n|²)/(2Δν) = −√Δν·v·ξ − Δν·|v|²/2.
+    /// One update of every path (rows of `x`, `u`: n × d), in place. Adds to `log_ratio[p]`
+    /// the log density ratio log p₀(x_{i+1}|x_i) − log p_u(x_{i+1}|x_i) of the base chain to
+    /// the controlled chain for the step taken; summed over the path it is log dP₀/dP_u, the
+    /// discrete Girsanov weight (methods.md §7). With drift m = Σ·u and noise n = √Δν·ξ it is
+    /// (|n|² − |m + n|²)/(2Δν) = −(m·ξ)/√Δν − |m|²/(2Δν).
     pub fn step(
         &self,
         i: usize,
         x: &mut [f32],
-        v: &[f32],
+        u: &[f32],
         log_ratio: &mut [f64],
         d: usize,
         rng: &mut Rng,
     ) {
-        let dnu = self.dnu[i];
+        let (dnu, sigma_dt) = (self.dnu[i], self.sigma_dt[i]);
         let sd = dnu.sqrt();
-        for ((xp, vp), lr) in x
+        for ((xp, up), lr) in x
             .chunks_exact_mut(d)
-            .zip(v.chunks_exact(d))
+            .zip(u.chunks_exact(d))
             .zip(log_ratio.iter_mut())
         {
             let mut acc = 0.0;
-            for (xk, &vk) in xp.iter_mut().zip(vp) {
+            for (xk, &uk) in xp.iter_mut().zip(up) {
                 let xi = rng.normal();
-                let vk = vk as f64;
-                *xk = (*xk as f64 + dnu * vk + sd * xi) as f32;
-                acc -= sd * vk * xi + 0.5 * dnu * vk * vk;
+                let m = sigma_dt * uk as f64;
+                *xk = (*xk as f64 + m + sd * xi) as f32;
+                acc -= m * xi / sd + 0.5 * m * m / dnu;
             }
             *lr += acc;
         }
@@ -81,11 +88,11 @@ mod tests {
             let grid = TimeGrid::new(&sched, steps);
             let (n, d) = (40_000, 2);
             let mut x = vec![0f32; n * d];
-            let v = vec![0f32; n * d];
+            let u = vec![0f32; n * d];
             let mut lr = vec![0f64; n];
             let mut rng = Rng::new(3);
             for i in 0..steps {
-                grid.step(i, &mut x, &v, &mut lr, d, &mut rng);
+                grid.step(i, &mut x, &u, &mut lr, d, &mut rng);
             }
             let var = x.iter().map(|&a| (a as f64).powi(2)).sum::<f64>() / (n * d) as f64;
             // Standard error of the variance estimate: ν₁·√(2/(nd)) ≈ 0.005.

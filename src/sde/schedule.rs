@@ -71,6 +71,23 @@ impl NoiseSchedule {
         }
     }
 
+    /// ∫_{t0}^{t1} σ_s ds: the drift σ_t·u of the controlled SDE integrated over a step
+    /// with u held constant.
+    pub fn sigma_integral(&self, t0: f64, t1: f64) -> f64 {
+        match *self {
+            NoiseSchedule::Geometric {
+                sigma_min,
+                sigma_max,
+            } => {
+                // σ_t = c·D^(1−t) ⇒ ∫ = c·D·(D^(−t0) − D^(−t1))/ln D.
+                let d = sigma_max / sigma_min;
+                let (ln_d, c) = (d.ln(), sigma_min * (2.0 * d.ln()).sqrt());
+                c * d * ((-t0 * ln_d).exp() - (-t1 * ln_d).exp()) / ln_d
+            }
+            NoiseSchedule::Constant { sigma } => sigma * (t1 - t0),
+        }
+    }
+
     /// ν_1: one value used everywhere (methods.md §2: the seed mixed two).
     pub fn nu1(&self) -> f64 {
         self.nu(1.0)
@@ -108,6 +125,17 @@ mod tests {
                     "{sched:?} t={t}: quadrature {q} vs nu {}",
                     sched.nu(t)
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn sigma_integral_matches_quadrature() {
+        for sched in [NoiseSchedule::SEED, NoiseSchedule::Constant { sigma: 0.3 }] {
+            for &(a, b) in &[(0.0, 0.01), (0.2, 0.45), (0.9, 1.0)] {
+                let q = simpson(|s| sched.sigma(s), a, b, 2_000);
+                let got = sched.sigma_integral(a, b);
+                assert!((q - got).abs() < 1e-10 * (1.0 + q), "{sched:?} [{a},{b}]: {q} vs {got}");
             }
         }
     }
