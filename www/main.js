@@ -10,7 +10,8 @@ import {
   CUSTOM_ENERGY,
   EXAMPLE_MIXTURE,
   PRESETS,
-  PRESET_OWNED,
+  PRESET_KEEPS,
+  ACTIVATIONS,
   SAMPLERS,
   createState,
   decodeHash,
@@ -188,8 +189,11 @@ function loadFromHash() {
  * message goes where the value was entered and the current run keeps going.
  */
 function applySetting(key, value, errorEl, inputEl) {
-  const config = { ...state.config, [key]: value };
-  if (key === "preset") for (const owned of PRESET_OWNED) delete config[owned];
+  let config = { ...state.config, [key]: value };
+  if (key === "preset") {
+    config = { preset: value };
+    for (const kept of PRESET_KEEPS) if (kept in state.config) config[kept] = state.config[kept];
+  }
   const created = tryCreate(config);
   if (!created.ok) {
     showFieldError(errorEl, inputEl, created.message);
@@ -215,6 +219,7 @@ function fillSelects() {
   energy.append(new Option("custom mixture…", CUSTOM_ENERGY));
   for (const s of SAMPLERS) $("sampler").append(new Option(s.label, s.value));
   for (const p of PRESETS) $("preset").append(new Option(p.label, p.value));
+  for (const a of ACTIVATIONS) $("activation").append(new Option(a, a));
 }
 
 function wireControls() {
@@ -400,7 +405,12 @@ function stepOnce() {
 
 function resetRun() {
   if (!playground) return;
-  playground.reset();
+  try {
+    playground.reset();
+  } catch (err) {
+    stopOnError(err);
+    return;
+  }
   hideRunError();
   resetCounters();
   announce("Reset: same settings and seed, from scratch.");

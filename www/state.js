@@ -61,10 +61,18 @@ export const FIELDS = {
   lr: { kind: "number", positive: true },
   hidden: { kind: "int", min: 1 },
   layers: { kind: "int", min: 1 },
+  activation: { kind: "enum", values: () => ACTIVATIONS },
+  clip: { kind: "number", positive: true },
+  sigma_min: { kind: "number", positive: true },
+  sigma_max: { kind: "number", positive: true },
+  iters: { kind: "int", min: 1 },
 };
 
-/** Settings that a preset decides; changing the preset lets the new preset fill them in again. */
-export const PRESET_OWNED = ["paths", "steps", "inner_steps", "batch", "buffer_capacity", "lr", "hidden", "layers", "whiten"];
+/** Activations of the network (nn::Activation). */
+export const ACTIVATIONS = ["gelu", "silu", "relu"];
+
+/** Settings kept when the preset changes; the new preset fills in every other one. */
+export const PRESET_KEEPS = ["sampler", "energy", "seed", "temperature"];
 
 /**
  * The one state object of the page.

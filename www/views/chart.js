@@ -134,17 +134,13 @@ export function drawLineChart(surface, theme, spec) {
   }
 }
 
-/** Ticks for a log10 axis: whole decades, or 1-2-5 within a narrow range. */
+/** Ticks for a log10 axis (values are log10 of the data): whole decades, else 1-2-5 steps. */
 function logTicks(lo, hi) {
-  const ticks = [];
-  for (let d = Math.ceil(lo); d <= Math.floor(hi); d++) ticks.push(d);
-  if (ticks.length >= 2) return ticks;
-  const out = [];
-  for (let d = Math.floor(lo); d <= Math.ceil(hi); d++) {
-    for (const m of [1, 2, 5]) {
-      const t = d + Math.log10(m);
-      if (t >= lo && t <= hi) out.push(t);
-    }
-  }
-  return out;
+  const decades = [];
+  for (let d = Math.ceil(lo); d <= Math.floor(hi); d++) decades.push(d);
+  if (decades.length >= 2) return decades;
+  // Less than a decade shown: nice linear ticks of the data, placed on the log axis.
+  return niceTicks(Math.pow(10, lo), Math.pow(10, hi), 3)
+    .filter((v) => v > 0)
+    .map((v) => Math.log10(v));
 }
