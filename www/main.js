@@ -293,7 +293,10 @@ function onEnergySelect() {
     applyCustom();
     return;
   }
-  applySetting("energy", select.value, $("energy-error"), select);
+  if (applySetting("energy", select.value, $("energy-error"), select)) {
+    // The custom mixture's old complaint no longer applies to what runs.
+    clearFieldError($("custom-error"), $("custom-json"));
+  }
 }
 
 function applyCustom() {
