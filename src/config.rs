@@ -1,1 +1,256 @@
-//! (in progress)
+//! One typed configuration shared by the page, its URL hash and the command line.
+//!
+//! A configuration is given as a partial JSON object: `preset` (default `browser`) supplies
+//! every field, and the given fields override it. Unknown fields and invalid values are
+//! errors that name the field; nothing is silently replaced by a default.
+
+use crate::energy::EnergySpec;
+use crate::nn::Activation;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    /// The page's defaults: small enough to train live in a browser tab.
+    Browser,
+    /// The original toy repository's settings (methods.md §2).
+    Seed,
+}
+
+impl Preset {
+    pub const ALL: [Preset; 2] = [Preset::Browser, Preset::Seed];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Browser => "browser",
+            Preset::Seed => "seed",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub preset: Preset,
+    pub sampler: String,
+    pub energy: EnergySpec,
+    pub seed: u64,
+    /// τ in ν ∝ exp(−E/τ).
+    pub temperature: f64,
+    /// Sample in PCA-whitened coordinates (the original does for its GMM); metrics and
+    /// drawings stay in the original coordinates.
+    pub whiten: bool,
+    /// N: paths simulated per outer iteration.
+    pub paths: usize,
+    /// S: Euler–Maruyama steps from t = 0 to t = 1.
+    pub steps: usize,
+    /// L: gradient steps per outer iteration.
+    pub inner_steps: usize,
+    /// B: minibatch size of a gradient step.
+    pub batch: usize,
+    pub buffer_capacity: usize,
+    pub lr: f64,
+    pub hidden: usize,
+    /// Hidden layers (the original's num_hidden).
+    pub layers: usize,
+    pub activation: Activation,
+    /// c in the per-sample adjoint clip.
+    pub clip: f64,
+    pub sigma_min: f64,
+    pub sigma_max: f64,
+    /// Outer iterations of a command-line run.
+    pub iters: usize,
+}
+
+/// The sampler names the configuration accepts.
+pub const SAMPLERS: &[(&str, &str)] = &[("adjoint", "Adjoint Sampling (Havens et al. 2025)")];
+
+impl Config {
+    pub fn preset(preset: Preset) -> Config {
+        match preset {
+            Preset::Seed => Config {
+                preset,
+                sampler: "adjoint".into(),
+                energy: EnergySpec::Named("seed-gmm".into()),
+                seed: 1,
+                temperature: 1.0,
+                whiten: true,
+                paths: 1000,
+                steps: 125,
+                inner_steps: 10,
+                batch: 256,
+                buffer_capacity: 1000,
+                lr: 1e-3,
+                hidden: 128,
+                layers: 4,
+                activation: Activation::Gelu,
+                clip: 50.0,
+                sigma_min: 1e-3,
+                sigma_max: 1.0,
+                iters: 200,
+            },
+            Preset::Browser => Config {
+                preset,
+                sampler: "adjoint".into(),
+                energy: EnergySpec::Named("seed-gmm".into()),
+                seed: 1,
+                temperature: 1.0,
+                whiten: true,
+                paths: 512,
+                steps: 100,
+                inner_steps: 10,
+                batch: 256,
+                buffer_capacity: 2048,
+                lr: 1e-3,
+                hidden: 64,
+                layers: 3,
+                activation: Activation::Gelu,
+                clip: 50.0,
+                sigma_min: 1e-3,
+                sigma_max: 1.0,
+                iters: 200,
+            },
+        }
+    }
+
+    /// Builds a configuration from a partial JSON object over its preset.
+    pub fn from_partial(partial: &Value) -> Result<Config, String> {
+        let given = match partial {
+            Value::Object(m) => m.clone(),
+            Value::Null => Map::new(),
+            other => return Err(format!("a configuration is a JSON object, got {other}")),
+        };
+        let preset = match given.get("preset") {
+            None => Preset::Browser,
+            Some(v) => serde_json::from_value::<Preset>(v.clone()).map_err(|_| {
+                format!(
+                    "preset: unknown value {v}; known: {}",
+                    Preset::ALL.map(Preset::name).join(", ")
+                )
+            })?,
+        };
+        let mut merged = match serde_json::to_value(Config::preset(preset)) {
+            Ok(Value::Object(m)) => m,
+            _ => unreachable!("a Config serializes to an object"),
+        };
+        for (key, value) in &given {
+            let Some(slot) = merged.get_mut(key) else {
+                let known: Vec<&str> = merged.keys().map(String::as_str).collect();
+                return Err(format!(
+                    "unknown setting \"{key}\"; known settings: {}",
+                    known.join(", ")
+                ));
+            };
+            *slot = value.clone();
+        }
+        let config: Config = serde_json::from_value(Value::Object(merged)).map_err(|e| {
+            // Name the offending field: try each given value alone over the preset.
+            let base = serde_json::to_value(Config::preset(preset)).expect("serializable");
+            for (key, value) in &given {
+                let mut one = base.clone();
+                one[key] = value.clone();
+                if let Err(err) = serde_json::from_value::<Config>(one) {
+                    return format!("{key}: invalid value {value} ({err})");
+                }
+            }
+            format!("invalid configuration: {e}")
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Parses a configuration from JSON text (see [`Config::from_partial`]).
+    pub fn from_json(text: &str) -> Result<Config, String> {
+        let v: Value =
+            serde_json::from_str(text).map_err(|e| format!("configuration is not JSON: {e}"))?;
+        Config::from_partial(&v)
+    }
+
+    pub fn schedule(&self) -> crate::sde::NoiseSchedule {
+        crate::sde::NoiseSchedule::Geometric {
+            sigma_min: self.sigma_min,
+            sigma_max: self.sigma_max,
+        }
+    }
+
+    /// Checks every setting; the message names the offending one.
+    pub fn validate(&self) -> Result<(), String> {
+        fn range(name: &str, v: usize, lo: usize, hi: usize) -> Result<(), String> {
+            if v < lo || v > hi {
+                Err(format!("{name} must be between {lo} and {hi}, got {v}"))
+            } else {
+                Ok(())
+            }
+        }
+        fn positive(name: &str, v: f64) -> Result<(), String> {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(format!("{name} must be a positive number, got {v}"))
+            }
+        }
+        if !SAMPLERS.iter().any(|(n, _)| *n == self.sampler) {
+            return Err(format!(
+                "sampler: unknown \"{}\"; known: {}",
+                self.sampler,
+                SAMPLERS.iter().map(|s| s.0).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        range("paths", self.paths, 1, 200_000)?;
+        range("steps", self.steps, 1, 10_000)?;
+        range("inner_steps", self.inner_steps, 1, 100_000)?;
+        range("batch", self.batch, 1, 100_000)?;
+        range("buffer_capacity", self.buffer_capacity, 1, 10_000_000)?;
+        range("hidden", self.hidden, 1, 2048)?;
+        range("layers", self.layers, 1, 16)?;
+        range("iters", self.iters, 1, 10_000_000)?;
+        positive("temperature", self.temperature)?;
+        positive("lr", self.lr)?;
+        positive("clip", self.clip)?;
+        self.schedule().validate()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn partial_config_overrides_its_preset() {
+        let c = Config::from_partial(&json!({"preset": "seed", "paths": 64, "energy": "gmm9"}))
+            .unwrap();
+        assert_eq!(c.paths, 64);
+        assert_eq!(c.steps, 125);
+        assert_eq!(c.energy, EnergySpec::Named("gmm9".into()));
+        let b = Config::from_partial(&json!({})).unwrap();
+        assert_eq!(b, Config::preset(Preset::Browser));
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let c = Config::preset(Preset::Seed);
+        let text = serde_json::to_string(&c).unwrap();
+        assert_eq!(Config::from_json(&text).unwrap(), c);
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let e = Config::from_partial(&json!({"pathz": 3})).unwrap_err();
+        assert!(e.contains("pathz"), "{e}");
+        let e = Config::from_partial(&json!({"paths": -3})).unwrap_err();
+        assert!(e.starts_with("paths"), "{e}");
+        let e = Config::from_partial(&json!({"lr": 0})).unwrap_err();
+        assert!(e.contains("lr"), "{e}");
+        let e = Config::from_partial(&json!({"preset": "fast"})).unwrap_err();
+        assert!(e.contains("preset") && e.contains("browser"), "{e}");
+        let e = Config::from_partial(&json!({"sampler": "magic"})).unwrap_err();
+        assert!(e.contains("magic") && e.contains("adjoint"), "{e}");
+        let e = Config::from_partial(&json!({"sigma_min": 2.0})).unwrap_err();
+        assert!(e.contains("sigma_max"), "{e}");
+        let e = Config::from_partial(&json!({"activation": "tanh"})).unwrap_err();
+        assert!(e.starts_with("activation"), "{e}");
+    }
+}

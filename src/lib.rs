@@ -8,6 +8,7 @@ pub mod energy;
 pub mod metrics;
 pub mod nn;
 pub mod rng;
+pub mod run;
 pub mod sampler;
 pub mod sde;
 

@@ -1,1 +1,153 @@
-fn main() {}
+//! The command line: the playground's core, headless.
+//!
+//!   playground train --sampler adjoint --energy seed-gmm --preset seed --seed 1
+//!
+//! Progress goes to stderr; the last line on stdout is one JSON object.
+
+use boltzmann_playground::config::{Config, SAMPLERS};
+use boltzmann_playground::energy::{EnergySpec, CATALOG};
+use boltzmann_playground::run::Run;
+use serde_json::{Map, Value};
+use std::process::ExitCode;
+use std::time::Instant;
+
+const USAGE: &str = "\
+usage:
+  playground train --sampler NAME --energy NAME|JSON [--preset browser|seed] [--iters N] [--seed S]
+                   [--samples N] [--SETTING VALUE ...]
+  playground list                    targets, samplers, presets and settings
+  playground --help
+
+Every configuration setting can be given as --setting value (dashes or underscores),
+e.g. --paths 512 --steps 100 --lr 1e-3 --whiten false --temperature 2.
+A custom energy is JSON, e.g.
+  --energy '{\"gmm\": {\"weights\": [0.3, 0.7], \"means\": [[-3, 0], [3, 1]], \"covs\": [[[1, 0], [0, 1]], [[0.5, 0], [0, 2]]]}}'
+The last line of stdout is a JSON object with the run's metrics.";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("train") => train(&args[1..]),
+        Some("list") => {
+            list();
+            Ok(())
+        }
+        Some("--help") | Some("-h") | Some("help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command \"{other}\"\n\n{USAGE}")),
+        None => Err(USAGE.to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn list() {
+    println!("targets (--energy):");
+    for (name, about) in CATALOG {
+        println!("  {name:<14} {about}");
+    }
+    println!("  {:<14} a Gaussian mixture given as JSON (see --help)", "{\"gmm\": …}");
+    println!("samplers (--sampler):");
+    for (name, about) in SAMPLERS {
+        println!("  {name:<14} {about}");
+    }
+    println!("presets (--preset) and their settings:");
+    for preset in boltzmann_playground::config::Preset::ALL {
+        let c = Config::preset(preset);
+        println!(
+            "  {:<14} {}",
+            preset.name(),
+            serde_json::to_string(&c).expect("serializable")
+        );
+    }
+}
+
+/// Reads `--key value` pairs into a partial configuration plus the command's own options.
+fn parse_settings(args: &[String]) -> Result<(Map<String, Value>, usize), String> {
+    let mut settings = Map::new();
+    let mut samples = 20_000;
+    let mut i = 0;
+    while i < args.len() {
+        let flag = &args[i];
+        let Some(key) = flag.strip_prefix("--") else {
+            return Err(format!("expected --setting, got \"{flag}\""));
+        };
+        let value = args
+            .get(i + 1)
+            .ok_or_else(|| format!("{flag} needs a value"))?;
+        let key = key.replace('-', "_");
+        match key.as_str() {
+            "samples" => {
+                samples = value
+                    .parse()
+                    .ok()
+                    .filter(|&n| n >= 100)
+                    .ok_or_else(|| format!("--samples must be an integer ≥ 100, got \"{value}\""))?;
+            }
+            "energy" => {
+                let spec = EnergySpec::parse(value).map_err(|e| format!("--energy: {e}"))?;
+                settings.insert(key, serde_json::to_value(spec).expect("serializable"));
+            }
+            _ => {
+                // Numbers and booleans as JSON, anything else as a string; Config names
+                // the setting if the type is wrong.
+                let v = serde_json::from_str::<Value>(value)
+                    .ok()
+                    .filter(|v| v.is_number() || v.is_boolean())
+                    .unwrap_or_else(|| Value::String(value.clone()));
+                settings.insert(key, v);
+            }
+        }
+        i += 2;
+    }
+    Ok((settings, samples))
+}
+
+fn train(args: &[String]) -> Result<(), String> {
+    let (settings, samples) = parse_settings(args)?;
+    let config = Config::from_partial(&Value::Object(settings))?;
+    let iters = config.iters;
+    let start = Instant::now();
+    let mut run = Run::new(config)?;
+    eprintln!(
+        "training {} on {} ({} preset, seed {}), {} iterations; log Z = {:.4}",
+        run.config.sampler,
+        run.config.energy.name(),
+        run.config.preset.name(),
+        run.config.seed,
+        iters,
+        run.log_z_true()
+    );
+    let every = (iters / 20).max(1);
+    run.run_iterations(iters, |m| {
+        if m.iteration % every == 0 || m.iteration == iters {
+            eprintln!(
+                "iter {:>6}  loss {:>10.4}  log Ẑ {:>8.4}  log Ẑ_RW {:>8.4}  ESS {:.3}  x̄ {:+.3}  sd(x) {:.3}  {:>7.1} s",
+                m.iteration,
+                m.loss,
+                m.log_z_elbo,
+                m.log_z_iw,
+                m.ess,
+                m.x_mean,
+                m.x_std,
+                start.elapsed().as_secs_f64()
+            );
+        }
+    })?;
+    let train_seconds = start.elapsed().as_secs_f64();
+    eprintln!("evaluating on {samples} samples …");
+    let mut report = run.report(samples, 2000, 2000);
+    report.seconds = train_seconds;
+    println!(
+        "{}",
+        serde_json::to_string(&report).expect("the report serializes")
+    );
+    Ok(())
+}

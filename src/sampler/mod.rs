@@ -1,1 +1,72 @@
-//! (in progress)
+//! The samplers, behind one trait so the page, the command line and the tests treat them
+//! alike. Adding a sampler is one file and one line in [`build`].
+//!
+//! Training is cut into small bounded units of work — one Euler–Maruyama step of every
+//! path, or one gradient step — so the page can run as many as fit in a frame.
+
+pub mod adjoint;
+pub mod clipper;
+pub mod replay_buffer;
+
+use crate::config::Config;
+use crate::energy::Energy;
+use crate::rng::Rng;
+use std::sync::Arc;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// Simulating paths with the current network (no gradients).
+    Rollout,
+    /// Taking gradient steps on the replay buffer.
+    Train,
+}
+
+/// What one unit of work did.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Work {
+    RolloutStep,
+    GradientStep { loss: f64 },
+    /// The unit that finished an outer iteration (its last gradient step).
+    IterationDone { loss: f64 },
+}
+
+/// A finished batch of paths, in the sampler's coordinates.
+#[derive(Clone, Debug, Default)]
+pub struct Rollout {
+    /// Terminal states, n × d row-major.
+    pub samples: Vec<f32>,
+    /// log w = log R(X_1) + log dP₀/dP_θ − log p₀(X_1): importance weights of the paths
+    /// against the target path measure; log mean w estimates log Z (methods.md §7).
+    pub log_weights: Vec<f64>,
+}
+
+pub trait Sampler: Send {
+    fn name(&self) -> &'static str;
+    fn dim(&self) -> usize;
+    /// One bounded unit of work. An error means divergence (NaN or Inf), with a message.
+    fn work(&mut self) -> Result<Work, String>;
+    /// Completed outer iterations.
+    fn iteration(&self) -> usize;
+    fn phase(&self) -> Phase;
+    /// Energy (gradient) evaluations so far, training only.
+    fn energy_evals(&self) -> u64;
+    /// Positions of the paths being simulated (n × d) and their time t.
+    fn particles(&self) -> (&[f32], f64);
+    /// The last completed training rollout.
+    fn last_rollout(&self) -> Option<&Rollout>;
+    /// A few whole paths of the last completed rollout: (values count × points × d, count, points).
+    fn trajectories(&self) -> (&[f32], usize, usize);
+    /// A fresh rollout of n paths with the current network, for evaluation; trains nothing.
+    fn draw(&mut self, n: usize, rng: &mut Rng) -> Rollout;
+    /// A copy to return to after a divergence.
+    fn snapshot(&self) -> Box<dyn Sampler>;
+}
+
+/// The sampler registry.
+pub fn build(config: &Config, energy: Arc<dyn Energy>) -> Result<Box<dyn Sampler>, String> {
+    match config.sampler.as_str() {
+        "adjoint" => Ok(Box::new(adjoint::AdjointSampler::new(config, energy)?)),
+        other => Err(format!("sampler: unknown \"{other}\"")),
+    }
+}

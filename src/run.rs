@@ -1,0 +1,292 @@
+//! A training run: a target with its ground truth, a sampler, the map between the
+//! sampler's and the target's coordinates, and the metric history. The page, the command
+//! line and the tests all drive samplers through this.
+
+use crate::config::Config;
+use crate::energy::{Affine, Energy, GroundTruth, Pulled, Target};
+use crate::metrics::log_z::estimate_log_z;
+use crate::metrics::marginals::axis_moments;
+use crate::metrics::modes::{mode_coverage, mode_masses};
+use crate::metrics::wasserstein::w2;
+use crate::rng::Rng;
+use crate::sampler::{self, Rollout, Sampler, Work};
+use serde::Serialize;
+use std::sync::Arc;
+
+/// Metrics of one outer iteration, from its training rollout, in original coordinates.
+#[derive(Clone, Debug, Serialize)]
+pub struct IterationMetrics {
+    pub iteration: usize,
+    pub loss: f64,
+    pub log_z_elbo: f64,
+    pub log_z_iw: f64,
+    pub ess: f64,
+    pub x_mean: f64,
+    pub x_std: f64,
+    pub mode_masses: Vec<f64>,
+    pub mode_coverage: f64,
+}
+
+/// Per-iteration series for the page's charts.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct History {
+    pub iteration: Vec<f64>,
+    pub loss: Vec<f64>,
+    pub log_z_elbo: Vec<f64>,
+    pub log_z_iw: Vec<f64>,
+    pub ess: Vec<f64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct MarginalReport {
+    pub x_mean: f64,
+    pub x_std: f64,
+    pub true_x_mean: f64,
+    pub true_x_std: f64,
+}
+
+/// The command line's final JSON line (product.md, Command line).
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub sampler: String,
+    pub energy: String,
+    pub dim: usize,
+    pub iters: usize,
+    pub seed: u64,
+    pub preset: String,
+    pub seconds: f64,
+    pub energy_evals: u64,
+    pub log_z_true: Option<f64>,
+    pub log_z_elbo: f64,
+    pub log_z_iw: f64,
+    pub ess: f64,
+    /// Exact-OT W2 between `w2_points` model and ground-truth samples.
+    pub w2: f64,
+    /// W2 between two independent ground-truth sets of the same size: the noise floor.
+    pub w2_floor: f64,
+    pub w2_points: usize,
+    pub mode_coverage: f64,
+    pub mode_masses: Vec<f64>,
+    pub true_mode_masses: Vec<f64>,
+    pub marginal: MarginalReport,
+    /// Samples behind the sample statistics.
+    pub samples: usize,
+    /// Trajectories behind log Ẑ and ESS (methods.md §7: K = 2000).
+    pub log_z_paths: usize,
+}
+
+pub struct Run {
+    pub config: Config,
+    pub target: Target,
+    pub truth: GroundTruth,
+    /// Sampler coordinates → original coordinates.
+    pub map: Affine,
+    sampler: Box<dyn Sampler>,
+    /// The state after the last completed iteration, restored on divergence.
+    last_good: Box<dyn Sampler>,
+    pub history: History,
+    latest: Option<IterationMetrics>,
+    eval_rng: Rng,
+}
+
+impl Run {
+    pub fn new(config: Config) -> Result<Run, String> {
+        config.validate()?;
+        let target = Target::new(&config.energy, config.temperature)?;
+        let truth = target.ground_truth();
+        let d = target.dim();
+        let (map, energy): (Affine, Arc<dyn Energy>) = if config.whiten {
+            let map = Affine::whitening(&truth.mean, &truth.cov);
+            let pulled = Pulled {
+                inner: target.energy.clone(),
+                map: map.clone(),
+            };
+            (map, Arc::new(pulled))
+        } else {
+            (Affine::identity(d), target.energy.clone())
+        };
+        let sampler = sampler::build(&config, energy)?;
+        Ok(Run {
+            last_good: sampler.snapshot(),
+            sampler,
+            eval_rng: Rng::new(config.seed ^ 0x5EED_E7A1),
+            config,
+            target,
+            truth,
+            map,
+            history: History::default(),
+            latest: None,
+        })
+    }
+
+    pub fn sampler(&self) -> &dyn Sampler {
+        self.sampler.as_ref()
+    }
+
+    pub fn dim(&self) -> usize {
+        self.target.dim()
+    }
+
+    pub fn latest(&self) -> Option<&IterationMetrics> {
+        self.latest.as_ref()
+    }
+
+    /// log Z in original coordinates = log Z in sampler coordinates + log|det A|.
+    pub fn log_z_shift(&self) -> f64 {
+        self.map.log_abs_det()
+    }
+
+    /// The ground truth's log Z: closed form where known, else quadrature.
+    pub fn log_z_true(&self) -> f64 {
+        self.target.log_z.unwrap_or(self.truth.log_z)
+    }
+
+    /// One unit of work. On divergence the last good state is restored and the error says
+    /// what happened and what to change.
+    pub fn work(&mut self) -> Result<Work, String> {
+        match self.sampler.work() {
+            Ok(w) => {
+                if let Work::IterationDone { loss } = w {
+                    self.record_iteration(loss);
+                    self.last_good = self.sampler.snapshot();
+                }
+                Ok(w)
+            }
+            Err(msg) => {
+                self.sampler = self.last_good.snapshot();
+                Err(format!(
+                    "{msg}. Training stopped and was rolled back to iteration {}.",
+                    self.sampler.iteration()
+                ))
+            }
+        }
+    }
+
+    /// Runs until `n` more outer iterations have completed.
+    pub fn run_iterations(
+        &mut self,
+        n: usize,
+        mut progress: impl FnMut(&IterationMetrics),
+    ) -> Result<(), String> {
+        let goal = self.sampler.iteration() + n;
+        while self.sampler.iteration() < goal {
+            if let Work::IterationDone { .. } = self.work()? {
+                if let Some(m) = &self.latest {
+                    progress(m);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Maps flat sampler-coordinate points to original coordinates.
+    pub fn to_original_f32(&self, y: &[f32], out: &mut Vec<f32>) {
+        let d = self.dim();
+        out.clear();
+        let (mut yi, mut xi) = (vec![0f64; d], vec![0f64; d]);
+        for p in y.chunks_exact(d) {
+            for k in 0..d {
+                yi[k] = p[k] as f64;
+            }
+            self.map.to_original(&yi, &mut xi);
+            out.extend(xi.iter().map(|&v| v as f32));
+        }
+    }
+
+    fn to_original_f64(&self, y: &[f32]) -> Vec<f64> {
+        let d = self.dim();
+        let mut out = Vec::with_capacity(y.len());
+        let (mut yi, mut xi) = (vec![0f64; d], vec![0f64; d]);
+        for p in y.chunks_exact(d) {
+            for k in 0..d {
+                yi[k] = p[k] as f64;
+            }
+            self.map.to_original(&yi, &mut xi);
+            out.extend_from_slice(&xi);
+        }
+        out
+    }
+
+    fn record_iteration(&mut self, loss: f64) {
+        let Some(rollout) = self.sampler.last_rollout() else {
+            return;
+        };
+        let m = self.rollout_metrics(rollout, loss);
+        let h = &mut self.history;
+        h.iteration.push(m.iteration as f64);
+        h.loss.push(m.loss);
+        h.log_z_elbo.push(m.log_z_elbo);
+        h.log_z_iw.push(m.log_z_iw);
+        h.ess.push(m.ess);
+        self.latest = Some(m);
+    }
+
+    fn rollout_metrics(&self, rollout: &Rollout, loss: f64) -> IterationMetrics {
+        let d = self.dim();
+        let x = self.to_original_f64(&rollout.samples);
+        let lz = estimate_log_z(&rollout.log_weights);
+        let moments = axis_moments(&x, d, 0);
+        let masses = mode_masses(&x, d, &self.target.modes);
+        IterationMetrics {
+            iteration: self.sampler.iteration(),
+            loss,
+            log_z_elbo: lz.elbo + self.log_z_shift(),
+            log_z_iw: lz.iw + self.log_z_shift(),
+            ess: lz.ess,
+            x_mean: moments.mean,
+            x_std: moments.std,
+            mode_coverage: mode_coverage(&masses, &self.truth.mode_masses),
+            mode_masses: masses,
+        }
+    }
+
+    /// Final evaluation: `n_samples` fresh samples for the sample statistics, the first
+    /// `log_z_paths` of them for log Ẑ and ESS, and `w2_points` for W2 (product.md).
+    pub fn report(&mut self, n_samples: usize, log_z_paths: usize, w2_points: usize) -> Report {
+        let d = self.dim();
+        let rollout = self.sampler.draw(n_samples, &mut self.eval_rng);
+        let x = self.to_original_f64(&rollout.samples);
+        let k = log_z_paths.min(rollout.log_weights.len());
+        let lz = estimate_log_z(&rollout.log_weights[..k]);
+        let moments = axis_moments(&x, d, 0);
+        let masses = mode_masses(&x, d, &self.target.modes);
+        let m = w2_points.min(n_samples);
+        let truth_a = self.ground_truth_samples(m);
+        let truth_b = self.ground_truth_samples(m);
+        Report {
+            sampler: self.config.sampler.clone(),
+            energy: self.config.energy.name(),
+            dim: d,
+            iters: self.sampler.iteration(),
+            seed: self.config.seed,
+            preset: self.config.preset.name().into(),
+            seconds: 0.0,
+            energy_evals: self.sampler.energy_evals(),
+            log_z_true: Some(self.log_z_true()),
+            log_z_elbo: lz.elbo + self.log_z_shift(),
+            log_z_iw: lz.iw + self.log_z_shift(),
+            ess: lz.ess,
+            w2: w2(&x[..m * d], &truth_a, d),
+            w2_floor: w2(&truth_b, &truth_a, d),
+            w2_points: m,
+            mode_coverage: mode_coverage(&masses, &self.truth.mode_masses),
+            true_mode_masses: self.truth.mode_masses.clone(),
+            mode_masses: masses,
+            marginal: MarginalReport {
+                x_mean: moments.mean,
+                x_std: moments.std,
+                true_x_mean: self.truth.marginals[0].mean,
+                true_x_std: self.truth.marginals[0].std,
+            },
+            samples: n_samples,
+            log_z_paths: k,
+        }
+    }
+
+    /// Exact samples where the target has a sampler, else quadrature-grid samples.
+    pub fn ground_truth_samples(&mut self, n: usize) -> Vec<f64> {
+        self.target
+            .exact_samples(n, &mut self.eval_rng)
+            .unwrap_or_else(|| self.target.reference_samples(n, &mut self.eval_rng))
+    }
+}

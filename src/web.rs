@@ -1,0 +1,294 @@
+//! The wasm-bindgen facade: one stateful `Playground` with coarse methods and zero-copy
+//! typed-array views of buffers it owns. Views are valid until the next call into wasm
+//! that may allocate: fetch them anew every frame, never keep them.
+
+use crate::config::Config;
+use crate::energy::CATALOG;
+use crate::metrics::marginals::axis_histogram;
+use crate::run::Run;
+use js_sys::{Float32Array, Float64Array};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| JsError::new(&e.to_string()))
+}
+
+fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map(|p| p.now())
+        .unwrap_or_else(js_sys::Date::now)
+}
+
+/// The targets the page offers: [{name, description}].
+#[wasm_bindgen]
+pub fn catalog() -> Result<JsValue, JsError> {
+    #[derive(Serialize)]
+    struct Entry {
+        name: &'static str,
+        description: &'static str,
+    }
+    let list: Vec<Entry> = CATALOG
+        .iter()
+        .map(|&(name, description)| Entry { name, description })
+        .collect();
+    to_js(&list)
+}
+
+#[derive(Serialize)]
+struct Metrics<'a> {
+    iteration: usize,
+    phase: crate::sampler::Phase,
+    loss: Option<f64>,
+    log_z_elbo: Option<f64>,
+    log_z_iw: Option<f64>,
+    log_z_true: f64,
+    ess: Option<f64>,
+    mode_masses: Option<&'a [f64]>,
+    true_mode_masses: &'a [f64],
+    mode_coverage: Option<f64>,
+    x_mean: Option<f64>,
+    x_std: Option<f64>,
+    true_x_mean: f64,
+    true_x_std: f64,
+    energy_evals: u64,
+    work_units: u64,
+}
+
+#[wasm_bindgen]
+pub struct Playground {
+    run: Run,
+    work_units: u64,
+    particles: Vec<f32>,
+    samples: Vec<f32>,
+    trajectories: Vec<f32>,
+    density: Vec<f32>,
+    centres: Vec<f32>,
+    marginal_truth: Vec<Vec<f32>>,
+    marginal_model: Vec<Vec<f32>>,
+    /// Iteration whose rollout `samples` and `marginal_model` show.
+    shown_iteration: Option<usize>,
+}
+
+#[wasm_bindgen]
+impl Playground {
+    /// `config` is a partial configuration object (see `Config::from_partial`); throws an
+    /// Error naming the offending setting when it is invalid.
+    #[wasm_bindgen(constructor)]
+    pub fn new(config: JsValue) -> Result<Playground, JsError> {
+        let partial: serde_json::Value = if config.is_undefined() || config.is_null() {
+            serde_json::Value::Null
+        } else {
+            serde_wasm_bindgen::from_value(config).map_err(|e| JsError::new(&e.to_string()))?
+        };
+        let config = Config::from_partial(&partial).map_err(|e| JsError::new(&e))?;
+        let run = Run::new(config).map_err(|e| JsError::new(&e))?;
+        let truth = &run.truth;
+        let density = truth.grid.log_density.iter().map(|&v| v as f32).collect();
+        let centres = run.target.modes.iter().flatten().map(|&v| v as f32).collect();
+        let marginal_truth: Vec<Vec<f32>> = truth
+            .marginals
+            .iter()
+            .map(|m| m.density.iter().map(|&v| v as f32).collect())
+            .collect();
+        let marginal_model = marginal_truth.iter().map(|m| vec![0.0; m.len()]).collect();
+        Ok(Playground {
+            run,
+            work_units: 0,
+            particles: Vec::new(),
+            samples: Vec::new(),
+            trajectories: Vec::new(),
+            density,
+            centres,
+            marginal_truth,
+            marginal_model,
+            shown_iteration: None,
+        })
+    }
+
+    /// The resolved configuration (every setting), for the URL hash.
+    pub fn config(&self) -> Result<JsValue, JsError> {
+        to_js(&self.run.config)
+    }
+
+    /// Runs units of work until `budget_ms` has elapsed (at least one unit); returns how
+    /// many ran. Throws on divergence, after rolling back to the last good iteration.
+    pub fn train(&mut self, budget_ms: f64) -> Result<u32, JsError> {
+        let start = now_ms();
+        let mut units = 0;
+        loop {
+            self.run.work().map_err(|e| JsError::new(&e))?;
+            units += 1;
+            if now_ms() - start >= budget_ms {
+                break;
+            }
+        }
+        self.work_units += units as u64;
+        Ok(units)
+    }
+
+    /// Finishes the current outer iteration.
+    pub fn step_iteration(&mut self) -> Result<(), JsError> {
+        self.run
+            .run_iterations(1, |_| {})
+            .map_err(|e| JsError::new(&e))
+    }
+
+    /// Starts again from scratch with the same configuration and seed.
+    pub fn reset(&mut self) -> Result<(), JsError> {
+        self.run = Run::new(self.run.config.clone()).map_err(|e| JsError::new(&e))?;
+        self.work_units = 0;
+        self.shown_iteration = None;
+        Ok(())
+    }
+
+    pub fn dim(&self) -> usize {
+        self.run.dim()
+    }
+
+    /// [xlo, xhi, ylo, yhi] of the plot window, original coordinates.
+    pub fn window(&self) -> Float64Array {
+        let w = &self.run.target.window;
+        let mut v = Vec::with_capacity(2 * w.lo.len());
+        for k in 0..w.lo.len() {
+            v.push(w.lo[k]);
+            v.push(w.hi[k]);
+        }
+        Float64Array::from(v.as_slice())
+    }
+
+    pub fn grid_nx(&self) -> usize {
+        self.run.truth.grid.nx
+    }
+
+    pub fn grid_ny(&self) -> usize {
+        self.run.truth.grid.ny
+    }
+
+    /// Normalised log density on the grid, x fastest (view).
+    pub fn density_grid(&self) -> Float32Array {
+        // SAFETY: a view of a buffer this object owns; the caller drops it before calling
+        // into wasm again (documented at the top of this module).
+        unsafe { Float32Array::view(&self.density) }
+    }
+
+    /// Positions of the paths being simulated, original coordinates (view).
+    pub fn particles(&mut self) -> Float32Array {
+        let (y, _) = self.run.sampler().particles();
+        let mut out = std::mem::take(&mut self.particles);
+        self.run.to_original_f32(y, &mut out);
+        self.particles = out;
+        unsafe { Float32Array::view(&self.particles) }
+    }
+
+    /// Time t of the paths being simulated.
+    pub fn rollout_time(&self) -> f64 {
+        self.run.sampler().particles().1
+    }
+
+    fn refresh_samples(&mut self) {
+        let iteration = self.run.sampler().iteration();
+        if self.shown_iteration == Some(iteration) {
+            return;
+        }
+        let Some(rollout) = self.run.sampler().last_rollout() else {
+            return;
+        };
+        let mut out = std::mem::take(&mut self.samples);
+        self.run.to_original_f32(&rollout.samples, &mut out);
+        self.samples = out;
+        let d = self.run.dim();
+        let x: Vec<f64> = self.samples.iter().map(|&v| v as f64).collect();
+        for (axis, m) in self.run.truth.marginals.iter().enumerate() {
+            let mut h = vec![0f64; m.density.len()];
+            axis_histogram(&x, d, axis, m.lo, m.hi, &mut h);
+            for (o, v) in self.marginal_model[axis].iter_mut().zip(h) {
+                *o = v as f32;
+            }
+        }
+        let (traj, _, _) = self.run.sampler().trajectories();
+        let mut out = std::mem::take(&mut self.trajectories);
+        self.run.to_original_f32(traj, &mut out);
+        self.trajectories = out;
+        self.shown_iteration = Some(iteration);
+    }
+
+    /// Terminal samples of the last completed rollout, original coordinates (view).
+    pub fn samples(&mut self) -> Float32Array {
+        self.refresh_samples();
+        unsafe { Float32Array::view(&self.samples) }
+    }
+
+    pub fn trajectory_count(&self) -> usize {
+        self.run.sampler().trajectories().1
+    }
+
+    pub fn trajectory_points(&self) -> usize {
+        self.run.sampler().trajectories().2
+    }
+
+    /// A few whole paths of the last completed rollout (count × points × 2, view).
+    pub fn trajectories(&mut self) -> Float32Array {
+        self.refresh_samples();
+        unsafe { Float32Array::view(&self.trajectories) }
+    }
+
+    pub fn marginal_bins(&self) -> usize {
+        self.marginal_truth.first().map_or(0, Vec::len)
+    }
+
+    /// True marginal density of `axis` at the bin centres (view).
+    pub fn marginal_truth(&self, axis: usize) -> Result<Float32Array, JsError> {
+        let m = self
+            .marginal_truth
+            .get(axis)
+            .ok_or_else(|| JsError::new("axis out of range"))?;
+        Ok(unsafe { Float32Array::view(m) })
+    }
+
+    /// Histogram density of the last rollout's samples along `axis` (view).
+    pub fn marginal_model(&mut self, axis: usize) -> Result<Float32Array, JsError> {
+        self.refresh_samples();
+        let m = self
+            .marginal_model
+            .get(axis)
+            .ok_or_else(|| JsError::new("axis out of range"))?;
+        Ok(unsafe { Float32Array::view(m) })
+    }
+
+    /// Mode centres, original coordinates (view).
+    pub fn mode_centres(&self) -> Float32Array {
+        unsafe { Float32Array::view(&self.centres) }
+    }
+
+    pub fn metrics(&self) -> Result<JsValue, JsError> {
+        let latest = self.run.latest();
+        let truth = &self.run.truth;
+        to_js(&Metrics {
+            iteration: self.run.sampler().iteration(),
+            phase: self.run.sampler().phase(),
+            loss: latest.map(|m| m.loss),
+            log_z_elbo: latest.map(|m| m.log_z_elbo),
+            log_z_iw: latest.map(|m| m.log_z_iw),
+            log_z_true: self.run.log_z_true(),
+            ess: latest.map(|m| m.ess),
+            mode_masses: latest.map(|m| m.mode_masses.as_slice()),
+            true_mode_masses: &truth.mode_masses,
+            mode_coverage: latest.map(|m| m.mode_coverage),
+            x_mean: latest.map(|m| m.x_mean),
+            x_std: latest.map(|m| m.x_std),
+            true_x_mean: truth.marginals[0].mean,
+            true_x_std: truth.marginals[0].std,
+            energy_evals: self.run.sampler().energy_evals(),
+            work_units: self.work_units,
+        })
+    }
+
+    /// Per-iteration series: {iteration, loss, log_z_elbo, log_z_iw, ess}.
+    pub fn history(&self) -> Result<JsValue, JsError> {
+        to_js(&self.run.history)
+    }
+}
