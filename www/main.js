@@ -127,7 +127,7 @@ function adopt(next) {
     density: playground.density_grid().slice(),
     modes: playground.mode_centres().slice(),
   });
-  $("field-plot").style.aspectRatio = `${window[1] - window[0]} / ${window[3] - window[2]}`;
+  $("stage").style.setProperty("--aspect", String((window[1] - window[0]) / (window[3] - window[2])));
   hideRunError();
   resetCounters();
 }

@@ -10,6 +10,8 @@ import { niceTicks, formatTick } from "./ticks.js";
 /** Contour levels are spaced evenly in log density (i.e. in energy) over at most this many nats. */
 const MAX_SPAN = 12;
 const LEVELS = 8;
+/** More paths than this turn into a tangle that hides the particles. */
+const MAX_TRAJECTORIES = 6;
 
 export class FieldView {
   /** @param {import("../surface.js").Surface} surface */
@@ -57,12 +59,13 @@ export class FieldView {
     drawPoints(ctx, frame.samples(), scale, theme.sample, 1.8);
     if (frame.trajectoryCount > 0 && frame.trajectoryPoints > 1) {
       ctx.strokeStyle = theme.traj;
-      ctx.lineWidth = 1.1;
+      ctx.lineWidth = 1;
       ctx.lineJoin = "round";
-      ctx.globalAlpha = 0.75;
+      ctx.globalAlpha = 0.7;
       const points = frame.trajectoryPoints;
       const data = frame.trajectories();
-      for (let k = 0; k < frame.trajectoryCount; k++) {
+      const count = Math.min(MAX_TRAJECTORIES, frame.trajectoryCount);
+      for (let k = 0; k < count; k++) {
         ctx.beginPath();
         for (let p = 0; p < points; p++) {
           const o = (k * points + p) * 2;

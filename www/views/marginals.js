@@ -30,14 +30,22 @@ export function drawMarginal(surface, theme, data) {
   const start = (k) => (axis === 0 ? k * binSize : surface.height - (k + 1) * binSize);
 
   if (model) {
+    // Merge neighbouring bins until a bar is a few pixels wide: thinner bars read as noise.
+    const group = Math.max(1, Math.ceil(4 / binSize));
+    const gap = binSize * group >= 5 ? 1 : 0;
     ctx.fillStyle = theme.model;
-    ctx.globalAlpha = 0.55;
-    for (let k = 0; k < model.length; k++) {
-      const v = model[k];
+    ctx.globalAlpha = 0.6;
+    for (let k0 = 0; k0 < model.length; k0 += group) {
+      const k1 = Math.min(model.length, k0 + group);
+      let sum = 0;
+      for (let k = k0; k < k1; k++) sum += Number.isFinite(model[k]) ? model[k] : 0;
+      const v = sum / (k1 - k0);
       if (!(v > 0)) continue;
       const len = Math.min(room, (v / top) * room);
-      if (axis === 0) ctx.fillRect(start(k) + 0.5, across - len, binSize - 1, len);
-      else ctx.fillRect(0, start(k) + 0.5, len, binSize - 1);
+      const size = (k1 - k0) * binSize;
+      const from = axis === 0 ? start(k0) : start(k1 - 1);
+      if (axis === 0) ctx.fillRect(from + gap / 2, across - len, size - gap, len);
+      else ctx.fillRect(0, from + gap / 2, len, size - gap);
     }
     ctx.globalAlpha = 1;
   }
