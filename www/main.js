@@ -622,6 +622,8 @@ function announce(text) {
 // ---------------------------------------------------------------------------------------------
 
 function messageOf(err) {
+  // A trap (a Rust panic) is a bug in the core, not a bad setting: say so.
+  if (err instanceof WebAssembly.RuntimeError) return `internal error in the wasm core (${err.message}); please report this link`;
   if (err instanceof Error) return err.message;
   if (typeof err === "string") return err;
   try {
