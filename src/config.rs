@@ -142,6 +142,18 @@ impl Config {
                     known.join(", ")
                 ));
             };
+            if key == "energy" {
+                // Through EnergySpec::parse's rules, whose messages say what is wrong with a
+                // mixture (serde's untagged enum would only say "did not match any variant").
+                let spec = match value {
+                    Value::String(name) => EnergySpec::parse(name),
+                    Value::Object(_) => EnergySpec::parse(&value.to_string()),
+                    other => Err(format!("expected a name or a JSON object, got {other}")),
+                }
+                .map_err(|e| format!("energy: {e}"))?;
+                *slot = serde_json::to_value(spec).expect("serializable");
+                continue;
+            }
             *slot = value.clone();
         }
         let config: Config = serde_json::from_value(Value::Object(merged)).map_err(|e| {
@@ -250,6 +262,10 @@ mod tests {
         assert!(e.contains("magic") && e.contains("adjoint"), "{e}");
         let e = Config::from_partial(&json!({"sigma_min": 2.0})).unwrap_err();
         assert!(e.contains("sigma_max"), "{e}");
+        let e = Config::from_partial(&json!({"energy": "gmm7"})).unwrap_err();
+        assert!(e.starts_with("energy") && e.contains("gmm25"), "{e}");
+        let e = Config::from_partial(&json!({"energy": {"gmm": {"weights": [1]}}})).unwrap_err();
+        assert!(e.starts_with("energy") && e.contains("means"), "{e}");
         let e = Config::from_partial(&json!({"activation": "tanh"})).unwrap_err();
         assert!(e.starts_with("activation"), "{e}");
     }

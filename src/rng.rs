@@ -44,7 +44,7 @@ impl Rng {
     /// Uniform index in 0..n (n > 0); Lemire's multiply-shift, bias below 2^-32 for our n.
     #[inline]
     pub fn index(&mut self, n: usize) -> usize {
-        ((self.next_u64() >> 32) * n as u64 >> 32) as usize
+        (((self.next_u64() >> 32) * n as u64) >> 32) as usize
     }
 
     /// Standard normal draw (ziggurat, from rand_distr).
@@ -117,11 +117,17 @@ mod tests {
         let z: Vec<f64> = (0..n).map(|_| r.normal()).collect();
         let m = z.iter().sum::<f64>() / n as f64;
         let v = z.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / n as f64;
-        assert!(m.abs() < 0.01 && (v - 1.0).abs() < 0.015, "normal mean {m} var {v}");
+        assert!(
+            m.abs() < 0.01 && (v - 1.0).abs() < 0.015,
+            "normal mean {m} var {v}"
+        );
         let mut counts = [0usize; 5];
         for _ in 0..50_000 {
             counts[r.index(5)] += 1;
         }
-        assert!(counts.iter().all(|&c| (c as f64 - 10_000.0).abs() < 400.0), "{counts:?}");
+        assert!(
+            counts.iter().all(|&c| (c as f64 - 10_000.0).abs() < 400.0),
+            "{counts:?}"
+        );
     }
 }

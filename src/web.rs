@@ -88,7 +88,13 @@ impl Playground {
         let run = Run::new(config).map_err(|e| JsError::new(&e))?;
         let truth = &run.truth;
         let density = truth.grid.log_density.iter().map(|&v| v as f32).collect();
-        let centres = run.target.modes.iter().flatten().map(|&v| v as f32).collect();
+        let centres = run
+            .target
+            .modes
+            .iter()
+            .flatten()
+            .map(|&v| v as f32)
+            .collect();
         let marginal_truth: Vec<Vec<f32>> = truth
             .marginals
             .iter()

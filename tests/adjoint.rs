@@ -34,24 +34,38 @@ fn untrained_sampler_is_the_base_process() {
         let e = run.target.energy.energy(&x);
         let r2 = x[0] * x[0] + x[1] * x[1];
         let log_base = -(2.0 * std::f64::consts::PI * nu1).ln() - 0.5 * r2 / nu1;
-        assert!((lw - (-e - log_base)).abs() < 1e-9, "{lw} vs {}", -e - log_base);
+        assert!(
+            (lw - (-e - log_base)).abs() < 1e-9,
+            "{lw} vs {}",
+            -e - log_base
+        );
     }
 }
 
 #[test]
 fn learns_a_harmonic_well_at_another_temperature_and_its_log_z() {
     // τ = 2.5 ≠ ν₁, so the control must be learned; X_1 ~ N(0, τ I), log Z = log(2πτ).
-    let config = browser(json!({"energy": "well", "temperature": 2.5, "whiten": false,
-                                "paths": 256, "steps": 50, "iters": 60}));
+    let config = browser(
+        json!({"energy": "well", "temperature": 2.5, "whiten": false,
+                                "paths": 256, "steps": 50, "iters": 60}),
+    );
     let mut run = Run::new(config).unwrap();
     run.run_iterations(60, |_| {}).unwrap();
     let r = run.report(20_000, 2000, 500);
     let sd = 2.5f64.sqrt();
-    assert!((r.marginal.x_std - sd).abs() < 0.08, "std {} vs {sd}", r.marginal.x_std);
+    assert!(
+        (r.marginal.x_std - sd).abs() < 0.08,
+        "std {} vs {sd}",
+        r.marginal.x_std
+    );
     assert!(r.marginal.x_mean.abs() < 0.05, "mean {}", r.marginal.x_mean);
     let truth = (2.0 * std::f64::consts::PI * 2.5).ln();
     assert!((r.log_z_true.unwrap() - truth).abs() < 1e-6);
-    assert!((r.log_z_iw - truth).abs() < 0.05, "log Ẑ_RW {} vs {truth}", r.log_z_iw);
+    assert!(
+        (r.log_z_iw - truth).abs() < 0.05,
+        "log Ẑ_RW {} vs {truth}",
+        r.log_z_iw
+    );
     assert!(r.log_z_elbo <= r.log_z_iw + 1e-9);
     assert!(r.ess > 0.5, "ESS {}", r.ess);
 }
@@ -62,13 +76,32 @@ fn learns_the_seed_mixture_with_the_browser_preset() {
     run.run_iterations(120, |_| {}).unwrap();
     let r = run.report(20_000, 2000, 500);
     let m = &r.marginal;
-    assert!((m.x_mean - m.true_x_mean).abs() < 0.08, "x mean {} vs {}", m.x_mean, m.true_x_mean);
-    assert!((m.x_std - m.true_x_std).abs() < 0.08, "x std {} vs {}", m.x_std, m.true_x_std);
+    assert!(
+        (m.x_mean - m.true_x_mean).abs() < 0.08,
+        "x mean {} vs {}",
+        m.x_mean,
+        m.true_x_mean
+    );
+    assert!(
+        (m.x_std - m.true_x_std).abs() < 0.08,
+        "x std {} vs {}",
+        m.x_std,
+        m.true_x_std
+    );
     for (got, want) in r.mode_masses.iter().zip(&r.true_mode_masses) {
-        assert!((got - want).abs() < 0.05, "mode masses {:?} vs {:?}", r.mode_masses, r.true_mode_masses);
+        assert!(
+            (got - want).abs() < 0.05,
+            "mode masses {:?} vs {:?}",
+            r.mode_masses,
+            r.true_mode_masses
+        );
     }
     assert_eq!(r.mode_coverage, 1.0);
-    assert!((r.log_z_iw - r.log_z_true.unwrap()).abs() < 0.1, "log Ẑ_RW {}", r.log_z_iw);
+    assert!(
+        (r.log_z_iw - r.log_z_true.unwrap()).abs() < 0.1,
+        "log Ẑ_RW {}",
+        r.log_z_iw
+    );
 }
 
 #[test]
@@ -79,10 +112,25 @@ fn custom_mixture_with_unequal_weights() {
     run.run_iterations(120, |_| {}).unwrap();
     let r = run.report(20_000, 2000, 500);
     let m = &r.marginal;
-    assert!((m.x_mean - m.true_x_mean).abs() < 0.1, "x mean {} vs {}", m.x_mean, m.true_x_mean);
-    assert!((m.x_std - m.true_x_std).abs() < 0.1, "x std {} vs {}", m.x_std, m.true_x_std);
+    assert!(
+        (m.x_mean - m.true_x_mean).abs() < 0.1,
+        "x mean {} vs {}",
+        m.x_mean,
+        m.true_x_mean
+    );
+    assert!(
+        (m.x_std - m.true_x_std).abs() < 0.1,
+        "x std {} vs {}",
+        m.x_std,
+        m.true_x_std
+    );
     for (got, want) in r.mode_masses.iter().zip(&r.true_mode_masses) {
-        assert!((got - want).abs() < 0.05, "mode masses {:?} vs {:?}", r.mode_masses, r.true_mode_masses);
+        assert!(
+            (got - want).abs() < 0.05,
+            "mode masses {:?} vs {:?}",
+            r.mode_masses,
+            r.true_mode_masses
+        );
     }
 }
 
@@ -102,7 +150,8 @@ fn same_seed_same_run() {
 
 #[test]
 fn divergence_rolls_back_to_the_last_good_iteration() {
-    let config = browser(json!({"paths": 64, "steps": 10, "inner_steps": 5, "batch": 32, "lr": 1e6}));
+    let config =
+        browser(json!({"paths": 64, "steps": 10, "inner_steps": 5, "batch": 32, "lr": 1e6}));
     let mut run = Run::new(config).unwrap();
     let err = run.run_iterations(500, |_| {}).unwrap_err();
     assert!(err.contains("learning rate"), "{err}");
@@ -114,7 +163,9 @@ fn divergence_rolls_back_to_the_last_good_iteration() {
 fn energy_spec_round_trip_used_by_the_command_line() {
     let spec = EnergySpec::parse("gmm25").unwrap();
     assert_eq!(spec.name(), "gmm25");
-    let target_energy = boltzmann_playground::energy::Target::new(&spec, 1.0).unwrap().energy;
+    let target_energy = boltzmann_playground::energy::Target::new(&spec, 1.0)
+        .unwrap()
+        .energy;
     let config = browser(json!({"energy": "gmm25"}));
     let s: Box<dyn Sampler> = sampler::build(&config, Arc::clone(&target_energy)).unwrap();
     assert_eq!(s.dim(), 2);

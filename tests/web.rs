@@ -29,11 +29,16 @@ fn catalog_lists_the_targets() {
 
 #[wasm_bindgen_test]
 fn trains_within_its_budget_and_reports_metrics() {
-    let mut pg = Playground::new(config(r#"{"paths": 128, "steps": 20, "inner_steps": 4, "batch": 64}"#))
-        .unwrap_or_else(|_| panic!("valid config"));
+    let mut pg = Playground::new(config(
+        r#"{"paths": 128, "steps": 20, "inner_steps": 4, "batch": 64}"#,
+    ))
+    .unwrap_or_else(|_| panic!("valid config"));
     assert_eq!(pg.dim(), 2);
     assert_eq!(pg.particles().length(), 256);
-    assert_eq!(pg.density_grid().length() as usize, pg.grid_nx() * pg.grid_ny());
+    assert_eq!(
+        pg.density_grid().length() as usize,
+        pg.grid_nx() * pg.grid_ny()
+    );
     let mut units = 0;
     for _ in 0..200 {
         units += pg.train(5.0).unwrap_or_else(|_| panic!("no divergence"));

@@ -53,7 +53,10 @@ fn list() {
     for (name, about) in CATALOG {
         println!("  {name:<14} {about}");
     }
-    println!("  {:<14} a Gaussian mixture given as JSON (see --help)", "{\"gmm\": …}");
+    println!(
+        "  {:<14} a Gaussian mixture given as JSON (see --help)",
+        "{\"gmm\": …}"
+    );
     println!("samplers (--sampler):");
     for (name, about) in SAMPLERS {
         println!("  {name:<14} {about}");
@@ -85,11 +88,9 @@ fn parse_settings(args: &[String]) -> Result<(Map<String, Value>, usize), String
         let key = key.replace('-', "_");
         match key.as_str() {
             "samples" => {
-                samples = value
-                    .parse()
-                    .ok()
-                    .filter(|&n| n >= 100)
-                    .ok_or_else(|| format!("--samples must be an integer ≥ 100, got \"{value}\""))?;
+                samples = value.parse().ok().filter(|&n| n >= 100).ok_or_else(|| {
+                    format!("--samples must be an integer ≥ 100, got \"{value}\"")
+                })?;
             }
             "energy" => {
                 let spec = EnergySpec::parse(value).map_err(|e| format!("--energy: {e}"))?;

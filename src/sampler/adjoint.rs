@@ -175,7 +175,8 @@ impl AdjointSampler {
         let n = self.rollout.log_ratio.len();
         if self.rollout.x.iter().any(|v| !v.is_finite()) {
             return Err(
-                "particles became NaN or infinite during the rollout; lower the learning rate".into(),
+                "particles became NaN or infinite during the rollout; lower the learning rate"
+                    .into(),
             );
         }
         let mut log_weights = Vec::with_capacity(n);
@@ -223,8 +224,8 @@ impl AdjointSampler {
             BridgeSample::at(&self.schedule, t).draw(None, x1, &mut input[..d], &mut self.rng);
             self.features.write(t, tf);
             input[d..].copy_from_slice(tf);
-            for k in 0..d {
-                self.batch_targets[(j, k)] = -a[k];
+            for (target, &ak) in self.batch_targets.row_mut(j).iter_mut().zip(a) {
+                *target = -ak;
             }
         }
         let v = self.net.forward(self.batch_inputs.view(), &mut self.ws);
@@ -357,17 +358,13 @@ impl Sampler for AdjointSampler {
             while batch.step < self.grid.steps() {
                 batch.advance(&self.net, &self.grid, &self.features, d, rng);
             }
-            for p in 0..m {
-                for k in 0..d {
-                    xg[k] = batch.x[p * d + k] as f64;
+            for (p, xp) in batch.x.chunks_exact(d).enumerate() {
+                for (g, &v) in xg.iter_mut().zip(xp) {
+                    *g = v as f64;
                 }
                 let e = self.energy.energy_grad(&xg, &mut grad);
-                out.log_weights.push(path_log_weight(
-                    e,
-                    &xg,
-                    self.grid.nu1,
-                    batch.log_ratio[p],
-                ));
+                out.log_weights
+                    .push(path_log_weight(e, &xg, self.grid.nu1, batch.log_ratio[p]));
             }
             out.samples.extend_from_slice(&batch.x);
             done += m;

@@ -26,9 +26,13 @@ pub enum Phase {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Work {
     RolloutStep,
-    GradientStep { loss: f64 },
+    GradientStep {
+        loss: f64,
+    },
     /// The unit that finished an outer iteration (its last gradient step).
-    IterationDone { loss: f64 },
+    IterationDone {
+        loss: f64,
+    },
 }
 
 /// A finished batch of paths, in the sampler's coordinates.

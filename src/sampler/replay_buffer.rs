@@ -96,6 +96,9 @@ mod tests {
         for _ in 0..40_000 {
             counts[b.sample(&mut rng)[0] as usize] += 1;
         }
-        assert!(counts.iter().all(|&c| (c as f64 - 10_000.0).abs() < 400.0), "{counts:?}");
+        assert!(
+            counts.iter().all(|&c| (c as f64 - 10_000.0).abs() < 400.0),
+            "{counts:?}"
+        );
     }
 }

@@ -90,7 +90,10 @@ mod tests {
         for k in 0..2 {
             let want = 0.75 * x0[k] as f64 + 0.25 * x1[k] as f64;
             assert!((mean[k] - want).abs() < 0.003, "mean {mean:?}");
-            assert!((var[k] - b.variance).abs() < 0.03 * b.variance, "var {var:?}");
+            assert!(
+                (var[k] - b.variance).abs() < 0.03 * b.variance,
+                "var {var:?}"
+            );
         }
         // The ends are pinned.
         let g = NoiseSchedule::SEED;

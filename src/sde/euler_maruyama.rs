@@ -115,7 +115,10 @@ mod tests {
         }
         let mean_w = lr.iter().map(|l| l.exp()).sum::<f64>() / n as f64;
         let mean_x = x.chunks_exact(d).map(|p| p[0] as f64).sum::<f64>() / n as f64;
-        assert!(mean_x > 0.2, "the control must move the paths (mean x {mean_x})");
+        assert!(
+            mean_x > 0.2,
+            "the control must move the paths (mean x {mean_x})"
+        );
         assert!((mean_w - 1.0).abs() < 0.02, "E[w] = {mean_w}");
     }
 }
