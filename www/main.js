@@ -142,6 +142,7 @@ function loadFromHash() {
   const warnings = [...link.warnings];
   if (link.budget !== null) state.budget = link.budget;
   let created = tryCreate(link.config);
+  const rejectedKeys = new Set();
   if (!created.ok) {
     // Find the culprits: add the link's settings one at a time to the preset's defaults.
     // A setting can depend on a later one (batch vs buffer), so rejected ones get a second try.
@@ -164,6 +165,7 @@ function loadFromHash() {
       pending = rejected;
     }
     for (const key of pending) {
+      rejectedKeys.add(key);
       warnings.push(`${key}=${shorten(displayValue(link.config[key]))} in the link was rejected: ${reasons.get(key)}`);
     }
     created = tryCreate(accepted);
@@ -175,7 +177,7 @@ function loadFromHash() {
   }
   adopt(created.playground);
   for (const key of link.untyped) {
-    if (!(key in state.config)) warnings.push(`Unknown setting "${key}" in the link was ignored.`);
+    if (!(key in state.config) && !rejectedKeys.has(key)) warnings.push(`Unknown setting "${key}" in the link was ignored.`);
   }
   if (warnings.length > 0) {
     warnings.push("The run below uses the link's other settings; the address bar now shows what is running.");
