@@ -434,7 +434,7 @@ function stopOnError(err) {
   updateTransport();
   const lr = state.config.lr;
   const hint = lr !== undefined ? ` Try a smaller learning rate (now ${lr}) or fewer SDE steps, then Reset.` : " Try other settings, then Reset.";
-  showRunError(`Training stopped: ${messageOf(err)}.${hint}`);
+  showRunError(`Training stopped: ${messageOf(err).replace(/\.$/, "")}.${hint}`);
   announce(`Training stopped: ${messageOf(err)}`);
 }
 

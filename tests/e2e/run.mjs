@@ -211,7 +211,7 @@ async function main() {
         .join(", ");
     });
 
-    await check("keyboard: space pauses and resumes, '.' steps", async () => {
+    await check("keyboard: space pauses and resumes, '.' steps, 'r' resets", async () => {
       await page.locator("body").click({ position: { x: 5, y: 5 } });
       await page.keyboard.press("Space");
       assert((await page.evaluate(() => window.boltzmannPlayground.state.playing)) === false, "space did not pause");
@@ -221,6 +221,31 @@ async function main() {
       assert(after === before + 1, `'.' went from iteration ${before} to ${after}`);
       await page.keyboard.press("Space");
       assert((await page.evaluate(() => window.boltzmannPlayground.state.playing)) === true, "space did not resume");
+      await page.keyboard.press("r");
+      const reset = (await metricsOf(page)).iteration;
+      assert(reset <= 1, `'r' did not reset (iteration ${reset})`);
+    });
+
+    await check("divergence stops training with a visible message, Play resumes", async () => {
+      // Make the core's train() throw as it does on NaN/Inf; the page must stop and say so.
+      await page.evaluate(() => {
+        window.boltzmannPlayground.playground.train = () => {
+          throw new Error("non-finite loss at iteration 3 (injected by the test)");
+        };
+      });
+      const banner = page.locator("#run-error");
+      await banner.waitFor({ state: "visible", timeout: 5000 });
+      const text = await banner.textContent();
+      assert(text.includes("non-finite loss"), `the message does not carry the core's reason: ${text}`);
+      assert((await page.evaluate(() => window.boltzmannPlayground.state.playing)) === false, "training did not stop");
+      await page.evaluate(() => {
+        delete window.boltzmannPlayground.playground.train;
+      });
+      await page.click("#play");
+      assert(await banner.isHidden(), "the message stays after Play");
+      const i0 = (await metricsOf(page)).iteration;
+      assert(await waitFor(async () => (await metricsOf(page)).iteration > i0, 15000), "training did not resume");
+      return `"${text.trim().slice(0, 100)}"`;
     });
 
     await check("the URL hash holds the state and a reload restores it", async () => {
@@ -299,6 +324,19 @@ async function main() {
       await mobile.close();
       assert(width <= 360, `page is ${width}px wide at a 360px viewport`);
       return "artifacts/mobile.png, artifacts/mobile-full.png";
+    });
+
+    await check("prefers-reduced-motion: no autoplay, Play starts", async () => {
+      const calm = await browser.newContext({ viewport: { width: 1280, height: 900 }, reducedMotion: "reduce" });
+      const p = await openPage(calm, base, "reduced-motion");
+      await sleep(500);
+      const playing = await p.evaluate(() => window.boltzmannPlayground.state.playing);
+      const iteration = (await metricsOf(p)).iteration;
+      await p.click("#play");
+      const rose = await waitFor(async () => (await metricsOf(p)).iteration > 0, 20000);
+      await calm.close();
+      assert(playing === false && iteration === 0, `autoplayed (playing ${playing}, iteration ${iteration})`);
+      assert(rose, "Play did not start training");
     });
 
     await check("screenshot in dark mode", async () => {
