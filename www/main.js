@@ -27,7 +27,7 @@ import { FieldView } from "./views/field.js";
 import { drawMarginal } from "./views/marginals.js";
 import { drawLineChart } from "./views/chart.js";
 import { drawModeBars } from "./views/modes.js";
-import { formatCount, formatNumber } from "./views/ticks.js";
+import { formatCount, formatNumber, formatSignificant } from "./views/ticks.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -577,7 +577,7 @@ function updateReadout(m, rolloutTime) {
   const values = {
     iteration: formatCount(m.iteration),
     phase: m.phase ?? "–",
-    loss: formatNumber(m.loss, 4),
+    loss: formatSignificant(m.loss, 5),
     ess: Number.isFinite(m.ess) ? `${(m.ess * 100).toFixed(1)} %` : "–",
     log_z_elbo: formatNumber(m.log_z_elbo, 3),
     log_z_iw: formatNumber(m.log_z_iw, 3),
@@ -606,7 +606,7 @@ function summaryText(prefix, metrics) {
   const m = metrics || (playground ? playground.metrics() : null);
   if (!m) return prefix;
   const parts = [prefix, `Iteration ${m.iteration}.`];
-  if (Number.isFinite(m.loss)) parts.push(`Loss ${formatNumber(m.loss, 3)}.`);
+  if (Number.isFinite(m.loss)) parts.push(`Loss ${formatSignificant(m.loss, 3)}.`);
   if (Number.isFinite(m.log_z_elbo)) {
     parts.push(
       `log Z estimate ${formatNumber(m.log_z_elbo, 2)}${Number.isFinite(m.log_z_true) ? `, true ${formatNumber(m.log_z_true, 2)}` : ""}.`,

@@ -111,3 +111,15 @@ test("ticks are nice numbers inside the range", () => {
   assert.equal(formatTick(0.30000000000000004), "0.3");
   assert.equal(formatTick(-4), "-4");
 });
+
+test("readout numbers: fixed decimals without negative zero, losses by significant digits", async () => {
+  const { formatNumber, formatSignificant, formatCount } = await import("../../www/views/ticks.js");
+  assert.equal(formatNumber(-3.04e-17, 2), "0.00");
+  assert.equal(formatNumber(-1.234, 2), "−1.23");
+  assert.equal(formatNumber(null), "–");
+  assert.equal(formatSignificant(123456.7, 5), "123460");
+  assert.equal(formatSignificant(1234567, 3), "1.23e+6");
+  assert.equal(formatSignificant(0.012345, 3), "0.0123");
+  assert.equal(formatSignificant(2.5e-5, 2), "2.5e−5");
+  assert.equal(formatCount(1234567), "1\u202f234\u202f567");
+});

@@ -28,13 +28,22 @@ export function formatTick(v) {
   return String(Number(v.toPrecision(3)));
 }
 
-/** Numbers in the readout: fixed decimals, "–" for missing values. */
+/** Numbers in the readout with fixed decimals; "–" for missing values, no "−0.00". */
 export function formatNumber(v, digits = 3) {
   if (v === null || v === undefined || Number.isNaN(v)) return "–";
   if (!Number.isFinite(v)) return v > 0 ? "∞" : "−∞";
+  if (Math.abs(v) >= 1e6) return v.toExponential(2).replace("-", "−");
+  const text = v.toFixed(digits);
+  return Number(text) === 0 ? (0).toFixed(digits) : text.replace("-", "−");
+}
+
+/** Numbers of any magnitude (a loss) to `significant` digits. */
+export function formatSignificant(v, significant = 4) {
+  if (v === null || v === undefined || Number.isNaN(v)) return "–";
+  if (!Number.isFinite(v)) return v > 0 ? "∞" : "−∞";
   const a = Math.abs(v);
-  if (a !== 0 && (a >= 1e6 || a < 1e-3)) return v.toExponential(2).replace("-", "−");
-  return v.toFixed(digits).replace("-", "−");
+  if (a !== 0 && (a >= 1e6 || a < 1e-3)) return v.toExponential(significant - 1).replace(/-/g, "−");
+  return String(Number(v.toPrecision(significant))).replace("-", "−");
 }
 
 /** Large counts with thin separators: 1 234 567. */
