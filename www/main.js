@@ -65,6 +65,7 @@ const counters = {
   lastSummary: 0,
   lastSurfaceVersions: "",
   dirty: true,
+  broken: false,
 };
 
 main().catch((err) => {
@@ -478,6 +479,7 @@ function showLinkWarnings(warnings) {
 // Animation
 
 function resetCounters() {
+  counters.broken = false;
   counters.history = null;
   counters.historyIteration = -1;
   counters.windowStart = performance.now();
@@ -490,7 +492,7 @@ function resetCounters() {
 
 function frame(now) {
   requestAnimationFrame(frame);
-  if (!playground) return;
+  if (!playground || counters.broken) return;
   counters.windowFrames += 1;
   if (state.playing) {
     try {
@@ -517,7 +519,17 @@ function frame(now) {
   }
   if (!counters.dirty) return;
   counters.dirty = false;
-  render(now);
+  try {
+    render(now);
+  } catch (err) {
+    // Reading the core failed (a trap leaves it unusable): stop, say so once, and wait for a
+    // new run or a reset instead of failing again every frame.
+    state.playing = false;
+    updateTransport();
+    counters.dirty = false;
+    counters.broken = true;
+    showRunError(`Drawing stopped: ${messageOf(err)}. Reset or change a setting to start again.`);
+  }
 }
 
 function render(now) {
