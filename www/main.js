@@ -120,15 +120,15 @@ function adopt(next) {
   state.config = playground.config();
   writeHash();
   syncControls();
-  const window = Array.from(playground.window());
+  const plotWindow = Array.from(playground.window());
   fieldView.setTarget({
-    window,
+    window: plotWindow,
     nx: playground.grid_nx(),
     ny: playground.grid_ny(),
     density: playground.density_grid().slice(),
     modes: playground.mode_centres().slice(),
   });
-  $("stage").style.setProperty("--aspect", String((window[1] - window[0]) / (window[3] - window[2])));
+  $("stage").style.setProperty("--aspect", String((plotWindow[1] - plotWindow[0]) / (plotWindow[3] - plotWindow[2])));
   hideRunError();
   resetCounters();
 }
@@ -305,7 +305,10 @@ function onEnergySelect() {
 function applyCustom() {
   const text = $("custom-json");
   const errorEl = $("custom-error");
-  const parsed = parseEnergy(text.value.trim(), catalogNames);
+  const source = text.value.trim();
+  const parsed = source.startsWith("{")
+    ? parseEnergy(source, catalogNames)
+    : { ok: false, message: 'a custom mixture is a JSON object such as {"gmm": {"weights": …, "means": …, "covs": …}}' };
   if (!parsed.ok) {
     showFieldError(errorEl, text, parsed.message);
     return;

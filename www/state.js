@@ -246,8 +246,3 @@ export function shorten(text, max = 60) {
   const s = String(text);
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
-
-/** Deep equality of plain JSON values (configs). */
-export function sameValue(a, b) {
-  return JSON.stringify(a) === JSON.stringify(b);
-}

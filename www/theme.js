@@ -19,7 +19,7 @@ export function readTheme() {
 }
 
 /** "#rrggbb" or "rgb(r, g, b)" → [r, g, b]. */
-export function parseColor(text) {
+function parseColor(text) {
   const hex = /^#([0-9a-f]{6})$/i.exec(text);
   if (hex) {
     const v = parseInt(hex[1], 16);
