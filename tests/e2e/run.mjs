@@ -1,0 +1,410 @@
+// End-to-end test of the built page (dist/) in headless Chromium, driven by playwright-core.
+//
+//   scripts/build && (cd tests/e2e && npm ci && node run.mjs)
+//
+// Serves dist/ itself on a free localhost port, then checks that the page loads without
+// console errors, trains, draws, keeps its state in the URL hash, reports bad input where it
+// was entered, and saves screenshots to tests/e2e/artifacts/. Finally measures how long the
+// seed-gmm browser preset takes to match the true marginal and mode masses.
+// Environment: CHROMIUM (browser binary, default /usr/bin/chromium), DIST (site folder),
+// E2E_SKIP_TOLERANCE=1 skips the time-to-tolerance run.
+
+import { createServer } from "node:http";
+import { readFile, mkdir, stat } from "node:fs/promises";
+import { dirname, extname, join, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const distDir = resolve(process.env.DIST || join(here, "..", "..", "dist"));
+const artifacts = join(here, "artifacts");
+const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
+const TOLERANCE_LIMIT_S = 240;
+
+const MIME = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".json": "application/json; charset=utf-8",
+  ".wasm": "application/wasm",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".ico": "image/x-icon",
+  ".txt": "text/plain; charset=utf-8",
+  ".map": "application/json; charset=utf-8",
+};
+
+let passed = 0;
+let failed = 0;
+
+function report(ok, name, detail) {
+  if (ok) passed += 1;
+  else failed += 1;
+  console.log(`${ok ? "PASS" : "FAIL"} ${name}${detail ? ` — ${detail}` : ""}`);
+}
+
+/** Runs one check; an exception fails it with its message. Returns the check's value. */
+async function check(name, fn) {
+  try {
+    const detail = await fn();
+    report(true, name, typeof detail === "string" ? detail : "");
+    return true;
+  } catch (err) {
+    report(false, name, err && err.message ? err.message.split("\n")[0] : String(err));
+    return false;
+  }
+}
+
+function assert(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+function serve(root) {
+  const server = createServer(async (req, res) => {
+    try {
+      const url = new URL(req.url, "http://localhost");
+      let path = decodeURIComponent(url.pathname);
+      if (path.endsWith("/")) path += "index.html";
+      const file = resolve(root, `.${path}`);
+      if (file !== root && !file.startsWith(root + sep)) {
+        res.writeHead(403).end("forbidden");
+        return;
+      }
+      const body = await readFile(file);
+      res.writeHead(200, {
+        "Content-Type": MIME[extname(file).toLowerCase()] || "application/octet-stream",
+        "Cache-Control": "no-store",
+      });
+      res.end(body);
+    } catch {
+      res.writeHead(404, { "Content-Type": "text/plain" }).end("not found");
+    }
+  });
+  return new Promise((resolveServer) => {
+    server.listen(0, "127.0.0.1", () => resolveServer(server));
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` (in node) until it returns a truthy value or `timeoutMs` passes. */
+async function waitFor(fn, timeoutMs, intervalMs = 250) {
+  const start = Date.now();
+  let last;
+  while (Date.now() - start < timeoutMs) {
+    last = await fn();
+    if (last) return last;
+    await sleep(intervalMs);
+  }
+  return last;
+}
+
+/** Console errors and uncaught exceptions of every page, with the page's label. */
+const pageErrors = [];
+
+function watch(page, label) {
+  page.on("console", (msg) => {
+    if (msg.type() === "error") pageErrors.push(`${label}: console error: ${msg.text()}`);
+  });
+  page.on("pageerror", (err) => pageErrors.push(`${label}: page error: ${err.message}`));
+  page.on("requestfailed", (req) => pageErrors.push(`${label}: request failed: ${req.url()} ${req.failure()?.errorText ?? ""}`));
+}
+
+const metricsOf = (page) => page.evaluate(() => window.boltzmannPlayground.playground.metrics());
+const configOf = (page) => page.evaluate(() => window.boltzmannPlayground.playground.config());
+
+async function openPage(context, url, label) {
+  const page = await context.newPage();
+  watch(page, label);
+  await page.goto(url, { waitUntil: "load" });
+  await page.waitForFunction(() => document.documentElement.dataset.ready === "true", null, { timeout: 30000 });
+  return page;
+}
+
+/** Makes sure the page trains: autoplay, or a click on Play. */
+async function ensurePlaying(page) {
+  const playing = await page.evaluate(() => window.boltzmannPlayground.state.playing);
+  if (!playing) await page.click("#play");
+}
+
+async function main() {
+  try {
+    await stat(join(distDir, "index.html"));
+  } catch {
+    console.log(`FAIL setup — no built site at ${distDir} (run scripts/build first)`);
+    console.log("0 passed, 1 failed");
+    process.exit(1);
+  }
+  await mkdir(artifacts, { recursive: true });
+  const server = await serve(distDir);
+  const base = `http://127.0.0.1:${server.address().port}/`;
+  const browser = await chromium.launch({
+    executablePath,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  console.log(`serving ${distDir} at ${base} · ${executablePath} ${browser.version()}`);
+
+  try {
+    const desktop = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    let page;
+
+    const loaded = await check("page loads and the wasm core starts", async () => {
+      page = await openPage(desktop, base, "desktop");
+      const title = await page.title();
+      assert(/Boltzmann/.test(title), `unexpected title "${title}"`);
+      const cfg = await configOf(page);
+      return `target ${JSON.stringify(cfg.energy)}, sampler ${cfg.sampler}, preset ${cfg.preset}`;
+    });
+    if (!loaded) throw new Error("the page did not start; later checks would only repeat that");
+
+    await check("training starts and the iteration count rises", async () => {
+      await ensurePlaying(page);
+      const first = await metricsOf(page);
+      const m = await waitFor(async () => {
+        const now = await metricsOf(page);
+        return now.iteration >= Math.max(2, first.iteration + 1) ? now : null;
+      }, 20000);
+      assert(m, "the iteration count did not rise within 20 s");
+      return `iteration ${first.iteration} → ${m.iteration}, ${m.energy_evals} energy evaluations`;
+    });
+
+    await check("loss history has entries and log Ẑ is finite", async () => {
+      const ok = await waitFor(async () => {
+        const [h, m] = await page.evaluate(() => {
+          const pg = window.boltzmannPlayground.playground;
+          return [pg.history(), pg.metrics()];
+        });
+        return h.loss.length > 0 && Number.isFinite(m.log_z_elbo) ? { n: h.loss.length, m } : null;
+      }, 20000);
+      assert(ok, "no loss history or non-finite log Ẑ after 20 s");
+      return `${ok.n} loss entries, log Ẑ = ${ok.m.log_z_elbo.toFixed(3)}, log Ẑ^RW = ${ok.m.log_z_iw?.toFixed(3)}, true ${ok.m.log_z_true}`;
+    });
+
+    await check("the views draw (density, particles, charts)", async () => {
+      const spread = await page.evaluate(() => {
+        const stats = {};
+        for (const id of ["field", "marg-x", "marg-y", "loss-chart", "logz-chart", "modes-chart"]) {
+          const c = document.getElementById(id);
+          const ctx = c.getContext("2d");
+          const d = ctx.getImageData(0, 0, c.width, c.height).data;
+          const seen = new Set();
+          for (let i = 0; i < d.length; i += 4 * 37) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2] | (d[i + 3] << 24));
+          stats[id] = { colours: seen.size, width: c.width, height: c.height };
+        }
+        return stats;
+      });
+      for (const [id, s] of Object.entries(spread)) {
+        assert(s.width > 10 && s.height > 10, `${id} has no size`);
+        assert(s.colours > 2, `${id} looks blank (${s.colours} colours)`);
+      }
+      return Object.entries(spread)
+        .map(([id, s]) => `${id} ${s.colours}`)
+        .join(", ");
+    });
+
+    await check("keyboard: space pauses and resumes, '.' steps, 'r' resets", async () => {
+      await page.locator("body").click({ position: { x: 5, y: 5 } });
+      await page.keyboard.press("Space");
+      assert((await page.evaluate(() => window.boltzmannPlayground.state.playing)) === false, "space did not pause");
+      const before = (await metricsOf(page)).iteration;
+      await page.keyboard.press(".");
+      const after = (await metricsOf(page)).iteration;
+      assert(after === before + 1, `'.' went from iteration ${before} to ${after}`);
+      await page.keyboard.press("Space");
+      assert((await page.evaluate(() => window.boltzmannPlayground.state.playing)) === true, "space did not resume");
+      await page.keyboard.press("r");
+      const reset = (await metricsOf(page)).iteration;
+      assert(reset <= 1, `'r' did not reset (iteration ${reset})`);
+    });
+
+    await check("divergence stops training with a visible message, Play resumes", async () => {
+      // Make the core's train() throw as it does on NaN/Inf; the page must stop and say so.
+      await page.evaluate(() => {
+        window.boltzmannPlayground.playground.train = () => {
+          throw new Error("non-finite loss at iteration 3 (injected by the test)");
+        };
+      });
+      const banner = page.locator("#run-error");
+      await banner.waitFor({ state: "visible", timeout: 5000 });
+      const text = await banner.textContent();
+      assert(text.includes("non-finite loss"), `the message does not carry the core's reason: ${text}`);
+      assert((await page.evaluate(() => window.boltzmannPlayground.state.playing)) === false, "training did not stop");
+      await page.evaluate(() => {
+        delete window.boltzmannPlayground.playground.train;
+      });
+      await page.click("#play");
+      assert(await banner.isHidden(), "the message stays after Play");
+      const i0 = (await metricsOf(page)).iteration;
+      assert(await waitFor(async () => (await metricsOf(page)).iteration > i0, 15000), "training did not resume");
+      return `"${text.trim().slice(0, 100)}"`;
+    });
+
+    await check("the URL hash holds the state and a reload restores it", async () => {
+      await page.selectOption("#energy", "gmm9");
+      await page.fill("#seed", "7");
+      await page.locator("#seed").press("Enter");
+      await page.locator("#seed").evaluate((el) => el.blur());
+      const cfg = await configOf(page);
+      assert(cfg.energy === "gmm9" && cfg.seed === 7, `settings not applied: ${JSON.stringify(cfg)}`);
+      const hash = await page.evaluate(() => window.location.hash);
+      for (const key of ["sampler=", "energy=gmm9", "seed=7", "preset=", "lr="]) assert(hash.includes(key), `hash lacks ${key}: ${hash}`);
+      await page.reload({ waitUntil: "load" });
+      await page.waitForFunction(() => document.documentElement.dataset.ready === "true", null, { timeout: 30000 });
+      const restored = await configOf(page);
+      assert(JSON.stringify(restored) === JSON.stringify(cfg), `reload gave ${JSON.stringify(restored)}, expected ${JSON.stringify(cfg)}`);
+      assert((await page.inputValue("#energy")) === "gmm9", "the target select does not show gmm9 after reload");
+      assert((await page.inputValue("#seed")) === "7", "the seed field does not show 7 after reload");
+      await ensurePlaying(page);
+      return hash.length > 90 ? `${hash.slice(0, 90)}…` : hash;
+    });
+
+    await check("an invalid custom mixture is reported at the textarea while training continues", async () => {
+      await page.selectOption("#energy", "custom");
+      await page.waitForSelector("#custom-json", { state: "visible" });
+      await waitFor(async () => (await configOf(page)).energy?.gmm !== undefined, 5000);
+      const running = await configOf(page);
+      assert(typeof running.energy === "object", "choosing a custom mixture did not start the example mixture");
+      const bad = '{"gmm": {"weights": [0.5, 0.5], "means": [[-2, 0], [2, 0]], "covs": [[[1, 0], [0, 1]], [[1, 2], [2, 1]]]}}';
+      await page.fill("#custom-json", bad);
+      await page.click("#custom-apply");
+      const message = await page.locator("#custom-error");
+      await message.waitFor({ state: "visible", timeout: 5000 });
+      const text = (await message.textContent()).trim();
+      assert(text.length > 0, "the error under the textarea is empty");
+      const [box, area] = [await message.boundingBox(), await page.locator("#custom-json").boundingBox()];
+      assert(box && area && box.y >= area.y + area.height - 2 && box.y - (area.y + area.height) < 60, "the error is not right under the textarea");
+      const after = await configOf(page);
+      assert(JSON.stringify(after) === JSON.stringify(running), "the running config changed after invalid input");
+      const i0 = (await metricsOf(page)).iteration;
+      const rose = await waitFor(async () => (await metricsOf(page)).iteration > i0, 15000);
+      assert(rose, "training did not continue after the invalid input");
+      await page.fill("#custom-json", "{ not json");
+      const syntax = (await message.textContent()).trim();
+      assert(/JSON/i.test(syntax), `a syntax error is not reported while typing: "${syntax}"`);
+      return `"${text}"`;
+    });
+
+    await check("invalid values in the link are named in a visible warning", async () => {
+      const p = await openPage(desktop, `${base}#energy=no-such-target&lr=abc&seed=3`, "bad-link");
+      const banner = p.locator("#link-warnings");
+      await banner.waitFor({ state: "visible", timeout: 5000 });
+      const text = await banner.textContent();
+      assert(text.includes("no-such-target") && text.includes("abc"), `the warning does not name the bad values: ${text}`);
+      const cfg = await configOf(p);
+      assert(cfg.seed === 3, "the valid seed=3 of the link was not kept");
+      await p.close();
+      return text.replace(/\s+/g, " ").slice(0, 120);
+    });
+
+    await check("screenshot 1280×900", async () => {
+      await page.selectOption("#energy", "seed-gmm");
+      await ensurePlaying(page);
+      await waitFor(async () => (await metricsOf(page)).iteration >= 3, 30000);
+      await page.screenshot({ path: join(artifacts, "desktop.png") });
+      return "artifacts/desktop.png";
+    });
+
+    await check("screenshot 360×800, no horizontal overflow", async () => {
+      const mobile = await browser.newContext({ viewport: { width: 360, height: 800 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+      const p = await openPage(mobile, base, "mobile");
+      await ensurePlaying(p);
+      await waitFor(async () => (await metricsOf(p)).iteration >= 2, 30000);
+      const width = await p.evaluate(() => document.documentElement.scrollWidth);
+      await p.screenshot({ path: join(artifacts, "mobile.png") });
+      await p.screenshot({ path: join(artifacts, "mobile-full.png"), fullPage: true });
+      await mobile.close();
+      assert(width <= 360, `page is ${width}px wide at a 360px viewport`);
+      return "artifacts/mobile.png, artifacts/mobile-full.png";
+    });
+
+    await check("prefers-reduced-motion: no autoplay, Play starts", async () => {
+      const calm = await browser.newContext({ viewport: { width: 1280, height: 900 }, reducedMotion: "reduce" });
+      const p = await openPage(calm, base, "reduced-motion");
+      await sleep(500);
+      const playing = await p.evaluate(() => window.boltzmannPlayground.state.playing);
+      const iteration = (await metricsOf(p)).iteration;
+      await p.click("#play");
+      const rose = await waitFor(async () => (await metricsOf(p)).iteration > 0, 20000);
+      await calm.close();
+      assert(playing === false && iteration === 0, `autoplayed (playing ${playing}, iteration ${iteration})`);
+      assert(rose, "Play did not start training");
+    });
+
+    await check("screenshot in dark mode", async () => {
+      const dark = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: "dark" });
+      const p = await openPage(dark, base, "dark");
+      await ensurePlaying(p);
+      await waitFor(async () => (await metricsOf(p)).iteration >= 3, 30000);
+      const bg = await p.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      await p.screenshot({ path: join(artifacts, "dark.png") });
+      await dark.close();
+      const [r, g, b] = bg.match(/\d+/g).map(Number);
+      assert(r + g + b < 150, `dark mode background is ${bg}`);
+      return "artifacts/dark.png";
+    });
+    await page.close();
+
+    if (process.env.E2E_SKIP_TOLERANCE === "1") {
+      console.log("SKIP time-to-tolerance (E2E_SKIP_TOLERANCE=1)");
+    } else {
+      await check("time to tolerance on seed-gmm, browser preset", async () => {
+        const p = await openPage(desktop, `${base}#sampler=adjoint&energy=seed-gmm&preset=browser&seed=1`, "tolerance");
+        await ensurePlaying(p);
+        const start = Date.now();
+        let last = null;
+        const hit = await waitFor(async () => {
+          const m = await metricsOf(p);
+          last = m;
+          if (![m.x_mean, m.x_std, m.true_x_mean, m.true_x_std].every(Number.isFinite)) return null;
+          const masses = m.mode_masses || [];
+          const truth = m.true_mode_masses || [];
+          const massesOk = truth.length > 0 && masses.length === truth.length && truth.every((t, k) => Math.abs(masses[k] - t) < 0.05);
+          const ok = Math.abs(m.x_mean - m.true_x_mean) < 0.08 && Math.abs(m.x_std - m.true_x_std) < 0.08 && massesOk;
+          return ok ? m : null;
+        }, TOLERANCE_LIMIT_S * 1000, 250);
+        const seconds = (Date.now() - start) / 1000;
+        await p.screenshot({ path: join(artifacts, "tolerance.png") });
+        await p.close();
+        const describe = (m) =>
+          m
+            ? `iteration ${m.iteration}, x mean ${m.x_mean?.toFixed(3)} vs ${m.true_x_mean?.toFixed(3)}, x std ${m.x_std?.toFixed(3)} vs ${m.true_x_std?.toFixed(3)}, masses ${JSON.stringify(
+                (m.mode_masses || []).map((v) => Number(v.toFixed(3))),
+              )} vs ${JSON.stringify((m.true_mode_masses || []).map((v) => Number(v.toFixed(3))))}`
+            : "no metrics";
+        assert(hit, `not within tolerance after ${TOLERANCE_LIMIT_S} s: ${describe(last)}`);
+        console.log(`time-to-tolerance: ${seconds.toFixed(1)} s at iteration ${hit.iteration}`);
+        if (hit.iteration <= 1) {
+          console.log("  note: met after at most one iteration, so the criterion says little about training here");
+        }
+        return `${seconds.toFixed(1)} s (${describe(hit)})`;
+      });
+    }
+
+    await check("no console errors or page errors", async () => {
+      assert(pageErrors.length === 0, `${pageErrors.length}: ${pageErrors.slice(0, 3).join(" | ")}`);
+    });
+  } catch (err) {
+    report(false, "run aborted", err.message);
+  } finally {
+    await browser.close();
+    server.close();
+  }
+  if (pageErrors.length > 0) for (const e of pageErrors) console.log(`  ${e}`);
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed > 0 ? 1 : 0);
+}
+
+main().catch((err) => {
+  console.log(`FAIL run crashed — ${err && err.stack ? err.stack : err}`);
+  console.log(`${passed} passed, ${failed + 1} failed`);
+  process.exit(1);
+});

@@ -1,0 +1,125 @@
+// Unit tests of the page's pure modules (no browser): the URL-hash state, contour lines and
+// axis ticks.   node --test unit.test.mjs
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createState, decodeHash, encodeHash, parseSetting, EXAMPLE_MIXTURE } from "../../www/state.js";
+import { contourSegments } from "../../www/views/contours.js";
+import { niceTicks, formatTick } from "../../www/views/ticks.js";
+
+const CATALOG = ["seed-gmm", "well", "gmm9", "gmm25", "double-well"];
+
+test("a state round-trips through the hash, custom mixture included", () => {
+  const state = createState();
+  state.budget = 12;
+  state.config = {
+    preset: "browser",
+    sampler: "adjoint",
+    energy: EXAMPLE_MIXTURE,
+    seed: 7,
+    temperature: 0.5,
+    whiten: false,
+    paths: 512,
+    lr: 1e-4,
+    activation: "silu",
+    sigma_min: 0.001,
+  };
+  const hash = encodeHash(state);
+  assert.ok(!hash.includes(" ") && !hash.includes('"'), `hash has raw spaces or quotes: ${hash}`);
+  const back = decodeHash(`#${hash}`, CATALOG);
+  assert.deepEqual(back.warnings, []);
+  assert.deepEqual(back.untyped, []);
+  assert.equal(back.budget, 12);
+  assert.deepEqual(back.config, state.config);
+});
+
+test("catalog names stay readable in the hash", () => {
+  const state = createState();
+  state.config = { sampler: "adjoint", energy: "gmm25", seed: 3 };
+  assert.equal(encodeHash(state), `sampler=adjoint&energy=gmm25&seed=3&budget=${state.budget}`);
+});
+
+test("invalid and unknown link values are named, never replaced", () => {
+  const link = decodeHash("#energy=nope&seed=-1&lr=abc&whiten=maybe&paths=2.5&budget=999&extra=4&energy2", CATALOG);
+  assert.deepEqual(link.config, { extra: 4 });
+  assert.deepEqual(link.untyped, ["extra"]);
+  assert.equal(link.budget, null);
+  const text = link.warnings.join("\n");
+  for (const bad of ["nope", "seed=-1", "abc", "maybe", "2.5", "budget=999", "energy2"]) {
+    assert.ok(text.includes(bad), `no warning names ${bad}:\n${text}`);
+  }
+  assert.equal(link.warnings.length, 7);
+});
+
+test("settings parse by type", () => {
+  assert.deepEqual(parseSetting("seed", "42"), { ok: true, value: 42 });
+  assert.deepEqual(parseSetting("lr", "1e-3"), { ok: true, value: 0.001 });
+  assert.deepEqual(parseSetting("whiten", "false"), { ok: true, value: false });
+  assert.equal(parseSetting("lr", "0").ok, false);
+  assert.equal(parseSetting("layers", "0").ok, false);
+  assert.equal(parseSetting("sampler", "magic").ok, false);
+  assert.equal(parseSetting("energy", "{broken", CATALOG).ok, false);
+  assert.deepEqual(parseSetting("energy", "well", CATALOG), { ok: true, value: "well" });
+});
+
+test("contours of a paraboloid are circles of the right radius", () => {
+  // f(x, y) = −(x² + y²) on a grid of spacing 0.1; the level −r² is the circle of radius r.
+  const nx = 81;
+  const ny = 61;
+  const h = 0.1;
+  const values = new Float64Array(nx * ny);
+  for (let j = 0; j < ny; j++) {
+    for (let i = 0; i < nx; i++) values[i + j * nx] = -(((i - 40) * h) ** 2 + ((j - 30) * h) ** 2);
+  }
+  for (const r of [0.55, 1, 2.5]) {
+    const seg = contourSegments(values, nx, ny, -r * r);
+    assert.ok(seg.length > 0);
+    let worst = 0;
+    let length = 0;
+    for (let k = 0; k < seg.length; k += 4) {
+      for (const o of [0, 2]) {
+        const x = (seg[k + o] - 40) * h;
+        const y = (seg[k + o + 1] - 30) * h;
+        worst = Math.max(worst, Math.abs(Math.hypot(x, y) - r));
+      }
+      length += Math.hypot(seg[k + 2] - seg[k], seg[k + 3] - seg[k + 1]) * h;
+    }
+    // Linear interpolation of a quadratic: error O(h²/r).
+    assert.ok(worst < 0.01, `radius ${r}: endpoint off the circle by ${worst}`);
+    assert.ok(Math.abs(length - 2 * Math.PI * r) < 0.02 * 2 * Math.PI * r, `radius ${r}: length ${length}`);
+  }
+  assert.deepEqual(contourSegments(values, nx, ny, 1), [], "a level above the maximum has no contour");
+});
+
+test("a saddle cell gives two segments that do not cross", () => {
+  // Corners 00 and 11 high, 10 and 01 low; the centre is low, so the high corners are cut off.
+  const values = [1, -1, -1, 1];
+  const seg = contourSegments(values, 2, 2, 0.5);
+  assert.equal(seg.length, 8);
+  // Segment near corner (0,0) and segment near corner (1,1).
+  const near = (k, cx, cy) => Math.hypot((seg[k] + seg[k + 2]) / 2 - cx, (seg[k + 1] + seg[k + 3]) / 2 - cy) < 0.5;
+  assert.ok((near(0, 0, 0) && near(4, 1, 1)) || (near(0, 1, 1) && near(4, 0, 0)), JSON.stringify(seg));
+});
+
+test("ticks are nice numbers inside the range", () => {
+  const ticks = niceTicks(-7.3, 7.3, 5);
+  assert.deepEqual(ticks, [-6, -4, -2, 0, 2, 4, 6]);
+  const unit = niceTicks(0, 1, 4);
+  assert.equal(unit.length, 6);
+  unit.forEach((t, k) => assert.ok(Math.abs(t - 0.2 * k) < 1e-12, `tick ${k} is ${t}`));
+  for (const t of niceTicks(0.013, 0.087, 4)) assert.ok(t >= 0.013 && t <= 0.087);
+  assert.equal(formatTick(0.30000000000000004), "0.3");
+  assert.equal(formatTick(-4), "-4");
+});
+
+test("readout numbers: fixed decimals without negative zero, losses by significant digits", async () => {
+  const { formatNumber, formatSignificant, formatCount } = await import("../../www/views/ticks.js");
+  assert.equal(formatNumber(-3.04e-17, 2), "0.00");
+  assert.equal(formatNumber(-1.234, 2), "−1.23");
+  assert.equal(formatNumber(null), "–");
+  assert.equal(formatSignificant(123456.7, 5), "123460");
+  assert.equal(formatSignificant(1234567, 3), "1.23e+6");
+  assert.equal(formatSignificant(0.012345, 3), "0.0123");
+  assert.equal(formatSignificant(2.5e-5, 2), "2.5e−5");
+  assert.equal(formatCount(1234567), "1\u202f234\u202f567");
+});

@@ -1,0 +1,248 @@
+// The page's state: everything that defines a run, and its round trip through the URL hash.
+//
+// The hash reads like `#sampler=adjoint&energy=seed-gmm&seed=1&preset=browser&paths=512&…`;
+// a custom mixture is its JSON, URI-encoded. Every value is checked here; a value that is
+// unknown or invalid is reported by name and never silently swapped for another one.
+
+/** Samplers the page offers: `value` is the facade's name. */
+export const SAMPLERS = [{ value: "adjoint", label: "Adjoint Sampling" }];
+
+/** Presets of the facade. */
+export const PRESETS = [
+  { value: "browser", label: "browser" },
+  { value: "seed", label: "seed" },
+];
+
+/** The target select's value for a user-defined mixture. */
+export const CUSTOM_ENERGY = "custom";
+
+/** The example shown when the user first picks a custom mixture (product.md, Command line). */
+export const EXAMPLE_MIXTURE = {
+  gmm: {
+    weights: [0.3, 0.7],
+    means: [
+      [-3, 0],
+      [3, 1],
+    ],
+    covs: [
+      [
+        [1, 0],
+        [0, 1],
+      ],
+      [
+        [0.5, 0],
+        [0, 2],
+      ],
+    ],
+  },
+};
+
+/** Per-frame training budget, milliseconds (page setting, not part of the run's config). */
+export const BUDGET = { min: 1, max: 40, fallback: 8 };
+
+/**
+ * @typedef {"int" | "number" | "bool" | "enum" | "energy"} Kind
+ * @typedef {{ kind: Kind, min?: number, positive?: boolean, values?: () => string[] }} FieldSpec
+ */
+
+/** The typed settings the page knows; order is the hash's order. @type {Record<string, FieldSpec>} */
+export const FIELDS = {
+  sampler: { kind: "enum", values: () => SAMPLERS.map((s) => s.value) },
+  energy: { kind: "energy" },
+  seed: { kind: "int", min: 0 },
+  preset: { kind: "enum", values: () => PRESETS.map((p) => p.value) },
+  temperature: { kind: "number", positive: true },
+  whiten: { kind: "bool" },
+  paths: { kind: "int", min: 1 },
+  steps: { kind: "int", min: 1 },
+  inner_steps: { kind: "int", min: 1 },
+  batch: { kind: "int", min: 1 },
+  buffer_capacity: { kind: "int", min: 1 },
+  lr: { kind: "number", positive: true },
+  hidden: { kind: "int", min: 1 },
+  layers: { kind: "int", min: 1 },
+  activation: { kind: "enum", values: () => ACTIVATIONS },
+  clip: { kind: "number", positive: true },
+  sigma_min: { kind: "number", positive: true },
+  sigma_max: { kind: "number", positive: true },
+  iters: { kind: "int", min: 1 },
+};
+
+/** Activations of the network (nn::Activation). */
+export const ACTIVATIONS = ["gelu", "silu", "relu"];
+
+/** Settings kept when the preset changes; the new preset fills in every other one. */
+export const PRESET_KEEPS = ["sampler", "energy", "seed", "temperature"];
+
+/**
+ * The one state object of the page.
+ * `config` is the run's configuration (as resolved by the facade once a run exists);
+ * `budget` the per-frame training time; `playing` whether the animation trains.
+ * @typedef {{ config: Record<string, unknown>, budget: number, playing: boolean }} PageState
+ * @returns {PageState}
+ */
+export function createState() {
+  return { config: {}, budget: BUDGET.fallback, playing: false };
+}
+
+/**
+ * Checks one value typed by the user or read from a link.
+ * @param {string} key
+ * @param {string} raw
+ * @param {string[]} catalogNames names of the built-in targets
+ * @returns {{ ok: true, value: unknown } | { ok: false, message: string }}
+ */
+export function parseSetting(key, raw, catalogNames = []) {
+  const spec = FIELDS[key];
+  const text = String(raw).trim();
+  if (!spec) return parseLoose(text);
+  switch (spec.kind) {
+    case "int": {
+      if (!/^[+-]?\d+$/.test(text)) return fail(`${key} must be a whole number, got "${raw}"`);
+      const value = Number(text);
+      if (!Number.isSafeInteger(value)) return fail(`${key} is too large: "${raw}"`);
+      if (spec.min !== undefined && value < spec.min) return fail(`${key} must be at least ${spec.min}, got ${value}`);
+      return { ok: true, value };
+    }
+    case "number": {
+      const value = text === "" ? NaN : Number(text);
+      if (!Number.isFinite(value)) return fail(`${key} must be a number, got "${raw}"`);
+      if (spec.positive && !(value > 0)) return fail(`${key} must be positive, got ${value}`);
+      return { ok: true, value };
+    }
+    case "bool": {
+      if (text === "true" || text === "1") return { ok: true, value: true };
+      if (text === "false" || text === "0") return { ok: true, value: false };
+      return fail(`${key} must be true or false, got "${raw}"`);
+    }
+    case "enum": {
+      const values = spec.values();
+      if (values.includes(text)) return { ok: true, value: text };
+      return fail(`unknown ${key} "${raw}" (known: ${values.join(", ")})`);
+    }
+    case "energy":
+      return parseEnergy(text, catalogNames);
+    default:
+      return fail(`${key}: unsupported setting`);
+  }
+}
+
+/**
+ * A target is a catalog name or a JSON object such as `{"gmm": {...}}`.
+ * @returns {{ ok: true, value: unknown } | { ok: false, message: string }}
+ */
+export function parseEnergy(text, catalogNames) {
+  if (text.startsWith("{")) {
+    try {
+      const value = JSON.parse(text);
+      if (value === null || typeof value !== "object" || Array.isArray(value)) {
+        return fail("the custom target must be a JSON object such as {\"gmm\": {…}}");
+      }
+      return { ok: true, value };
+    } catch (err) {
+      return fail(`the custom target is not valid JSON: ${err.message}`);
+    }
+  }
+  if (catalogNames.includes(text)) return { ok: true, value: text };
+  return fail(`unknown target "${text}" (known: ${catalogNames.join(", ")}, or a JSON mixture)`);
+}
+
+/** Values of settings the page has no type for (the facade may have more): number, bool or text. */
+function parseLoose(text) {
+  if (text === "true" || text === "false") return { ok: true, value: text === "true" };
+  if (text !== "" && Number.isFinite(Number(text))) return { ok: true, value: Number(text) };
+  if (text.startsWith("{") || text.startsWith("[")) {
+    try {
+      return { ok: true, value: JSON.parse(text) };
+    } catch {
+      return { ok: true, value: text };
+    }
+  }
+  return { ok: true, value: text };
+}
+
+function fail(message) {
+  return { ok: false, message };
+}
+
+/**
+ * Reads a URL hash.
+ * @param {string} hash `location.hash`, with or without the leading "#"
+ * @param {string[]} catalogNames
+ * @returns {{ config: Record<string, unknown>, budget: number | null, warnings: string[], untyped: string[] }}
+ *   `untyped`: keys the page has no type for; the caller checks that the facade knows them.
+ */
+export function decodeHash(hash, catalogNames) {
+  const config = {};
+  const warnings = [];
+  const untyped = [];
+  let budget = null;
+  const body = hash.replace(/^#/, "");
+  if (body === "") return { config, budget, warnings, untyped };
+  for (const part of body.split("&")) {
+    if (part === "") continue;
+    const eq = part.indexOf("=");
+    let key;
+    let raw;
+    try {
+      key = decodeURIComponent(eq < 0 ? part : part.slice(0, eq));
+      raw = eq < 0 ? "" : decodeURIComponent(part.slice(eq + 1).replace(/\+/g, "%20"));
+    } catch {
+      warnings.push(`Could not read "${part}" in the link (bad %-encoding); it was ignored.`);
+      continue;
+    }
+    if (key === "budget") {
+      const value = Number(raw);
+      if (Number.isFinite(value) && value >= BUDGET.min && value <= BUDGET.max) budget = value;
+      else warnings.push(`budget=${raw} in the link is not a time between ${BUDGET.min} and ${BUDGET.max} ms; it was ignored.`);
+      continue;
+    }
+    if (eq < 0 || raw === "") {
+      warnings.push(`"${key}" in the link has no value; it was ignored.`);
+      continue;
+    }
+    const parsed = parseSetting(key, raw, catalogNames);
+    if (!parsed.ok) {
+      warnings.push(`${key}=${shorten(raw)} in the link was ignored: ${parsed.message}.`);
+      continue;
+    }
+    if (!FIELDS[key]) untyped.push(key);
+    config[key] = parsed.value;
+  }
+  return { config, budget, warnings, untyped };
+}
+
+/**
+ * Writes the state as a URL hash (without "#"): typed fields first in their order, then any
+ * further field of the resolved config, then the page's budget.
+ * @param {PageState} state
+ */
+export function encodeHash(state) {
+  const keys = Object.keys(FIELDS).filter((k) => k in state.config);
+  for (const k of Object.keys(state.config)) if (!keys.includes(k)) keys.push(k);
+  const parts = [];
+  for (const key of keys) {
+    const value = state.config[key];
+    if (value === null || value === undefined) continue;
+    const text = typeof value === "object" ? JSON.stringify(value) : String(value);
+    parts.push(`${encodeURIComponent(key)}=${encodeComponent(text)}`);
+  }
+  parts.push(`budget=${state.budget}`);
+  return parts.join("&");
+}
+
+/** encodeURIComponent, leaving "," and ":" (legal in a fragment) readable in JSON values. */
+function encodeComponent(text) {
+  return encodeURIComponent(text).replace(/%(2C|3A)/g, (m, hex) => String.fromCharCode(parseInt(hex, 16)));
+}
+
+/** The select's value for a config's energy. */
+export function energyChoice(energy) {
+  return typeof energy === "string" ? energy : CUSTOM_ENERGY;
+}
+
+/** Shortens long link values for messages. */
+export function shorten(text, max = 60) {
+  const s = String(text);
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+}
