@@ -1,3 +1,4 @@
+#![cfg(not(target_arch = "wasm32"))]
 //! Seeded convergence and identity tests of Adjoint Sampling, through `Run` as the page and
 //! the command line use it.
 

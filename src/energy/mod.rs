@@ -138,6 +138,9 @@ impl EnergySpec {
     }
 }
 
+pub const MIN_TEMPERATURE: f64 = 1e-3;
+pub const MAX_TEMPERATURE: f64 = 1e3;
+
 /// An axis-aligned box.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Window {
@@ -238,9 +241,12 @@ impl Target {
     /// all numbers finite. Errors name the component (0-based, as in the JSON arrays) and
     /// the problem, e.g. "component 2: covariance is not positive definite".
     pub fn new(spec: &EnergySpec, temperature: f64) -> Result<Target, String> {
-        if !(temperature.is_finite() && temperature > 0.0) {
+        // Beyond this range the quadrature grid cannot resolve the density (τ → 0) or the
+        // plot window stops meaning anything (τ → ∞).
+        if !(temperature.is_finite() && (MIN_TEMPERATURE..=MAX_TEMPERATURE).contains(&temperature))
+        {
             return Err(format!(
-                "temperature must be a positive finite number, got {temperature}"
+                "temperature must be between {MIN_TEMPERATURE} and {MAX_TEMPERATURE}, got {temperature}"
             ));
         }
         let tau = temperature;
@@ -910,12 +916,15 @@ pub(crate) mod tests {
             );
         }
         // Temperature.
-        for tau in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+        for tau in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e-30, 1e30] {
             let err = Target::new(&EnergySpec::Named("well".into()), tau).unwrap_err();
-            assert!(
-                err.contains("temperature must be a positive finite number"),
-                "{err}"
-            );
+            assert!(err.contains("temperature must be between"), "{err}");
+        }
+        for tau in [MIN_TEMPERATURE, MAX_TEMPERATURE] {
+            for name in ["seed-gmm", "gmm25", "double-well"] {
+                let t = Target::new(&EnergySpec::Named(name.into()), tau).unwrap();
+                assert!(t.ground_truth().log_z.is_finite(), "{name} at τ = {tau}");
+            }
         }
         // Names and JSON syntax.
         let err = EnergySpec::parse("gmm40").unwrap_err();

@@ -135,7 +135,10 @@ mod tests {
             for &(a, b) in &[(0.0, 0.01), (0.2, 0.45), (0.9, 1.0)] {
                 let q = simpson(|s| sched.sigma(s), a, b, 2_000);
                 let got = sched.sigma_integral(a, b);
-                assert!((q - got).abs() < 1e-10 * (1.0 + q), "{sched:?} [{a},{b}]: {q} vs {got}");
+                assert!(
+                    (q - got).abs() < 1e-10 * (1.0 + q),
+                    "{sched:?} [{a},{b}]: {q} vs {got}"
+                );
             }
         }
     }
