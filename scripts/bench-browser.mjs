@@ -24,7 +24,8 @@ const MIME = {
 
 function serve() {
   const server = createServer(async (req, res) => {
-    const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    let path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    if (path.endsWith("/")) path += "index.html";
     const file = resolve(join(distDir, path));
     if (!file.startsWith(distDir + sep)) {
       res.writeHead(403).end();

@@ -8,7 +8,7 @@
 use ndarray::{ArrayView2, ArrayViewMut2};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::gemm::{gemm, gemm_nt_narrow, Epilogue, Strided};
+use super::gemm::{gemm, gemm_nt_narrow, scale_by_derivative, Epilogue, Strided};
 use super::Activation;
 use crate::rng::Rng;
 
@@ -347,7 +347,7 @@ impl Mlp {
             if l > 0 {
                 // Through the activation: δ_prev = dL/dA_prev ⊙ act'(Z_prev).
                 let pre = &buffers[l - 1].pre[..batch * k];
-                self.act.scale_by_derivative(pre, &mut dst[..batch * k]);
+                scale_by_derivative(self.act, pre, &mut dst[..batch * k]);
                 std::mem::swap(&mut src, &mut dst);
             } else if let Some(gi) = grad_input.as_mut() {
                 gi.assign(&view(grad_in, batch, k));
