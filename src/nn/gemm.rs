@@ -632,8 +632,14 @@ mod mlp_timing {
         }
         let s = t.elapsed().as_secs_f64();
         let flop = 2.0 * mlp.forward_macs() as f64 * 256.0 * reps as f64;
-        eprintln!("forward 256 rows: {:.1} GFLOP/s, {:.1} µs", flop / s / 1e9, s / reps as f64 * 1e6);
-        let z: Vec<f32> = (0..256 * 128 * 4).map(|i| (i % 1000) as f32 * 0.01 - 5.0).collect();
+        eprintln!(
+            "forward 256 rows: {:.1} GFLOP/s, {:.1} µs",
+            flop / s / 1e9,
+            s / reps as f64 * 1e6
+        );
+        let z: Vec<f32> = (0..256 * 128 * 4)
+            .map(|i| (i % 1000) as f32 * 0.01 - 5.0)
+            .collect();
         let mut out = vec![0f32; z.len()];
         let t = std::time::Instant::now();
         for _ in 0..20 {
@@ -642,5 +648,16 @@ mod mlp_timing {
         }
         let s = t.elapsed().as_secs_f64() / 20.0;
         eprintln!("GELU of 3·256·128 (×4/3) values: {:.1} µs", s * 1e6 * 0.75);
+        #[target_feature(enable = "avx512f,avx2,fma")]
+        unsafe fn wide(z: &[f32], out: &mut [f32]) {
+            Activation::Gelu.apply_slice(z, out)
+        }
+        let t = std::time::Instant::now();
+        for _ in 0..20 {
+            unsafe { wide(&z, &mut out) };
+            std::hint::black_box(&out);
+        }
+        let s = t.elapsed().as_secs_f64() / 20.0;
+        eprintln!("GELU avx512 same: {:.1} µs", s * 1e6 * 0.75);
     }
 }
