@@ -613,7 +613,7 @@ mod timing {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_arch = "x86_64"))]
 mod mlp_timing {
     use crate::nn::{Activation, Mlp, Workspace};
     use crate::rng::Rng;

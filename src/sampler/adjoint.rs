@@ -144,7 +144,8 @@ impl PathBatch {
             &mut self.x[..],
             &mut self.log_ratio[..],
         );
-        if threads <= 1 {
+        // No threads in wasm32 (the browser's would need SharedArrayBuffer).
+        if threads <= 1 || cfg!(target_arch = "wasm32") {
             run_blocks(blocks, x, log_ratio, d, &step_block);
         } else {
             // Contiguous shares of the blocks, one per thread; this thread takes the last.
