@@ -3,6 +3,7 @@
 //! The numerics are plain Rust with no browser knowledge; `web` is the one
 //! wasm-bindgen facade, and `src/bin/playground.rs` the native command line.
 
+pub mod bench;
 pub mod config;
 pub mod energy;
 pub mod metrics;

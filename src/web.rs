@@ -23,6 +23,33 @@ fn now_ms() -> f64 {
         .unwrap_or_else(js_sys::Date::now)
 }
 
+/// The compute benchmark (issue 5) in this engine: `config` is {preset?, paths?, steps?,
+/// hidden?, layers?, batch?, inner?, epochs?, warmup?, seed?} with the reference script's
+/// meanings; returns its JSON plus `peak_gflops`, the engine's register-resident
+/// multiply-add rate. Blocks the calling thread for the whole run.
+#[wasm_bindgen]
+pub fn bench(config: JsValue) -> Result<JsValue, JsError> {
+    let given: serde_json::Value = if config.is_undefined() || config.is_null() {
+        serde_json::Value::Null
+    } else {
+        serde_wasm_bindgen::from_value(config).map_err(|e| JsError::new(&e.to_string()))?
+    };
+    let obj = given.as_object().cloned().unwrap_or_default();
+    let preset = obj
+        .get("preset")
+        .and_then(|v| v.as_str())
+        .unwrap_or("default");
+    let mut cfg = crate::bench::BenchConfig::preset(preset).map_err(|e| JsError::new(&e))?;
+    for (k, v) in obj.iter().filter(|(k, _)| k.as_str() != "preset") {
+        cfg.set(k, &v.to_string()).map_err(|e| JsError::new(&e))?;
+    }
+    let clock = || now_ms() / 1e3;
+    let mut out = crate::bench::run(&cfg, &clock).map_err(|e| JsError::new(&e))?;
+    out["engine"] = "wasm32".into();
+    out["peak_gflops"] = crate::bench::peak_gflops(20_000_000, &clock).into();
+    to_js(&out)
+}
+
 /// The targets the page offers: [{name, description}].
 #[wasm_bindgen]
 pub fn catalog() -> Result<JsValue, JsError> {

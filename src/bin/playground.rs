@@ -4,6 +4,7 @@
 //!
 //! Progress goes to stderr; the last line on stdout is one JSON object.
 
+use boltzmann_playground::bench::BenchConfig;
 use boltzmann_playground::config::{Config, SAMPLERS};
 use boltzmann_playground::energy::{EnergySpec, CATALOG};
 use boltzmann_playground::run::Run;
@@ -15,6 +16,10 @@ const USAGE: &str = "\
 usage:
   playground train --sampler NAME --energy NAME|JSON [--preset browser|seed] [--iters N] [--seed S]
                    [--samples N] [--SETTING VALUE ...]
+  playground bench [--preset default|browser] [--paths N --steps S --hidden H --layers L
+                   --batch B --inner I --epochs E --warmup W --seed S]
+                                     one Adjoint Sampling iteration timed by phase, as
+                                     shared/bench/torch_reference.py (JSON on stdout)
   playground list                    targets, samplers, presets and settings
   playground --help
 
@@ -28,6 +33,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("train") => train(&args[1..]),
+        Some("bench") => bench(&args[1..]),
         Some("list") => {
             list();
             Ok(())
@@ -109,6 +115,34 @@ fn parse_settings(args: &[String]) -> Result<(Map<String, Value>, usize), String
         i += 2;
     }
     Ok((settings, samples))
+}
+
+/// The reference script's flags over its preset; `--threads` is accepted and ignored
+/// (the rollout uses every core; PLAYGROUND_THREADS=1 forces one).
+fn bench(args: &[String]) -> Result<(), String> {
+    let mut preset = "default".to_string();
+    let mut flags = Vec::new();
+    for pair in args.chunks(2) {
+        let flag = pair[0]
+            .strip_prefix("--")
+            .ok_or_else(|| format!("expected --flag, got \"{}\"", pair[0]))?;
+        let value = pair
+            .get(1)
+            .ok_or_else(|| format!("--{flag} needs a value"))?;
+        match flag {
+            "preset" => preset = value.clone(),
+            "threads" => {}
+            _ => flags.push((flag.to_string(), value.clone())),
+        }
+    }
+    let mut cfg = BenchConfig::preset(&preset)?;
+    for (flag, value) in &flags {
+        cfg.set(flag, value)?;
+    }
+    let start = Instant::now();
+    let out = boltzmann_playground::bench::run(&cfg, &|| start.elapsed().as_secs_f64())?;
+    println!("{out}");
+    Ok(())
 }
 
 fn train(args: &[String]) -> Result<(), String> {

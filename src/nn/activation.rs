@@ -49,6 +49,7 @@ impl Activation {
 
     /// out[i] = apply(z[i]). The match sits outside the loop and the scalar
     /// functions are branch-free, so the compiler can vectorise each arm.
+    #[inline(always)]
     pub fn apply_slice(self, z: &[f32], out: &mut [f32]) {
         assert_eq!(
             z.len(),
@@ -63,6 +64,7 @@ impl Activation {
     }
 
     /// g[i] *= derivative(z[i]): the backward step through the activation.
+    #[inline(always)]
     pub fn scale_by_derivative(self, z: &[f32], g: &mut [f32]) {
         assert_eq!(
             z.len(),

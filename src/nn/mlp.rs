@@ -5,11 +5,23 @@
 //! followed by its bias (fan_out); layers follow each other in order. Batches
 //! are row-major: one sample per row, so a layer computes Z = X·Wᵀ + 1·bᵀ.
 
-use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2};
+use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::gemm::{gemm, gemm_nt_narrow, scale_by_derivative, Epilogue, Strided};
 use super::Activation;
 use crate::rng::Rng;
+
+/// Outputs narrower than this go through dot products rather than the register-tile kernel.
+const NARROW: usize = 8;
+
+/// Source of parameter stamps: every change of a network's parameters takes a fresh one,
+/// so a workspace knows when its transposed weights are stale.
+static NEXT_STAMP: AtomicU64 = AtomicU64::new(1);
+
+fn fresh_stamp() -> u64 {
+    NEXT_STAMP.fetch_add(1, Ordering::Relaxed)
+}
 
 /// Where one Linear layer sits in the flat parameter vector.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,12 +43,20 @@ impl Layer {
 }
 
 /// sizes = [in, h1, ..., out]. Hidden layers use `act`; the output layer is linear.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct Mlp {
     sizes: Vec<usize>,
     act: Activation,
     layers: Vec<Layer>,
     params: Vec<f32>,
+    /// Changes whenever `params` may have changed (clones share it while equal).
+    stamp: u64,
+}
+
+impl PartialEq for Mlp {
+    fn eq(&self, other: &Mlp) -> bool {
+        self.sizes == other.sizes && self.act == other.act && self.params == other.params
+    }
 }
 
 impl Mlp {
@@ -76,6 +96,7 @@ impl Mlp {
             act,
             layers,
             params,
+            stamp: fresh_stamp(),
         }
     }
 
@@ -104,6 +125,7 @@ impl Mlp {
     }
 
     pub fn params_mut(&mut self) -> &mut [f32] {
+        self.stamp = fresh_stamp();
         &mut self.params
     }
 
@@ -111,6 +133,7 @@ impl Mlp {
     pub fn set_params(&mut self, p: &[f32]) {
         assert_eq!(p.len(), self.params.len(), "Mlp::set_params: wrong length");
         self.params.copy_from_slice(p);
+        self.stamp = fresh_stamp();
     }
 
     /// Multiply-adds of one forward pass for one sample (for GFLOP/s reporting).
@@ -118,9 +141,8 @@ impl Mlp {
         self.layers.iter().map(|l| l.fan_in * l.fan_out).sum()
     }
 
-    fn weights(&self, layer: &Layer) -> ArrayView2<'_, f32> {
-        let w = &self.params[layer.weights..layer.bias()];
-        ArrayView2::from_shape((layer.fan_out, layer.fan_in), w).expect("layer weight shape")
+    fn weights(&self, layer: &Layer) -> &[f32] {
+        &self.params[layer.weights..layer.bias()]
     }
 
     fn bias(&self, layer: &Layer) -> &[f32] {
@@ -134,34 +156,79 @@ impl Mlp {
         let batch = x.nrows();
         ws.prepare(&self.sizes, batch);
         view_mut(&mut ws.input, batch, self.input_dim()).assign(&x);
+        self.refresh_transposed(ws);
 
         let last = self.layers.len() - 1;
         for (l, layer) in self.layers.iter().enumerate() {
             let (done, rest) = ws.layers.split_at_mut(l);
-            let prev = if l == 0 {
-                view(&ws.input, batch, layer.fan_in)
+            let prev: &[f32] = if l == 0 {
+                &ws.input[..batch * layer.fan_in]
             } else {
-                view(&done[l - 1].post, batch, layer.fan_in)
+                &done[l - 1].post[..batch * layer.fan_in]
             };
             let buffers = &mut rest[0];
-            let pre = &mut buffers.pre[..batch * layer.fan_out];
-            for row in pre.chunks_exact_mut(layer.fan_out) {
-                row.copy_from_slice(self.bias(layer));
-            }
-            // Z = X·Wᵀ + 1·bᵀ (bias already in Z).
-            matmul(
-                prev,
-                self.weights(layer).t(),
-                1.0,
-                view_mut(pre, batch, layer.fan_out),
-            );
-            if l < last {
-                self.act
-                    .apply_slice(pre, &mut buffers.post[..batch * layer.fan_out]);
+            let (k, n) = (layer.fan_in, layer.fan_out);
+            let pre = &mut buffers.pre[..batch * n];
+            if n < NARROW {
+                // Z = X·Wᵀ + 1·bᵀ as dot products of X's rows with W's rows.
+                gemm_nt_narrow(
+                    batch,
+                    n,
+                    k,
+                    prev,
+                    self.weights(layer),
+                    pre,
+                    Some(self.bias(layer)),
+                );
+                if l < last {
+                    self.act.apply_slice(pre, &mut buffers.post[..batch * n]);
+                }
+            } else {
+                // Z = X·Wᵀ + 1·bᵀ with Wᵀ (fan_in × fan_out) from the workspace, bias and
+                // activation fused into the kernel's tiles.
+                let post = (l < last).then(|| (self.act, &mut buffers.post[..batch * n]));
+                gemm(
+                    batch,
+                    n,
+                    k,
+                    Strided {
+                        data: prev,
+                        rs: k,
+                        cs: 1,
+                    },
+                    &ws.transposed[l],
+                    n,
+                    pre,
+                    n,
+                    Epilogue {
+                        bias: Some(self.bias(layer)),
+                        accumulate: false,
+                    },
+                    post,
+                );
             }
         }
         ws.batch = Some(batch);
         view(&ws.layers[last].pre, batch, self.output_dim())
+    }
+
+    /// Brings the workspace's copies of Wᵀ up to date with the parameters (once per change).
+    fn refresh_transposed(&self, ws: &mut Workspace) {
+        if ws.transposed_stamp == Some(self.stamp) {
+            return;
+        }
+        for (layer, wt) in self.layers.iter().zip(&mut ws.transposed) {
+            if layer.fan_out < NARROW {
+                continue;
+            }
+            let w = self.weights(layer);
+            for (o, row) in w.chunks_exact(layer.fan_in).enumerate() {
+                for (i, &v) in row.iter().enumerate() {
+                    wt[i * layer.fan_out + o] = v;
+                }
+            }
+        }
+        ws.transposed_stamp = Some(self.stamp);
     }
 
     /// Backward for the last forward on `ws`, given dL/d(output) (batch × out).
@@ -205,64 +272,88 @@ impl Mlp {
             input,
             layers: buffers,
             delta,
+            grad_out: grad_out_buf,
+            grad_in,
             ..
         } = ws;
+        let out_dim = self.output_dim();
+        view_mut(grad_out_buf, batch, out_dim).assign(&grad_out);
         let [d0, d1] = delta;
         // δ of the layer being processed lives in `src` (or is grad_out for the
         // output layer); the next δ is written to `dst`, then they swap.
         let (mut src, mut dst) = (&mut d0[..], &mut d1[..]);
         let last = self.layers.len() - 1;
         for (l, layer) in self.layers.iter().enumerate().rev() {
-            let delta = if l == last {
-                grad_out.view()
+            let (k, n) = (layer.fan_in, layer.fan_out);
+            let delta: &[f32] = if l == last {
+                &grad_out_buf[..batch * n]
             } else {
-                view(src, batch, layer.fan_out)
+                &src[..batch * n]
             };
-            let prev = if l == 0 {
-                view(input, batch, layer.fan_in)
+            let prev: &[f32] = if l == 0 {
+                &input[..batch * k]
             } else {
-                view(&buffers[l - 1].post, batch, layer.fan_in)
+                &buffers[l - 1].post[..batch * k]
             };
             // dL/dW = δᵀ·A_prev (fan_out × fan_in), dL/db = Σ_rows δ.
-            let (grad_w, grad_b) =
-                grad_params[layer.weights..layer.end()].split_at_mut(layer.fan_in * layer.fan_out);
-            matmul(
-                delta.t(),
+            let (grad_w, grad_b) = grad_params[layer.weights..layer.end()].split_at_mut(k * n);
+            gemm(
+                n,
+                k,
+                batch,
+                Strided {
+                    data: delta,
+                    rs: 1,
+                    cs: n,
+                },
                 prev,
-                0.0,
-                view_mut(grad_w, layer.fan_out, layer.fan_in),
+                k,
+                grad_w,
+                k,
+                Epilogue::OVERWRITE,
+                None,
             );
             grad_b.fill(0.0);
-            for row in delta.rows() {
-                for (gb, &d) in grad_b.iter_mut().zip(row.iter()) {
+            for row in delta.chunks_exact(n) {
+                for (gb, &d) in grad_b.iter_mut().zip(row) {
                     *gb += d;
                 }
             }
             // dL/dA_prev = δ·W (batch × fan_in).
-            if l > 0 {
-                let next = &mut dst[..batch * layer.fan_in];
-                matmul(
-                    delta,
+            let into_input = l == 0 && grad_input.is_some();
+            if l > 0 || into_input {
+                let next = if l > 0 {
+                    &mut dst[..batch * k]
+                } else {
+                    &mut grad_in[..batch * k]
+                };
+                gemm(
+                    batch,
+                    k,
+                    n,
+                    Strided {
+                        data: delta,
+                        rs: n,
+                        cs: 1,
+                    },
                     self.weights(layer),
-                    0.0,
-                    view_mut(next, batch, layer.fan_in),
+                    k,
+                    next,
+                    k,
+                    Epilogue::OVERWRITE,
+                    None,
                 );
+            }
+            if l > 0 {
                 // Through the activation: δ_prev = dL/dA_prev ⊙ act'(Z_prev).
-                let pre = &buffers[l - 1].pre[..batch * layer.fan_in];
-                self.act.scale_by_derivative(pre, next);
+                let pre = &buffers[l - 1].pre[..batch * k];
+                scale_by_derivative(self.act, pre, &mut dst[..batch * k]);
                 std::mem::swap(&mut src, &mut dst);
             } else if let Some(gi) = grad_input.as_mut() {
-                matmul(delta, self.weights(layer), 0.0, gi.view_mut());
+                gi.assign(&view(grad_in, batch, k));
             }
         }
     }
-}
-
-/// c ← a·b + beta·c. Every matrix product of the network goes through here, so a
-/// tuned kernel can replace it in one place.
-#[inline]
-fn matmul(a: ArrayView2<f32>, b: ArrayView2<f32>, beta: f32, mut c: ArrayViewMut2<f32>) {
-    general_mat_mul(1.0, &a, &b, beta, &mut c);
 }
 
 fn view(buf: &[f32], rows: usize, cols: usize) -> ArrayView2<'_, f32> {
@@ -296,6 +387,14 @@ pub struct Workspace {
     layers: Vec<LayerBuffers>,
     /// Ping-pong buffers for backpropagated δ (batch × widest hidden layer).
     delta: [Vec<f32>; 2],
+    /// Contiguous copy of backward's dL/d(output) (batch × out).
+    grad_out: Vec<f32>,
+    /// dL/d(input) before it is copied to the caller's view (batch × in).
+    grad_in: Vec<f32>,
+    /// Wᵀ (fan_in × fan_out) of every layer wide enough for the tile kernel.
+    transposed: Vec<Vec<f32>>,
+    /// The parameter stamp `transposed` was made from.
+    transposed_stamp: Option<u64>,
 }
 
 impl Workspace {
@@ -310,6 +409,8 @@ impl Workspace {
         if self.sizes != sizes {
             self.sizes = sizes.to_vec();
             self.layers = vec![LayerBuffers::default(); sizes.len() - 1];
+            self.transposed = sizes.windows(2).map(|w| vec![0.0; w[0] * w[1]]).collect();
+            self.transposed_stamp = None;
             self.capacity = 0;
         }
         if batch <= self.capacity {
@@ -328,6 +429,8 @@ impl Workspace {
         for d in &mut self.delta {
             d.resize(batch * widest_hidden, 0.0);
         }
+        self.grad_out.resize(batch * sizes[n_layers], 0.0);
+        self.grad_in.resize(batch * sizes[0], 0.0);
         self.capacity = batch;
     }
 }

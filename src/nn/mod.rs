@@ -3,6 +3,7 @@
 
 pub mod activation;
 pub mod adam;
+pub mod gemm;
 pub mod mlp;
 pub mod time_features;
 

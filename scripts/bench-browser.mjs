@@ -1,0 +1,105 @@
+// Runs www/bench.html of the built site (dist/) in headless Chromium and prints its JSON,
+// plus the wasm file's gzipped size. Used by scripts/bench; reuses tests/e2e's playwright-core.
+//
+//   node scripts/bench-browser.mjs --preset browser --epochs 5
+// Environment: CHROMIUM (default /usr/bin/chromium), DIST (default dist/).
+
+import { createServer } from "node:http";
+import { readFile } from "node:fs/promises";
+import { gzipSync } from "node:zlib";
+import { createRequire } from "node:module";
+import { dirname, extname, join, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const require = createRequire(join(root, "tests", "e2e", "package.json"));
+const { chromium } = require("playwright-core");
+const distDir = resolve(process.env.DIST || join(root, "dist"));
+const MIME = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".wasm": "application/wasm",
+};
+
+function serve() {
+  const server = createServer(async (req, res) => {
+    let path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    if (path.endsWith("/")) path += "index.html";
+    const file = resolve(join(distDir, path));
+    if (!file.startsWith(distDir + sep)) {
+      res.writeHead(403).end();
+      return;
+    }
+    try {
+      const body = await readFile(file);
+      res.writeHead(200, { "content-type": MIME[extname(file)] || "application/octet-stream" });
+      res.end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  return new Promise((ok) => server.listen(0, "127.0.0.1", () => ok(server)));
+}
+
+const args = process.argv.slice(2);
+const query = new URLSearchParams();
+let frameSeconds = 0;
+for (let i = 0; i + 1 < args.length; i += 2) {
+  const key = args[i].replace(/^--/, "");
+  if (key === "frames") frameSeconds = Number(args[i + 1]);
+  else query.set(key, args[i + 1]);
+}
+
+const server = await serve();
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+});
+try {
+  const page = await browser.newPage();
+  page.on("console", (m) => process.stderr.write(`[page] ${m.text()}\n`));
+  const url = `http://127.0.0.1:${server.address().port}/www/bench.html?${query}`;
+  await page.goto(url);
+  await page.waitForFunction(() => window.benchResult !== undefined, null, { timeout: 600000 });
+  const result = await page.evaluate(() => window.benchResult);
+  if (result.error) throw new Error(result.error);
+  const wasm = await readFile(join(distDir, "pkg", "boltzmann_playground_bg.wasm"));
+  result.wasm_gzip_kb = Math.round((gzipSync(wasm, { level: 9 }).length / 1024) * 10) / 10;
+  result.chromium = browser.version();
+  if (frameSeconds > 0) {
+    // The playground page at its defaults: median gap between requestAnimationFrame
+    // timestamps while it trains.
+    const main = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await main.goto(`http://127.0.0.1:${server.address().port}/`);
+    await main.waitForTimeout(2000);
+    result.frame_ms_median = await main.evaluate(
+      (ms) =>
+        new Promise((done) => {
+          const stamps = [];
+          const tick = (t) => {
+            stamps.push(t);
+            if (t - stamps[0] < ms) requestAnimationFrame(tick);
+            else {
+              const gaps = stamps.slice(1).map((s, i) => s - stamps[i]).sort((a, b) => a - b);
+              done(gaps[Math.floor(gaps.length / 2)]);
+            }
+          };
+          requestAnimationFrame(tick);
+        }),
+      frameSeconds * 1000,
+    );
+  }
+  console.log(JSON.stringify(result));
+} finally {
+  await browser.close();
+  server.close();
+}

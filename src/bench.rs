@@ -1,0 +1,301 @@
+//! The compute benchmark of issue 5: one Adjoint Sampling outer iteration of the seed's
+//! (or the browser's) size, the workload of shared/bench/torch_reference.py, run through
+//! the sampler's own code paths and reported with that script's JSON field names.
+//!
+//! Same workload means: P paths × (S − 1) Euler–Maruyama updates through the MLP
+//! (2 + 6) → H ×L → 2 with GELU, the whitened seed GMM's adjoint at X_1, then I Adam
+//! steps of batch B. Our rollout also accumulates each path's Girsanov log-ratio, which
+//! the reference does not; that is counted in our time, not in the FLOP count.
+
+use crate::config::{Config, Preset};
+use crate::energy::{Affine, Energy, Pulled, Target};
+use crate::sampler::adjoint::AdjointSampler;
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// The reference script's settings, with its names (`steps` = time-grid points).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BenchConfig {
+    pub preset: String,
+    pub paths: usize,
+    pub steps: usize,
+    pub hidden: usize,
+    pub layers: usize,
+    pub batch: usize,
+    pub inner: usize,
+    pub epochs: usize,
+    pub warmup: usize,
+    pub seed: u64,
+}
+
+impl BenchConfig {
+    /// The reference's presets: "default" (the seed's configuration; "seed" is accepted too)
+    /// and "browser".
+    pub fn preset(name: &str) -> Result<BenchConfig, String> {
+        let (preset, paths, steps, hidden, layers) = match name {
+            "default" | "seed" => ("default", 1000, 125, 128, 4),
+            "browser" => ("browser", 512, 100, 64, 3),
+            other => {
+                return Err(format!(
+                    "--preset: unknown \"{other}\"; known: default, browser"
+                ))
+            }
+        };
+        Ok(BenchConfig {
+            preset: preset.into(),
+            paths,
+            steps,
+            hidden,
+            layers,
+            batch: 256,
+            inner: 10,
+            epochs: 5,
+            warmup: 1,
+            seed: 22,
+        })
+    }
+
+    /// Sets one `--flag value` of the reference script.
+    pub fn set(&mut self, flag: &str, value: &str) -> Result<(), String> {
+        let n: u64 = value
+            .parse()
+            .map_err(|_| format!("--{flag} needs a non-negative integer, got \"{value}\""))?;
+        let slot = match flag {
+            "paths" => &mut self.paths,
+            "steps" => &mut self.steps,
+            "hidden" => &mut self.hidden,
+            "layers" => &mut self.layers,
+            "batch" => &mut self.batch,
+            "inner" => &mut self.inner,
+            "epochs" => &mut self.epochs,
+            "warmup" => &mut self.warmup,
+            "seed" => {
+                self.seed = n;
+                return Ok(());
+            }
+            other => return Err(format!("unknown flag --{other}")),
+        };
+        *slot = n as usize;
+        Ok(())
+    }
+
+    /// The playground configuration running this workload: the seed preset's sampler and
+    /// target (whitened seed GMM), with the sizes replaced. The reference's S grid points are
+    /// S − 1 updates; its replay buffer holds exactly the last rollout.
+    pub fn playground_config(&self) -> Result<Config, String> {
+        if self.steps < 2 || self.paths == 0 || self.epochs == 0 {
+            return Err("bench needs --steps ≥ 2, --paths ≥ 1 and --epochs ≥ 1".into());
+        }
+        let mut c = Config::preset(Preset::Seed);
+        c.seed = self.seed;
+        c.paths = self.paths;
+        c.steps = self.steps - 1;
+        c.hidden = self.hidden;
+        c.layers = self.layers;
+        c.batch = self.batch;
+        c.inner_steps = self.inner;
+        c.buffer_capacity = self.paths;
+        c.validate()?;
+        Ok(c)
+    }
+}
+
+/// Multiply-adds of one forward and one backward pass for one sample, counted as the
+/// reference counts them (the backward pass skips the first layer's input gradient).
+pub fn mlp_macs(in_dim: usize, hidden: usize, out_dim: usize, layers: usize) -> (u64, u64) {
+    let mut dims = vec![in_dim];
+    dims.extend(std::iter::repeat_n(hidden, layers));
+    dims.push(out_dim);
+    let per_layer: Vec<u64> = dims.windows(2).map(|w| (w[0] * w[1]) as u64).collect();
+    let fwd: u64 = per_layer.iter().sum();
+    (fwd, 2 * fwd - per_layer[0])
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let n = s.len();
+    if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        0.5 * (s[n / 2 - 1] + s[n / 2])
+    }
+}
+
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+/// Runs the workload: `warmup` unmeasured then `epochs` measured outer iterations, timed
+/// by `now` (seconds). Returns the reference's JSON object with `"bench": "playground"`.
+pub fn run(cfg: &BenchConfig, now: &dyn Fn() -> f64) -> Result<Value, String> {
+    let config = cfg.playground_config()?;
+    let target = Target::new(&config.energy, config.temperature)?;
+    let truth = target.ground_truth();
+    let map = Affine::whitening(&truth.mean, &truth.cov);
+    let energy: Arc<dyn Energy> = Arc::new(Pulled::new(target.energy.clone(), map));
+    let d = energy.dim();
+    let mut sampler = AdjointSampler::new(&config, energy)?;
+    let in_dim = sampler.network().input_dim();
+    let params = sampler.network().n_params();
+
+    let mut rec: [Vec<f64>; 4] = Default::default();
+    let mut last_loss = f64::NAN;
+    for epoch in 0..cfg.warmup + cfg.epochs {
+        let (phases, loss) = sampler.timed_iteration(now)?;
+        last_loss = loss;
+        if epoch >= cfg.warmup {
+            for (r, t) in rec.iter_mut().zip(phases) {
+                r.push(t);
+            }
+            rec[3].push(phases.iter().sum());
+        }
+    }
+    let names = ["rollout", "target", "train", "total"];
+    let med: Vec<f64> = rec.iter().map(|r| median(r)).collect();
+    let min: Vec<f64> = rec
+        .iter()
+        .map(|r| r.iter().copied().fold(f64::INFINITY, f64::min))
+        .collect();
+    let obj = |v: &[f64]| -> Value {
+        names
+            .iter()
+            .zip(v)
+            .map(|(n, &x)| (n.to_string(), json!(round6(x))))
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    };
+    let (fwd, bwd) = mlp_macs(in_dim, cfg.hidden, d, cfg.layers);
+    let roll_flop = 2.0 * fwd as f64 * cfg.paths as f64 * (cfg.steps - 1) as f64;
+    let train_flop = 2.0 * (fwd + bwd) as f64 * cfg.batch as f64 * cfg.inner as f64;
+    Ok(json!({
+        "bench": "playground",
+        "preset": cfg.preset,
+        "config": {
+            "paths": cfg.paths, "steps": cfg.steps, "hidden": cfg.hidden, "layers": cfg.layers,
+            "batch": cfg.batch, "inner": cfg.inner, "em_updates": cfg.steps - 1,
+            "dt": 1.0 / cfg.steps as f64, "in_dim": in_dim, "params": params,
+        },
+        "threads": threads(),
+        "target_arch": std::env::consts::ARCH,
+        "epochs_measured": cfg.epochs,
+        "warmup": cfg.warmup,
+        "s_per_epoch_median": obj(&med),
+        "s_per_epoch_min": obj(&min),
+        "mlp_macs_per_sample": {"forward": fwd, "backward": bwd},
+        "gflop_per_epoch": {
+            "rollout": roll_flop / 1e9, "train": train_flop / 1e9,
+            "total": (roll_flop + train_flop) / 1e9,
+        },
+        "gflops_achieved": {
+            "rollout": roll_flop / med[0] / 1e9,
+            "train": train_flop / med[2] / 1e9,
+            "total": (roll_flop + train_flop) / med[3] / 1e9,
+        },
+        "last_train_loss": last_loss,
+    }))
+}
+
+/// Threads the rollout uses (1 in the browser).
+pub fn threads() -> usize {
+    crate::sampler::adjoint::rollout_threads()
+}
+
+/// Accumulators of the peak loop: 8 independent chains of 4-wide vectors, enough to cover
+/// the latency of an add (wasm simd128 has no fused multiply-add).
+const PEAK_CHAINS: usize = 8;
+
+/// The engine's register-resident multiply-add rate in GFLOP/s: `iters` rounds of
+/// acc ← acc·m + c on 8 × 4 lanes that never leave registers (2 flops per lane and round).
+/// It bounds what any kernel can reach in this engine and thread.
+pub fn peak_gflops(iters: u32, now: &dyn Fn() -> f64) -> f64 {
+    let start = now();
+    let total = peak_loop(
+        iters,
+        std::hint::black_box(0.999_999),
+        std::hint::black_box(1e-7),
+    );
+    let seconds = (now() - start).max(1e-9);
+    std::hint::black_box(total);
+    2.0 * 4.0 * PEAK_CHAINS as f64 * iters as f64 / seconds / 1e9
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn peak_loop(iters: u32, m: f32, c: f32) -> f32 {
+    use core::arch::wasm32::*;
+    let (mv, cv) = (f32x4_splat(m), f32x4_splat(c));
+    let mut acc = [f32x4_splat(1.0); PEAK_CHAINS];
+    for _ in 0..iters {
+        for a in &mut acc {
+            *a = f32x4_add(f32x4_mul(*a, mv), cv);
+        }
+    }
+    acc.iter()
+        .map(|&a| f32x4_extract_lane::<0>(a) + f32x4_extract_lane::<3>(a))
+        .sum()
+}
+
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+fn peak_loop(iters: u32, m: f32, c: f32) -> f32 {
+    let mut acc = [[1.0f32; 4]; PEAK_CHAINS];
+    for _ in 0..iters {
+        for a in &mut acc {
+            for v in a.iter_mut() {
+                *v = *v * m + c;
+            }
+        }
+    }
+    acc.iter().map(|a| a[0] + a[3]).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peak_loop_computes_the_affine_recurrence() {
+        // acc_n = m^n + c·(1 − m^n)/(1 − m); two lanes of each of the 8 chains are summed.
+        let (m, c, n) = (0.5f32, 0.25f32, 30u32);
+        let exact = 0.5f64.powi(30) + 0.25 * (1.0 - 0.5f64.powi(30)) / 0.5;
+        let got = peak_loop(n, m, c) as f64;
+        assert!(
+            (got - 16.0 * exact).abs() < 1e-5,
+            "{got} vs {}",
+            16.0 * exact
+        );
+        let start = std::time::Instant::now();
+        assert!(peak_gflops(1000, &|| start.elapsed().as_secs_f64()) > 0.0);
+    }
+
+    #[test]
+    fn macs_match_the_reference_counts() {
+        // Seed: 8·128 + 3·128² + 128·2 = 50432 forward; backward 2·fwd − 8·128.
+        assert_eq!(mlp_macs(8, 128, 2, 4), (50_432, 99_840));
+        // Browser: 8·64 + 2·64² + 64·2 = 8832.
+        assert_eq!(mlp_macs(8, 64, 2, 3), (8_832, 17_152));
+    }
+
+    #[test]
+    fn a_tiny_workload_runs_and_reports_every_field() {
+        let mut cfg = BenchConfig::preset("browser").unwrap();
+        for (f, v) in [
+            ("paths", "16"),
+            ("steps", "5"),
+            ("inner", "2"),
+            ("epochs", "3"),
+        ] {
+            cfg.set(f, v).unwrap();
+        }
+        let start = std::time::Instant::now();
+        let out = run(&cfg, &|| start.elapsed().as_secs_f64()).unwrap();
+        for k in ["rollout", "target", "train", "total"] {
+            let t = out["s_per_epoch_median"][k].as_f64().unwrap();
+            assert!(t >= 0.0, "{k}");
+        }
+        assert_eq!(out["config"]["em_updates"], 4);
+        assert!(out["last_train_loss"].as_f64().unwrap().is_finite());
+        assert!(cfg.set("nonsense", "1").is_err());
+        assert!(BenchConfig::preset("huge").is_err());
+    }
+}
