@@ -76,7 +76,7 @@ fn learns_a_harmonic_well_at_another_temperature_and_its_log_z() {
 
 #[test]
 fn learns_the_seed_mixture_with_the_browser_preset() {
-    // Untrained (the whitened base): W2 ≈ 1.66 against a floor of ≈ 0.33.
+    // Untrained (the whitened base): W2 ≈ 1.66 against a floor of ≈ 0.33 (2000 points).
     let mut run = Run::new(browser(json!({"seed": 2}))).unwrap();
     run.run_iterations(200, |_| {}).unwrap();
     let r = run.report(20_000, 2000, 1000);
@@ -102,7 +102,7 @@ fn learns_the_seed_mixture_with_the_browser_preset() {
         );
     }
     assert_eq!(r.mode_coverage, 1.0);
-    assert!(r.w2 < 0.7, "W2 {} (floor {})", r.w2, r.w2_floor);
+    assert!(r.w2 < r.w2_floor + 0.35, "W2 {} (floor {})", r.w2, r.w2_floor);
     assert!(
         (r.log_z_iw - r.log_z_true.unwrap()).abs() < 0.05,
         "log Ẑ_RW {}",
@@ -138,7 +138,7 @@ fn custom_mixture_with_unequal_weights() {
             r.true_mode_masses
         );
     }
-    assert!(r.w2 < 0.6, "W2 {} (floor {})", r.w2, r.w2_floor);
+    assert!(r.w2 < r.w2_floor + 0.25, "W2 {} (floor {})", r.w2, r.w2_floor);
 }
 
 #[test]
