@@ -18,8 +18,8 @@ pub use quadrature::{DensityGrid, GroundTruth, Marginal};
 use std::sync::Arc;
 
 use crate::rng::Rng;
-use gmm::Gmm;
-use wells::{DoubleWell, HarmonicWell};
+pub use gmm::Gmm;
+use wells::{DoubleWell, HarmonicWell, QuarticWell1d};
 
 pub trait Energy: Send + Sync {
     fn dim(&self) -> usize;
@@ -91,7 +91,23 @@ pub const CATALOG: &[(&str, &str)] = &[
         "double-well",
         "E = x₁⁴ − 6x₁² − ½x₁ + ½x₂²: two wells, the right one holds 84% of the mass",
     ),
+    ("normal1d", "1-D standard normal N(0, 1), the DDPM original's target"),
+    (
+        "gmm1d-demo",
+        "1-D 0.5·N(−1, 0.7²) + 0.5·N(2, 0.4²), the ASBS showcase",
+    ),
+    ("gmm1d-unequal", "1-D 0.2·N(−2, 0.5²) + 0.8·N(2, 0.5²)"),
+    ("gmm1d-far", "1-D far modes 0.5·N(−4, 0.5²) + 0.5·N(4, 0.5²)"),
+    ("double-well1d", "1-D double well E = (x² − 4)²"),
 ];
+
+/// A 1-D mixture Σ w_k N(m_k, s_k²) from (weight, mean, standard deviation) triples.
+fn mixture_1d(components: &[(f64, f64, f64)], tau: f64) -> Result<Gmm, String> {
+    let weights: Vec<f64> = components.iter().map(|c| c.0).collect();
+    let means: Vec<Vec<f64>> = components.iter().map(|c| vec![c.1]).collect();
+    let covs: Vec<Vec<Vec<f64>>> = components.iter().map(|c| vec![vec![c.2 * c.2]]).collect();
+    Gmm::new(&weights, &means, &covs, tau)
+}
 
 fn known_names() -> String {
     CATALOG
@@ -267,6 +283,13 @@ impl Target {
                 }
                 "well" => Target::harmonic_well(2, tau),
                 "double-well" => Target::double_well(tau),
+                "normal1d" => Target::harmonic_well(1, tau),
+                "gmm1d-demo" => Target::mixture(mixture_1d(&[(0.5, -1.0, 0.7), (0.5, 2.0, 0.4)], tau)?),
+                "gmm1d-unequal" => {
+                    Target::mixture(mixture_1d(&[(0.2, -2.0, 0.5), (0.8, 2.0, 0.5)], tau)?)
+                }
+                "gmm1d-far" => Target::mixture(mixture_1d(&[(0.5, -4.0, 0.5), (0.5, 4.0, 0.5)], tau)?),
+                "double-well1d" => Target::quartic_well_1d(tau),
                 other => return Err(unknown_name(other)),
             },
             EnergySpec::Custom(CustomEnergy::Gmm(g)) => Target::mixture(Gmm::from_spec(g, tau)?),
@@ -356,8 +379,43 @@ impl Target {
         }
     }
 
+    fn quartic_well_1d(tau: f64) -> Target {
+        let well = QuarticWell1d::new(tau);
+        let (r, q) = (well.half_width(DISPLAY_SIGMAS), well.half_width(QUADRATURE_SIGMAS));
+        let quadrature_window = Window {
+            lo: vec![-q],
+            hi: vec![q],
+        };
+        Target {
+            spec: EnergySpec::Named(String::new()),
+            temperature: tau,
+            energy: Arc::new(well.clone()),
+            modes: vec![vec![-2.0], vec![2.0]],
+            window: Window {
+                lo: vec![-r],
+                hi: vec![r],
+            },
+            log_z: None,
+            quadrature_cells: cell_counts(&quadrature_window, &[well.scale()]),
+            quadrature_window,
+            exact: ExactSampler::None,
+        }
+    }
+
     pub fn dim(&self) -> usize {
         self.energy.dim()
+    }
+
+    /// The target as a Gaussian mixture, where it is one at τ = 1 (the DDPM oracle needs
+    /// the components).
+    pub fn as_mixture(&self) -> Option<Arc<Gmm>> {
+        match &self.exact {
+            ExactSampler::Mixture(g) => Some(g.clone()),
+            ExactSampler::Well(w) if w.dim == 1 => Some(Arc::new(
+                mixture_1d(&[(1.0, 0.0, w.temperature.sqrt())], 1.0).expect("valid"),
+            )),
+            _ => None,
+        }
     }
 
     /// Whether [`Target::exact_samples`] returns Some.
