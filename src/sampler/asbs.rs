@@ -187,7 +187,9 @@ impl AsbsSampler {
         let cycle = self.adjoint_iters + self.corrector_iters;
         let k = i / cycle;
         if k >= self.stages {
-            return (Stage::Adjoint, self.stages - 1, i - (self.stages - 1) * cycle);
+            // Adjoint matching goes on in the last stage, counted on from its AM iterations.
+            let within = i - (self.stages - 1) * cycle - self.corrector_iters;
+            return (Stage::Adjoint, self.stages - 1, within);
         }
         let r = i % cycle;
         if r < self.adjoint_iters {
