@@ -7,7 +7,7 @@ use serde_json::json;
 
 fn trained(energy: &str, iters: usize) -> boltzmann_playground::run::Report {
     let config = Config::from_partial(&json!({"sampler": "ddpm", "energy": energy,
-                                              "iters": iters, "paths": 256, "seed": 2}))
+                                              "paths": 256, "seed": 2}))
     .unwrap();
     let mut run = Run::new(config).unwrap();
     run.run_iterations(iters, |_| {}).unwrap();

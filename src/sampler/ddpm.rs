@@ -170,27 +170,33 @@ impl DdpmSampler {
         }
     }
 
-    /// One Adam step on ½(f_θ(x_{t+Δt}, t+Δt) − x_t)², t = i/T, i uniform in 0..T.
+    /// One Adam step on ½(f_θ(x_{t+Δt}, t+Δt) − x_t)² (in its Rao–Blackwellized form, below),
+    /// t = i/T, i uniform in 0..T.
     fn gradient_step(&mut self) -> Result<f64, String> {
         let b = self.inputs.nrows();
         let dt = 1.0 / self.steps as f64;
         let mut tf = [0f32; MAX_FEATURES];
         let tf = &mut tf[..self.features.dim()];
-        let var_dt = self.sigma_q * self.sigma_q * dt;
         for j in 0..b {
             let x0 = self.pool[self.rng.index(self.pool.len())];
             let i = self.rng.index(self.steps);
             let t = i as f64 * dt;
-            // x_t = x_0 + N(0, σ_q² t), x_{t+Δt} = x_t + N(0, σ_q²Δt): fresh noise per sample.
-            let xt = x0 + (self.sigma_q * self.sigma_q * t).sqrt() * self.rng.normal();
-            let next = xt + var_dt.sqrt() * self.rng.normal();
+            // x_{t+Δt} = x_0 + N(0, σ_q²(t + Δt)): fresh noise per sample.
+            let next = x0 + (self.sigma_q * self.sigma_q * (t + dt)).sqrt() * self.rng.normal();
             self.features.write(t + dt, tf);
             self.inputs[[j, 0]] = next as f32;
             for (k, &f) in tf.iter().enumerate() {
                 self.inputs[[j, 1 + k]] = f;
             }
-            // Residual target: x_t − x_{t+Δt}.
-            self.targets[j] = (xt - next) as f32;
+            // Residual target: E[x_t | x_0, x_{t+Δt}] − x_{t+Δt}, where given both ends the
+            // forward path is a Brownian bridge: E[x_t | x_0, x_{t+Δt}] = x_0 +
+            // t/(t+Δt)·(x_{t+Δt} − x_0). Regressing onto this conditional mean instead of
+            // the drawn x_t changes the loss only by a θ-independent constant (the bridge
+            // variance σ_q²tΔt/(t+Δt)), so the minimizer E[x_t | x_{t+Δt}] and the expected
+            // gradient are those of methods.md §4, but the target's noise (σ_q√Δt per sample,
+            // ten times the signal at T = 100) is gone.
+            let bridge_mean = x0 + t / (t + dt) * (next - x0);
+            self.targets[j] = (bridge_mean - next) as f32;
         }
         let out = self.net.forward(self.inputs.view(), &mut self.ws);
         let mut loss = 0.0f64;
