@@ -182,7 +182,7 @@ impl Config {
                 c.whiten = false;
                 c.steps = 100;
                 c.inner_steps = 100;
-                c.paths = 2000;
+                c.paths = 1000;
                 c.iters = 100;
             }
             _ => {}

@@ -134,6 +134,52 @@ impl Run {
         self.target.dim()
     }
 
+    /// The sampler's auxiliary field (ASBS's corrector h) at points given in original
+    /// coordinates, as vectors in original coordinates (h maps by the linear part A of the
+    /// whitening map); None when the sampler has none.
+    pub fn corrector_field(&mut self, points: &[f32]) -> Option<Vec<f32>> {
+        let d = self.dim();
+        let (mut x, mut y) = (vec![0f64; d], vec![0f64; d]);
+        let mut ys = Vec::with_capacity(points.len());
+        for p in points.chunks_exact(d) {
+            for k in 0..d {
+                x[k] = p[k] as f64;
+            }
+            self.map.to_sampler(&x, &mut y);
+            ys.extend(y.iter().map(|&v| v as f32));
+        }
+        let h = self.sampler.vector_field(&ys)?;
+        let zero = vec![0f64; d];
+        let mut origin = vec![0f64; d];
+        self.map.to_original(&zero, &mut origin);
+        let mut out = Vec::with_capacity(h.len());
+        for v in h.chunks_exact(d) {
+            for k in 0..d {
+                y[k] = v[k] as f64;
+            }
+            self.map.to_original(&y, &mut x);
+            out.extend((0..d).map(|k| (x[k] - origin[k]) as f32));
+        }
+        Some(out)
+    }
+
+    /// n draws from the source μ of AS/ASBS, in original coordinates (points at the origin
+    /// of the sampler's coordinates for the point source); empty for other samplers.
+    pub fn source_samples(&mut self, n: usize) -> Vec<f32> {
+        if !matches!(self.config.sampler.as_str(), "adjoint" | "asbs") {
+            return Vec::new();
+        }
+        let Ok(source) = crate::sampler::source::Source::parse(&self.config.source) else {
+            return Vec::new();
+        };
+        let d = self.dim();
+        let mut y = vec![0f32; n * d];
+        source.fill(&mut y, d, &mut self.eval_rng);
+        let mut out = Vec::new();
+        self.to_original_f32(&y, &mut out);
+        out
+    }
+
     pub fn latest(&self) -> Option<&IterationMetrics> {
         self.latest.as_ref()
     }

@@ -30,7 +30,12 @@ fn untrained_sampler_is_the_base_process() {
     let nu1 = config.schedule().nu1();
     let var = r.samples.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / r.samples.len() as f64;
     assert!((var - nu1).abs() < 0.03, "variance {var} vs ν₁ {nu1}");
-    for (p, &lw) in r.samples.chunks_exact(2).zip(r.log_weights.as_ref().unwrap()).take(100) {
+    for (p, &lw) in r
+        .samples
+        .chunks_exact(2)
+        .zip(r.log_weights.as_ref().unwrap())
+        .take(100)
+    {
         let x = [p[0] as f64, p[1] as f64];
         let e = run.target.energy.energy(&x);
         let r2 = x[0] * x[0] + x[1] * x[1];

@@ -34,7 +34,10 @@ fn point_source_asbs_is_adjoint_sampling_bit_for_bit() {
     let mut a = sampler::build(&ca, t.energy.clone()).unwrap();
     let mut b = sampler::build(&cb, t.energy.clone()).unwrap();
     assert_eq!((a.name(), b.name()), ("adjoint", "asbs"));
-    assert!(b.stage().is_none(), "a point source has no corrector stages");
+    assert!(
+        b.stage().is_none(),
+        "a point source has no corrector stages"
+    );
     for unit in 0..6 * (20 + 5) {
         let (wa, wb) = (a.work().unwrap(), b.work().unwrap());
         assert_eq!(wa, wb, "unit {unit}");
@@ -61,10 +64,12 @@ fn point_source_asbs_is_adjoint_sampling_bit_for_bit() {
 fn path_weights_are_unbiased_from_a_gaussian_source_for_any_control() {
     // log w = −E(X_1) − log p₀¹(X_1) + log dP₀/dP_θ with p₀¹ = μ ⊛ N(0, ν_1): E[w] = Z = 1
     // for the normalised mixture, whatever the (partly trained) control is.
-    let c = config(json!({"sampler": "asbs", "preset": "browser", "paths": 128, "steps": 30,
+    let c = config(
+        json!({"sampler": "asbs", "preset": "browser", "paths": 128, "steps": 30,
                           "source": "normal:-1,0.8", "adjoint_iters": 4, "corrector_iters": 2,
                           "sigma": "geometric", "lr": 3e-3,
-                          "hidden": 32, "layers": 2}));
+                          "hidden": 32, "layers": 2}),
+    );
     let t = target(&c);
     let mut s = sampler::build(&c, t.energy.clone()).unwrap();
     // Untrained: u ≡ 0 and h ≡ 0 (zero-initialized outputs).
@@ -90,7 +95,8 @@ fn path_weights_are_unbiased_from_a_gaussian_source_for_any_control() {
         .zip(&log_w)
         .map(|(&x, &lw)| {
             let x = x as f64;
-            let log_p = -0.5 * (2.0 * std::f64::consts::PI * var1).ln() - 0.5 * (x + 1.0).powi(2) / var1;
+            let log_p =
+                -0.5 * (2.0 * std::f64::consts::PI * var1).ln() - 0.5 * (x + 1.0).powi(2) / var1;
             (lw + t.energy.energy(&[x]) + log_p).abs()
         })
         .sum::<f64>()
@@ -104,9 +110,11 @@ fn path_weights_are_unbiased_from_a_gaussian_source_for_any_control() {
 
 #[test]
 fn stages_alternate_k_times_then_adjoint_matching_continues() {
-    let c = config(json!({"sampler": "asbs", "preset": "browser", "paths": 16, "steps": 5,
+    let c = config(
+        json!({"sampler": "asbs", "preset": "browser", "paths": 16, "steps": 5,
                           "batch": 8, "inner_steps": 2, "hidden": 8, "layers": 1,
-                          "stages": 2, "adjoint_iters": 2, "corrector_iters": 1}));
+                          "stages": 2, "adjoint_iters": 2, "corrector_iters": 1}),
+    );
     let t = target(&c);
     let mut s = sampler::build(&c, t.energy.clone()).unwrap();
     let mut seen = vec![];
@@ -151,7 +159,10 @@ fn sources_and_schedules_are_checked_and_named() {
     assert!(err.contains("source"), "{err}");
     let c = config(json!({"sampler": "asbs", "preset": "seed"}));
     assert_eq!(c.source, "seed");
-    assert_eq!((c.stages, c.adjoint_iters, c.corrector_iters), (10, 200, 50));
+    assert_eq!(
+        (c.stages, c.adjoint_iters, c.corrector_iters),
+        (10, 200, 50)
+    );
     assert_eq!(c.iters, 2500);
     assert_eq!(c.energy, EnergySpec::Named("seed-gmm".into()));
 }

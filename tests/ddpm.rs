@@ -16,13 +16,18 @@ fn trained(energy: &str, iters: usize) -> boltzmann_playground::run::Report {
 
 #[test]
 fn ddpm_learns_the_showcase_mixture() {
-    let r = trained("gmm1d-demo", 40);
+    let r = trained("gmm1d-demo", 100);
     let m = &r.marginal;
     let tol = 0.05 * m.true_x_std;
     assert!((m.x_mean - m.true_x_mean).abs() < tol, "{m:?}");
     assert!((m.x_std - m.true_x_std).abs() < tol, "{m:?}");
     for (a, b) in r.mode_masses.iter().zip(&r.true_mode_masses) {
-        assert!((a - b).abs() < 0.03, "{:?} vs {:?}", r.mode_masses, r.true_mode_masses);
+        assert!(
+            (a - b).abs() < 0.03,
+            "{:?} vs {:?}",
+            r.mode_masses,
+            r.true_mode_masses
+        );
     }
     assert!(r.w1.unwrap() < 0.1, "W1 {:?}", r.w1);
     assert!(r.tv.unwrap() < 0.1, "TV {:?}", r.tv);
@@ -33,9 +38,14 @@ fn ddpm_learns_the_showcase_mixture() {
 
 #[test]
 fn ddpm_learns_unequal_weights() {
-    let r = trained("gmm1d-unequal", 40);
+    let r = trained("gmm1d-unequal", 100);
     for (a, b) in r.mode_masses.iter().zip(&r.true_mode_masses) {
-        assert!((a - b).abs() < 0.03, "{:?} vs {:?}", r.mode_masses, r.true_mode_masses);
+        assert!(
+            (a - b).abs() < 0.03,
+            "{:?} vs {:?}",
+            r.mode_masses,
+            r.true_mode_masses
+        );
     }
 }
 

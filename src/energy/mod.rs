@@ -91,13 +91,19 @@ pub const CATALOG: &[(&str, &str)] = &[
         "double-well",
         "E = x₁⁴ − 6x₁² − ½x₁ + ½x₂²: two wells, the right one holds 84% of the mass",
     ),
-    ("normal1d", "1-D standard normal N(0, 1), the DDPM original's target"),
+    (
+        "normal1d",
+        "1-D standard normal N(0, 1), the DDPM original's target",
+    ),
     (
         "gmm1d-demo",
         "1-D 0.5·N(−1, 0.7²) + 0.5·N(2, 0.4²), the ASBS showcase",
     ),
     ("gmm1d-unequal", "1-D 0.2·N(−2, 0.5²) + 0.8·N(2, 0.5²)"),
-    ("gmm1d-far", "1-D far modes 0.5·N(−4, 0.5²) + 0.5·N(4, 0.5²)"),
+    (
+        "gmm1d-far",
+        "1-D far modes 0.5·N(−4, 0.5²) + 0.5·N(4, 0.5²)",
+    ),
     ("double-well1d", "1-D double well E = (x² − 4)²"),
 ];
 
@@ -284,11 +290,15 @@ impl Target {
                 "well" => Target::harmonic_well(2, tau),
                 "double-well" => Target::double_well(tau),
                 "normal1d" => Target::harmonic_well(1, tau),
-                "gmm1d-demo" => Target::mixture(mixture_1d(&[(0.5, -1.0, 0.7), (0.5, 2.0, 0.4)], tau)?),
+                "gmm1d-demo" => {
+                    Target::mixture(mixture_1d(&[(0.5, -1.0, 0.7), (0.5, 2.0, 0.4)], tau)?)
+                }
                 "gmm1d-unequal" => {
                     Target::mixture(mixture_1d(&[(0.2, -2.0, 0.5), (0.8, 2.0, 0.5)], tau)?)
                 }
-                "gmm1d-far" => Target::mixture(mixture_1d(&[(0.5, -4.0, 0.5), (0.5, 4.0, 0.5)], tau)?),
+                "gmm1d-far" => {
+                    Target::mixture(mixture_1d(&[(0.5, -4.0, 0.5), (0.5, 4.0, 0.5)], tau)?)
+                }
                 "double-well1d" => Target::quartic_well_1d(tau),
                 other => return Err(unknown_name(other)),
             },
@@ -381,7 +391,10 @@ impl Target {
 
     fn quartic_well_1d(tau: f64) -> Target {
         let well = QuarticWell1d::new(tau);
-        let (r, q) = (well.half_width(DISPLAY_SIGMAS), well.half_width(QUADRATURE_SIGMAS));
+        let (r, q) = (
+            well.half_width(DISPLAY_SIGMAS),
+            well.half_width(QUADRATURE_SIGMAS),
+        );
         let quadrature_window = Window {
             lo: vec![-q],
             hi: vec![q],

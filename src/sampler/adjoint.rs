@@ -106,7 +106,13 @@ impl PathBatch {
 }
 
 /// Rows of [x, features(t)] for the network.
-pub(crate) fn fill_inputs(inputs: &mut Array2<f32>, x: &[f32], d: usize, features: &FourierFeatures, t: f64) {
+pub(crate) fn fill_inputs(
+    inputs: &mut Array2<f32>,
+    x: &[f32],
+    d: usize,
+    features: &FourierFeatures,
+    t: f64,
+) {
     let mut tf = [0f32; MAX_FEATURES];
     let tf = &mut tf[..features.dim()];
     features.write(t, tf);

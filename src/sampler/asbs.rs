@@ -478,7 +478,8 @@ impl Sampler for AsbsSampler {
                         }
                     }
                     self.rollout.restart();
-                    self.source.fill(&mut self.rollout.x, self.dim, &mut self.rng);
+                    self.source
+                        .fill(&mut self.rollout.x, self.dim, &mut self.rng);
                     self.x0.copy_from_slice(&self.rollout.x);
                     self.record_trajectories();
                 }

@@ -98,6 +98,10 @@ pub trait Sampler: Send {
     fn vector_field(&mut self, _x: &[f32]) -> Option<Vec<f32>> {
         None
     }
+    /// The DDPM sampler, for its oracle and denoiser views.
+    fn as_ddpm(&self) -> Option<&ddpm::DdpmSampler> {
+        None
+    }
     /// A copy to return to after a divergence.
     fn snapshot(&self) -> Box<dyn Sampler>;
 }

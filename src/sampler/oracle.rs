@@ -55,9 +55,8 @@ impl Oracle {
         let mut log_r = vec![0.0; k_count];
         for k in 0..k_count {
             let var = self.variances[k] + self.sigma_q2 * t;
-            log_r[k] = self.weights[k].ln()
-                - 0.5 * var.ln()
-                - 0.5 * (x - self.means[k]).powi(2) / var;
+            log_r[k] =
+                self.weights[k].ln() - 0.5 * var.ln() - 0.5 * (x - self.means[k]).powi(2) / var;
         }
         let max = log_r.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let (mut num, mut den) = (0.0, 0.0);
@@ -164,7 +163,10 @@ mod tests {
             // p_t: mean 0.5, variance Σw(s² + σ_q²t + m²) − 0.25.
             let want_var = 0.5 * (0.49 + t + 1.0) + 0.5 * (0.16 + t + 4.0) - 0.25;
             assert!((mean - 0.5).abs() < 0.04, "t={t} mean {mean}");
-            assert!((var - want_var).abs() < 0.06, "t={t} var {var} vs {want_var}");
+            assert!(
+                (var - want_var).abs() < 0.06,
+                "t={t} var {var} vs {want_var}"
+            );
             let left = xs.iter().filter(|&&x| x < 0.5).count() as f64 / n;
             let mut want_left = 0.0;
             let h = 1e-3;
@@ -172,7 +174,10 @@ mod tests {
                 let x = 0.5 - (i as f64 + 0.5) * h;
                 want_left += oracle.density(x, t) * h;
             }
-            assert!((left - want_left).abs() < 0.015, "t={t}: {left} vs {want_left}");
+            assert!(
+                (left - want_left).abs() < 0.015,
+                "t={t}: {left} vs {want_left}"
+            );
         }
     }
 

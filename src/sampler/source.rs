@@ -117,7 +117,13 @@ mod tests {
         let seed = Source::parse("seed").unwrap();
         assert_eq!(seed.coordinate(1).0, -1.0);
         assert!((seed.coordinate(0).1.powi(2) - 1.5).abs() < 1e-12);
-        for bad in ["normal:0", "normal:0,-1", "gauss", "normal:a,1", "normal:0,1,2"] {
+        for bad in [
+            "normal:0",
+            "normal:0,-1",
+            "gauss",
+            "normal:a,1",
+            "normal:0,1,2",
+        ] {
             assert!(Source::parse(bad).unwrap_err().contains("source"), "{bad}");
         }
         assert!(seed.check_dim(1).is_err());
