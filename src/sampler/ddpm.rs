@@ -153,7 +153,10 @@ impl DdpmSampler {
     }
 
     /// One reverse step from t = i/T to (i − 1)/T of every particle:
-    /// x ← x + σ_q²Δt·s_θ(x, t) + N(0, σ_q²Δt) (`noise_sd` = σ_q√Δt).
+    /// x ← x + σ_q²Δt·s_θ(x, t) + N(0, σ_q²Δt) (`noise_sd` = σ_q√Δt). An associated
+    /// function over the parts it needs, so the training rollout can lend its buffers while
+    /// `draw` uses its own.
+    #[allow(clippy::too_many_arguments)]
     fn reverse(
         net: &Mlp,
         features: &FourierFeatures,

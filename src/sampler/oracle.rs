@@ -51,20 +51,19 @@ impl Oracle {
     /// component's responsibility (methods.md §4).
     pub fn mean(&self, x: f64, t: f64) -> f64 {
         // Responsibilities in log space: far modes underflow otherwise.
-        let k_count = self.weights.len();
-        let mut log_r = vec![0.0; k_count];
-        for k in 0..k_count {
-            let var = self.variances[k] + self.sigma_q2 * t;
-            log_r[k] =
-                self.weights[k].ln() - 0.5 * var.ln() - 0.5 * (x - self.means[k]).powi(2) / var;
-        }
+        let variance = |k: usize, t: f64| self.variances[k] + self.sigma_q2 * t.max(0.0);
+        let log_r: Vec<f64> = (0..self.weights.len())
+            .map(|k| {
+                let var = variance(k, t);
+                self.weights[k].ln() - 0.5 * var.ln() - 0.5 * (x - self.means[k]).powi(2) / var
+            })
+            .collect();
         let max = log_r.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let (mut num, mut den) = (0.0, 0.0);
-        for k in 0..k_count {
-            let r = (log_r[k] - max).exp();
-            let var = self.variances[k] + self.sigma_q2 * t;
-            let prev = self.variances[k] + self.sigma_q2 * (t - self.dt).max(0.0);
-            num += r * (self.means[k] + (x - self.means[k]) * prev / var);
+        for (k, &lr) in log_r.iter().enumerate() {
+            let r = (lr - max).exp();
+            let m = self.means[k];
+            num += r * (m + (x - m) * variance(k, t - self.dt) / variance(k, t));
             den += r;
         }
         num / den
