@@ -869,11 +869,60 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn one_dimensional_catalog_targets() {
+        for name in [
+            "normal1d",
+            "gmm1d-demo",
+            "gmm1d-unequal",
+            "gmm1d-far",
+            "double-well1d",
+        ] {
+            let t = target(name, 1.0);
+            for x in [-4.3, -2.0, -0.7, 0.0, 0.4, 1.9, 5.0] {
+                assert_gradient_matches(&*t.energy, &[x]);
+            }
+            let gt = t.ground_truth();
+            if name == "double-well1d" {
+                // Z = ∫exp(−(x² − 4)²)dx by Simpson's rule on [−4, 4], independent of the grid.
+                let (n, h) = (40_000, 8.0 / 40_000.0);
+                let f = |x: f64| (-(x * x - 4.0).powi(2)).exp();
+                let mut z = f(-4.0) + f(4.0);
+                for i in 1..n {
+                    z += if i % 2 == 1 { 4.0 } else { 2.0 } * f(-4.0 + i as f64 * h);
+                }
+                let z = z * h / 3.0;
+                assert!(
+                    (gt.log_z - z.ln()).abs() < 1e-6,
+                    "{} vs {}",
+                    gt.log_z,
+                    z.ln()
+                );
+                // Symmetric wells hold half the mass each.
+                assert!(
+                    (gt.mode_masses[0] - 0.5).abs() < 1e-6,
+                    "{:?}",
+                    gt.mode_masses
+                );
+            } else {
+                // Normalised mixtures: 0; the standard normal's energy ½x²: ½log 2π.
+                let want = t.log_z.unwrap();
+                assert!((gt.log_z - want).abs() < 1e-6, "{name}: {}", gt.log_z);
+            }
+        }
+        let unequal = target("gmm1d-unequal", 1.0).ground_truth();
+        // Modes 4 standard deviations apart split at 0: 0.2·Φ(4) + 0.8·Φ(−4) ≈ 0.2000.
+        assert!((unequal.mode_masses[0] - 0.2).abs() < 1e-4);
+        let far = target("gmm1d-far", 1.0).ground_truth();
+        assert!((far.cov[0] - (16.0 + 0.25)).abs() < 1e-6, "{:?}", far.cov);
+    }
+
+    #[test]
     fn parse_names_json_and_display_names() {
         for (name, _) in CATALOG {
             let spec = EnergySpec::parse(name).unwrap();
             assert_eq!(spec.name(), *name);
-            assert_eq!(Target::new(&spec, 1.0).unwrap().dim(), 2);
+            let d = if name.contains("1d") { 1 } else { 2 };
+            assert_eq!(Target::new(&spec, 1.0).unwrap().dim(), d, "{name}");
         }
         let spec = EnergySpec::parse(
             r#" {"gmm": {"weights": [0.3, 0.7], "means": [[-3, 0], [3, 1]], "covs": [[[1, 0], [0, 1]], [[0.5, 0], [0, 2]]]}} "#,

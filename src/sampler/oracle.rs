@@ -125,7 +125,7 @@ mod tests {
         let mut rng = Rng::new(7);
         for &t in &[0.0, 0.3, 0.8] {
             let n = 400_000;
-            let (lo, hi) = (0.4, 0.6); // between the modes, where f* bends most
+            let (lo, hi) = (0.2, 0.8); // between the modes, where f* bends most
             let (mut sum_xt, mut sum_f, mut count) = (0.0, 0.0, 0usize);
             for _ in 0..n {
                 let xt = oracle.sample_marginal(t, &mut rng);
