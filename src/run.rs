@@ -5,9 +5,9 @@
 use crate::config::Config;
 use crate::energy::{Affine, Energy, GroundTruth, Pulled, Target};
 use crate::metrics::log_z::estimate_log_z;
-use crate::metrics::marginals::axis_moments;
+use crate::metrics::marginals::{axis_histogram, axis_moments, histogram_tv};
 use crate::metrics::modes::{mode_coverage, mode_masses};
-use crate::metrics::wasserstein::w2;
+use crate::metrics::wasserstein::{w1_1d, w2};
 use crate::rng::Rng;
 use crate::sampler::{self, Rollout, Sampler, Work};
 use serde::Serialize;
@@ -18,9 +18,10 @@ use std::sync::Arc;
 pub struct IterationMetrics {
     pub iteration: usize,
     pub loss: f64,
-    pub log_z_elbo: f64,
-    pub log_z_iw: f64,
-    pub ess: f64,
+    /// None where the sampler has no path weights (DDPM).
+    pub log_z_elbo: Option<f64>,
+    pub log_z_iw: Option<f64>,
+    pub ess: Option<f64>,
     pub x_mean: f64,
     pub x_std: f64,
     pub mode_masses: Vec<f64>,
@@ -32,6 +33,7 @@ pub struct IterationMetrics {
 pub struct History {
     pub iteration: Vec<f64>,
     pub loss: Vec<f64>,
+    /// NaN where unavailable.
     pub log_z_elbo: Vec<f64>,
     pub log_z_iw: Vec<f64>,
     pub ess: Vec<f64>,
@@ -57,9 +59,14 @@ pub struct Report {
     pub seconds: f64,
     pub energy_evals: u64,
     pub log_z_true: Option<f64>,
-    pub log_z_elbo: f64,
-    pub log_z_iw: f64,
-    pub ess: f64,
+    /// log Ẑ, log Ẑ^RW and ESS: null for samplers without path weights (DDPM).
+    pub log_z_elbo: Option<f64>,
+    pub log_z_iw: Option<f64>,
+    pub ess: Option<f64>,
+    /// 1-D only: exact W1 from sorted samples, and the histogram total variation over the
+    /// display window's 100 bins against the true density (methods.md §7, DDPM).
+    pub w1: Option<f64>,
+    pub tv: Option<f64>,
     /// Exact-OT W2 between `w2_points` model and ground-truth samples.
     pub w2: f64,
     /// W2 between two independent ground-truth sets of the same size: the noise floor.
@@ -125,6 +132,52 @@ impl Run {
 
     pub fn dim(&self) -> usize {
         self.target.dim()
+    }
+
+    /// The sampler's auxiliary field (ASBS's corrector h) at points given in original
+    /// coordinates, as vectors in original coordinates (h maps by the linear part A of the
+    /// whitening map); None when the sampler has none.
+    pub fn corrector_field(&mut self, points: &[f32]) -> Option<Vec<f32>> {
+        let d = self.dim();
+        let (mut x, mut y) = (vec![0f64; d], vec![0f64; d]);
+        let mut ys = Vec::with_capacity(points.len());
+        for p in points.chunks_exact(d) {
+            for k in 0..d {
+                x[k] = p[k] as f64;
+            }
+            self.map.to_sampler(&x, &mut y);
+            ys.extend(y.iter().map(|&v| v as f32));
+        }
+        let h = self.sampler.vector_field(&ys)?;
+        let zero = vec![0f64; d];
+        let mut origin = vec![0f64; d];
+        self.map.to_original(&zero, &mut origin);
+        let mut out = Vec::with_capacity(h.len());
+        for v in h.chunks_exact(d) {
+            for k in 0..d {
+                y[k] = v[k] as f64;
+            }
+            self.map.to_original(&y, &mut x);
+            out.extend((0..d).map(|k| (x[k] - origin[k]) as f32));
+        }
+        Some(out)
+    }
+
+    /// n draws from the source μ of AS/ASBS, in original coordinates (points at the origin
+    /// of the sampler's coordinates for the point source); empty for other samplers.
+    pub fn source_samples(&mut self, n: usize) -> Vec<f32> {
+        if !matches!(self.config.sampler.as_str(), "adjoint" | "asbs") {
+            return Vec::new();
+        }
+        let Ok(source) = crate::sampler::source::Source::parse(&self.config.source) else {
+            return Vec::new();
+        };
+        let d = self.dim();
+        let mut y = vec![0f32; n * d];
+        source.fill(&mut y, d, &mut self.eval_rng);
+        let mut out = Vec::new();
+        self.to_original_f32(&y, &mut out);
+        out
     }
 
     pub fn latest(&self) -> Option<&IterationMetrics> {
@@ -215,24 +268,24 @@ impl Run {
         let h = &mut self.history;
         h.iteration.push(m.iteration as f64);
         h.loss.push(m.loss);
-        h.log_z_elbo.push(m.log_z_elbo);
-        h.log_z_iw.push(m.log_z_iw);
-        h.ess.push(m.ess);
+        h.log_z_elbo.push(m.log_z_elbo.unwrap_or(f64::NAN));
+        h.log_z_iw.push(m.log_z_iw.unwrap_or(f64::NAN));
+        h.ess.push(m.ess.unwrap_or(f64::NAN));
         self.latest = Some(m);
     }
 
     fn rollout_metrics(&self, rollout: &Rollout, loss: f64) -> IterationMetrics {
         let d = self.dim();
         let x = self.to_original_f64(&rollout.samples);
-        let lz = estimate_log_z(&rollout.log_weights);
+        let lz = rollout.log_weights.as_deref().map(estimate_log_z);
         let moments = axis_moments(&x, d, 0);
         let masses = mode_masses(&x, d, &self.target.modes);
         IterationMetrics {
             iteration: self.sampler.iteration(),
             loss,
-            log_z_elbo: lz.elbo + self.log_z_shift(),
-            log_z_iw: lz.iw + self.log_z_shift(),
-            ess: lz.ess,
+            log_z_elbo: lz.map(|l| l.elbo + self.log_z_shift()),
+            log_z_iw: lz.map(|l| l.iw + self.log_z_shift()),
+            ess: lz.map(|l| l.ess),
             x_mean: moments.mean,
             x_std: moments.std,
             mode_coverage: mode_coverage(&masses, &self.truth.mode_masses),
@@ -246,8 +299,14 @@ impl Run {
         let d = self.dim();
         let rollout = self.sampler.draw(n_samples, &mut self.eval_rng);
         let x = self.to_original_f64(&rollout.samples);
-        let k = log_z_paths.min(rollout.log_weights.len());
-        let lz = estimate_log_z(&rollout.log_weights[..k]);
+        let k = rollout
+            .log_weights
+            .as_ref()
+            .map_or(0, |w| log_z_paths.min(w.len()));
+        let lz = rollout
+            .log_weights
+            .as_deref()
+            .map(|w| estimate_log_z(&w[..k]));
         let moments = axis_moments(&x, d, 0);
         let masses = mode_masses(&x, d, &self.target.modes);
         let m = w2_points.min(n_samples);
@@ -263,9 +322,17 @@ impl Run {
             seconds: 0.0,
             energy_evals: self.sampler.energy_evals(),
             log_z_true: Some(self.log_z_true()),
-            log_z_elbo: lz.elbo + self.log_z_shift(),
-            log_z_iw: lz.iw + self.log_z_shift(),
-            ess: lz.ess,
+            log_z_elbo: lz.map(|l| l.elbo + self.log_z_shift()),
+            log_z_iw: lz.map(|l| l.iw + self.log_z_shift()),
+            ess: lz.map(|l| l.ess),
+            w1: (d == 1).then(|| w1_1d(&x, &self.ground_truth_samples(n_samples))),
+            tv: (d == 1).then(|| {
+                let marginal = &self.truth.marginals[0];
+                let mut hist = vec![0.0; marginal.density.len()];
+                axis_histogram(&x, 1, 0, marginal.lo, marginal.hi, &mut hist);
+                let width = (marginal.hi - marginal.lo) / hist.len() as f64;
+                histogram_tv(&hist, &marginal.density, width)
+            }),
             w2: w2(&x[..m * d], &truth_a, d),
             w2_floor: w2(&truth_b, &truth_a, d),
             w2_points: m,

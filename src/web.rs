@@ -304,10 +304,10 @@ impl Playground {
             iteration: self.run.sampler().iteration(),
             phase: self.run.sampler().phase(),
             loss: latest.map(|m| m.loss),
-            log_z_elbo: latest.map(|m| m.log_z_elbo),
-            log_z_iw: latest.map(|m| m.log_z_iw),
+            log_z_elbo: latest.and_then(|m| m.log_z_elbo),
+            log_z_iw: latest.and_then(|m| m.log_z_iw),
             log_z_true: self.run.log_z_true(),
-            ess: latest.map(|m| m.ess),
+            ess: latest.and_then(|m| m.ess),
             mode_masses: latest.map(|m| m.mode_masses.as_slice()),
             true_mode_masses: &truth.mode_masses,
             mode_coverage: latest.map(|m| m.mode_coverage),
@@ -317,6 +317,44 @@ impl Playground {
             true_x_std: truth.marginals[0].std,
             energy_evals: self.run.sampler().energy_evals(),
             work_units: self.work_units,
+        })
+    }
+
+    /// ASBS's stage {stage: "adjoint"|"corrector", k, stages, iteration, iterations}
+    /// (k 1-based, iteration 0-based within the stage), or null for other samplers.
+    pub fn stage(&self) -> Result<JsValue, JsError> {
+        to_js(&self.run.sampler().stage())
+    }
+
+    /// ASBS's corrector h at `points` (n × d, original coordinates) as vectors (a copy),
+    /// or undefined when the sampler has no learned corrector.
+    pub fn corrector_field(&mut self, points: Vec<f32>) -> Option<Vec<f32>> {
+        self.run.corrector_field(&points)
+    }
+
+    /// n draws from the source μ (n × d, original coordinates, a copy), for drawing the
+    /// source beside the target; empty for DDPM.
+    pub fn source_samples(&mut self, n: usize) -> Vec<f32> {
+        self.run.source_samples(n)
+    }
+
+    /// DDPM at time t on the points `xs`: {learned: f_θ(x, t), oracle: f*(x, t) or null,
+    /// density: exact p_t(x) or null (mixtures only)}; null for other samplers.
+    pub fn ddpm_curves(&self, t: f64, xs: Vec<f32>) -> Result<JsValue, JsError> {
+        #[derive(Serialize)]
+        struct Curves {
+            learned: Vec<f32>,
+            oracle: Option<Vec<f64>>,
+            density: Option<Vec<f64>>,
+        }
+        let Some(ddpm) = self.run.sampler().as_ddpm() else {
+            return Ok(JsValue::NULL);
+        };
+        let oracle = ddpm.oracle();
+        to_js(&Curves {
+            learned: ddpm.denoiser(&xs, t),
+            oracle: oracle.map(|o| xs.iter().map(|&x| o.mean(x as f64, t)).collect()),
+            density: oracle.map(|o| xs.iter().map(|&x| o.density(x as f64, t)).collect()),
         })
     }
 

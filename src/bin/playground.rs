@@ -14,8 +14,9 @@ use std::time::Instant;
 
 const USAGE: &str = "\
 usage:
-  playground train --sampler NAME --energy NAME|JSON [--preset browser|seed] [--iters N] [--seed S]
-                   [--samples N] [--SETTING VALUE ...]
+  playground train --sampler adjoint|asbs|ddpm --energy NAME|JSON [--preset browser|seed]
+                   [--iters N] [--seed S] [--samples N] [--SETTING VALUE ...]
+                   [--source point|seed|normal:MEAN,STD] [--sigma geometric|constant:S]
   playground bench [--preset default|browser] [--paths N --steps S --hidden H --layers L
                    --batch B --inner I --epochs E --warmup W --seed S]
                                      one Adjoint Sampling iteration timed by phase, as
@@ -27,7 +28,11 @@ Every configuration setting can be given as --setting value (dashes or underscor
 e.g. --paths 512 --steps 100 --lr 1e-3 --whiten false --temperature 2.
 A custom energy is JSON, e.g.
   --energy '{\"gmm\": {\"weights\": [0.3, 0.7], \"means\": [[-3, 0], [3, 1]], \"covs\": [[[1, 0], [0, 1]], [[0.5, 0], [0, 2]]]}}'
-The last line of stdout is a JSON object with the run's metrics.";
+Each preset has per-sampler defaults (e.g. --sampler asbs --preset browser is the 1-D
+showcase: gmm1d-demo, source normal:0,1, sigma constant:0.3). ASBS runs --stages K of
+--adjoint-iters then --corrector-iters iterations; DDPM uses --steps as T and --sigma-q.
+The last line of stdout is a JSON object with the run's metrics (log Z fields are null
+for DDPM; w1 and tv are set for 1-D targets).";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -69,12 +74,14 @@ fn list() {
     }
     println!("presets (--preset) and their settings:");
     for preset in boltzmann_playground::config::Preset::ALL {
-        let c = Config::preset(preset);
-        println!(
-            "  {:<14} {}",
-            preset.name(),
-            serde_json::to_string(&c).expect("serializable")
-        );
+        for (sampler, _) in SAMPLERS {
+            let c = Config::preset_for(preset, sampler);
+            println!(
+                "  {:<14} {}",
+                format!("{} {sampler}", preset.name()),
+                serde_json::to_string(&c).expect("serializable")
+            );
+        }
     }
 }
 
@@ -163,13 +170,14 @@ fn train(args: &[String]) -> Result<(), String> {
     let every = (iters / 20).max(1);
     run.run_iterations(iters, |m| {
         if m.iteration % every == 0 || m.iteration == iters {
+            let f = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.4}"));
             eprintln!(
-                "iter {:>6}  loss {:>10.4}  log Ẑ {:>8.4}  log Ẑ_RW {:>8.4}  ESS {:.3}  x̄ {:+.3}  sd(x) {:.3}  {:>7.1} s",
+                "iter {:>6}  loss {:>10.4}  log Ẑ {:>8}  log Ẑ_RW {:>8}  ESS {:>6}  x̄ {:+.3}  sd(x) {:.3}  {:>7.1} s",
                 m.iteration,
                 m.loss,
-                m.log_z_elbo,
-                m.log_z_iw,
-                m.ess,
+                f(m.log_z_elbo),
+                f(m.log_z_iw),
+                f(m.ess),
                 m.x_mean,
                 m.x_std,
                 start.elapsed().as_secs_f64()

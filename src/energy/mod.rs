@@ -18,8 +18,8 @@ pub use quadrature::{DensityGrid, GroundTruth, Marginal};
 use std::sync::Arc;
 
 use crate::rng::Rng;
-use gmm::Gmm;
-use wells::{DoubleWell, HarmonicWell};
+pub use gmm::Gmm;
+use wells::{DoubleWell, HarmonicWell, QuarticWell1d};
 
 pub trait Energy: Send + Sync {
     fn dim(&self) -> usize;
@@ -91,7 +91,29 @@ pub const CATALOG: &[(&str, &str)] = &[
         "double-well",
         "E = x₁⁴ − 6x₁² − ½x₁ + ½x₂²: two wells, the right one holds 84% of the mass",
     ),
+    (
+        "normal1d",
+        "1-D standard normal N(0, 1), the DDPM original's target",
+    ),
+    (
+        "gmm1d-demo",
+        "1-D 0.5·N(−1, 0.7²) + 0.5·N(2, 0.4²), the ASBS showcase",
+    ),
+    ("gmm1d-unequal", "1-D 0.2·N(−2, 0.5²) + 0.8·N(2, 0.5²)"),
+    (
+        "gmm1d-far",
+        "1-D far modes 0.5·N(−4, 0.5²) + 0.5·N(4, 0.5²)",
+    ),
+    ("double-well1d", "1-D double well E = (x² − 4)²"),
 ];
+
+/// A 1-D mixture Σ w_k N(m_k, s_k²) from (weight, mean, standard deviation) triples.
+fn mixture_1d(components: &[(f64, f64, f64)], tau: f64) -> Result<Gmm, String> {
+    let weights: Vec<f64> = components.iter().map(|c| c.0).collect();
+    let means: Vec<Vec<f64>> = components.iter().map(|c| vec![c.1]).collect();
+    let covs: Vec<Vec<Vec<f64>>> = components.iter().map(|c| vec![vec![c.2 * c.2]]).collect();
+    Gmm::new(&weights, &means, &covs, tau)
+}
 
 fn known_names() -> String {
     CATALOG
@@ -267,6 +289,17 @@ impl Target {
                 }
                 "well" => Target::harmonic_well(2, tau),
                 "double-well" => Target::double_well(tau),
+                "normal1d" => Target::harmonic_well(1, tau),
+                "gmm1d-demo" => {
+                    Target::mixture(mixture_1d(&[(0.5, -1.0, 0.7), (0.5, 2.0, 0.4)], tau)?)
+                }
+                "gmm1d-unequal" => {
+                    Target::mixture(mixture_1d(&[(0.2, -2.0, 0.5), (0.8, 2.0, 0.5)], tau)?)
+                }
+                "gmm1d-far" => {
+                    Target::mixture(mixture_1d(&[(0.5, -4.0, 0.5), (0.5, 4.0, 0.5)], tau)?)
+                }
+                "double-well1d" => Target::quartic_well_1d(tau),
                 other => return Err(unknown_name(other)),
             },
             EnergySpec::Custom(CustomEnergy::Gmm(g)) => Target::mixture(Gmm::from_spec(g, tau)?),
@@ -356,8 +389,46 @@ impl Target {
         }
     }
 
+    fn quartic_well_1d(tau: f64) -> Target {
+        let well = QuarticWell1d::new(tau);
+        let (r, q) = (
+            well.half_width(DISPLAY_SIGMAS),
+            well.half_width(QUADRATURE_SIGMAS),
+        );
+        let quadrature_window = Window {
+            lo: vec![-q],
+            hi: vec![q],
+        };
+        Target {
+            spec: EnergySpec::Named(String::new()),
+            temperature: tau,
+            energy: Arc::new(well.clone()),
+            modes: vec![vec![-2.0], vec![2.0]],
+            window: Window {
+                lo: vec![-r],
+                hi: vec![r],
+            },
+            log_z: None,
+            quadrature_cells: cell_counts(&quadrature_window, &[well.scale()]),
+            quadrature_window,
+            exact: ExactSampler::None,
+        }
+    }
+
     pub fn dim(&self) -> usize {
         self.energy.dim()
+    }
+
+    /// The target as a Gaussian mixture, where it is one at τ = 1 (the DDPM oracle needs
+    /// the components).
+    pub fn as_mixture(&self) -> Option<Arc<Gmm>> {
+        match &self.exact {
+            ExactSampler::Mixture(g) => Some(g.clone()),
+            ExactSampler::Well(w) if w.dim == 1 => Some(Arc::new(
+                mixture_1d(&[(1.0, 0.0, w.temperature.sqrt())], 1.0).expect("valid"),
+            )),
+            _ => None,
+        }
     }
 
     /// Whether [`Target::exact_samples`] returns Some.
@@ -798,11 +869,60 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn one_dimensional_catalog_targets() {
+        for name in [
+            "normal1d",
+            "gmm1d-demo",
+            "gmm1d-unequal",
+            "gmm1d-far",
+            "double-well1d",
+        ] {
+            let t = target(name, 1.0);
+            for x in [-4.3, -2.0, -0.7, 0.0, 0.4, 1.9, 5.0] {
+                assert_gradient_matches(&*t.energy, &[x]);
+            }
+            let gt = t.ground_truth();
+            if name == "double-well1d" {
+                // Z = ∫exp(−(x² − 4)²)dx by Simpson's rule on [−4, 4], independent of the grid.
+                let (n, h) = (40_000, 8.0 / 40_000.0);
+                let f = |x: f64| (-(x * x - 4.0).powi(2)).exp();
+                let mut z = f(-4.0) + f(4.0);
+                for i in 1..n {
+                    z += if i % 2 == 1 { 4.0 } else { 2.0 } * f(-4.0 + i as f64 * h);
+                }
+                let z = z * h / 3.0;
+                assert!(
+                    (gt.log_z - z.ln()).abs() < 1e-6,
+                    "{} vs {}",
+                    gt.log_z,
+                    z.ln()
+                );
+                // Symmetric wells hold half the mass each.
+                assert!(
+                    (gt.mode_masses[0] - 0.5).abs() < 1e-6,
+                    "{:?}",
+                    gt.mode_masses
+                );
+            } else {
+                // Normalised mixtures: 0; the standard normal's energy ½x²: ½log 2π.
+                let want = t.log_z.unwrap();
+                assert!((gt.log_z - want).abs() < 1e-6, "{name}: {}", gt.log_z);
+            }
+        }
+        let unequal = target("gmm1d-unequal", 1.0).ground_truth();
+        // Modes 4 standard deviations apart split at 0: 0.2·Φ(4) + 0.8·Φ(−4) ≈ 0.2000.
+        assert!((unequal.mode_masses[0] - 0.2).abs() < 1e-4);
+        let far = target("gmm1d-far", 1.0).ground_truth();
+        assert!((far.cov[0] - (16.0 + 0.25)).abs() < 1e-6, "{:?}", far.cov);
+    }
+
+    #[test]
     fn parse_names_json_and_display_names() {
         for (name, _) in CATALOG {
             let spec = EnergySpec::parse(name).unwrap();
             assert_eq!(spec.name(), *name);
-            assert_eq!(Target::new(&spec, 1.0).unwrap().dim(), 2);
+            let d = if name.contains("1d") { 1 } else { 2 };
+            assert_eq!(Target::new(&spec, 1.0).unwrap().dim(), d, "{name}");
         }
         let spec = EnergySpec::parse(
             r#" {"gmm": {"weights": [0.3, 0.7], "means": [[-3, 0], [3, 1]], "covs": [[[1, 0], [0, 1]], [[0.5, 0], [0, 2]]]}} "#,

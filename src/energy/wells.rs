@@ -275,3 +275,46 @@ mod tests {
         assert!(lo < left && hi > right);
     }
 }
+
+/// The 1-D double well E(x) = (x² − 4)² / τ (methods.md §4): minima at ±2, curvature
+/// E'' = 32/τ there. No closed-form Z: ground truth is grid quadrature (inverse CDF on the
+/// grid for samples).
+#[derive(Clone, Debug)]
+pub struct QuarticWell1d {
+    pub temperature: f64,
+}
+
+impl QuarticWell1d {
+    pub fn new(temperature: f64) -> QuarticWell1d {
+        QuarticWell1d { temperature }
+    }
+
+    /// The interval |x| ≤ r where E ≤ sigmas²/2 (the analogue of ±sigmas standard
+    /// deviations): (r² − 4)² = τ·sigmas²/2 ⇒ r² = 4 + sigmas·sqrt(τ/2).
+    pub fn half_width(&self, sigmas: f64) -> f64 {
+        (4.0 + sigmas * (0.5 * self.temperature).sqrt()).sqrt()
+    }
+
+    /// Standard deviation of a well in the harmonic approximation: sqrt(τ/32).
+    pub fn scale(&self) -> f64 {
+        (self.temperature / 32.0).sqrt()
+    }
+}
+
+impl Energy for QuarticWell1d {
+    fn dim(&self) -> usize {
+        1
+    }
+
+    fn energy(&self, x: &[f64]) -> f64 {
+        let a = x[0] * x[0] - 4.0;
+        a * a / self.temperature
+    }
+
+    fn energy_grad(&self, x: &[f64], grad: &mut [f64]) -> f64 {
+        let a = x[0] * x[0] - 4.0;
+        // d/dx (x² − 4)² = 4x(x² − 4).
+        grad[0] = 4.0 * x[0] * a / self.temperature;
+        a * a / self.temperature
+    }
+}

@@ -23,11 +23,11 @@ use ndarray::Array2;
 use std::sync::Arc;
 
 /// Paths shown as trajectories.
-const TRAJECTORIES: usize = 24;
+pub(crate) const TRAJECTORIES: usize = 24;
 /// Evaluation rollouts run in chunks of this many paths to bound memory.
-const DRAW_CHUNK: usize = 2048;
+pub(crate) const DRAW_CHUNK: usize = 2048;
 /// Room for the time features on the stack.
-const MAX_FEATURES: usize = 16;
+pub(crate) const MAX_FEATURES: usize = 16;
 
 #[derive(Clone)]
 pub struct AdjointSampler {
@@ -93,16 +93,16 @@ struct PathBlock {
 
 /// Paths in flight and the buffers their Euler–Maruyama steps reuse.
 #[derive(Clone)]
-struct PathBatch {
-    step: usize,
-    x: Vec<f32>,
-    log_ratio: Vec<f64>,
+pub(crate) struct PathBatch {
+    pub(crate) step: usize,
+    pub(crate) x: Vec<f32>,
+    pub(crate) log_ratio: Vec<f64>,
     blocks: Vec<PathBlock>,
     threads: usize,
 }
 
 impl PathBatch {
-    fn new(n: usize, d: usize, features: &FourierFeatures) -> PathBatch {
+    pub(crate) fn new(n: usize, d: usize, features: &FourierFeatures) -> PathBatch {
         let blocks = (0..n.div_ceil(BLOCK))
             .map(|b| PathBlock {
                 rng: Rng::new(0),
@@ -120,7 +120,7 @@ impl PathBatch {
     }
 
     /// Back to t = 0; every block draws its noise from its own stream forked from `rng`.
-    fn restart(&mut self, rng: &mut Rng) {
+    pub(crate) fn restart(&mut self, rng: &mut Rng) {
         self.step = 0;
         self.x.fill(0.0); // Dirac source at the origin.
         self.log_ratio.fill(0.0);
@@ -130,7 +130,13 @@ impl PathBatch {
     }
 
     /// One Euler–Maruyama step of every path with the network's control.
-    fn advance(&mut self, net: &Mlp, grid: &TimeGrid, features: &FourierFeatures, d: usize) {
+    pub(crate) fn advance(
+        &mut self,
+        net: &Mlp,
+        grid: &TimeGrid,
+        features: &FourierFeatures,
+        d: usize,
+    ) {
         let i = self.step;
         let step_block = |block: &mut PathBlock, x: &mut [f32], log_ratio: &mut [f64]| {
             fill_inputs(&mut block.inputs, x, d, features, grid.times[i]);
@@ -187,7 +193,13 @@ fn run_blocks(
 }
 
 /// Rows of [x, features(t)] for the network.
-fn fill_inputs(inputs: &mut Array2<f32>, x: &[f32], d: usize, features: &FourierFeatures, t: f64) {
+pub(crate) fn fill_inputs(
+    inputs: &mut Array2<f32>,
+    x: &[f32],
+    d: usize,
+    features: &FourierFeatures,
+    t: f64,
+) {
     let mut tf = [0f32; MAX_FEATURES];
     let tf = &mut tf[..features.dim()];
     features.write(t, tf);
@@ -292,7 +304,7 @@ impl AdjointSampler {
         self.energy_evals += n as u64;
         self.last = Some(Rollout {
             samples: self.rollout.x.clone(),
-            log_weights,
+            log_weights: Some(log_weights),
         });
         Ok(())
     }
@@ -464,10 +476,8 @@ impl Sampler for AdjointSampler {
 
     fn draw(&mut self, n: usize, rng: &mut Rng) -> Rollout {
         let d = self.dim;
-        let mut out = Rollout {
-            samples: Vec::with_capacity(n * d),
-            log_weights: Vec::with_capacity(n),
-        };
+        let mut samples = Vec::with_capacity(n * d);
+        let mut log_weights = Vec::with_capacity(n);
         let mut xg = vec![0f64; d];
         let mut grad = vec![0f64; d];
         let mut done = 0;
@@ -483,13 +493,15 @@ impl Sampler for AdjointSampler {
                     *g = v as f64;
                 }
                 let e = self.energy.energy_grad(&xg, &mut grad);
-                out.log_weights
-                    .push(path_log_weight(e, &xg, self.grid.nu1, batch.log_ratio[p]));
+                log_weights.push(path_log_weight(e, &xg, self.grid.nu1, batch.log_ratio[p]));
             }
-            out.samples.extend_from_slice(&batch.x);
+            samples.extend_from_slice(&batch.x);
             done += m;
         }
-        out
+        Rollout {
+            samples,
+            log_weights: Some(log_weights),
+        }
     }
 
     fn snapshot(&self) -> Box<dyn Sampler> {

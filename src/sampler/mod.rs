@@ -5,8 +5,12 @@
 //! path, or one gradient step — so the page can run as many as fit in a frame.
 
 pub mod adjoint;
+pub mod asbs;
 pub mod clipper;
+pub mod ddpm;
+pub mod oracle;
 pub mod replay_buffer;
+pub mod source;
 
 use crate::config::Config;
 use crate::energy::Energy;
@@ -41,8 +45,30 @@ pub struct Rollout {
     /// Terminal states, n × d row-major.
     pub samples: Vec<f32>,
     /// log w = log R(X_1) + log dP₀/dP_θ − log p₀(X_1): importance weights of the paths
-    /// against the target path measure; log mean w estimates log Z (methods.md §7).
-    pub log_weights: Vec<f64>,
+    /// against the target path measure; log mean w estimates log Z (methods.md §7). None
+    /// where the sampler has no path density (DDPM's learned reverse chain).
+    pub log_weights: Option<Vec<f64>>,
+}
+
+/// ASBS's alternating stages (methods.md §3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    /// Adjoint matching: trains the control.
+    Adjoint,
+    /// Corrector matching: trains h.
+    Corrector,
+}
+
+/// Where a staged sampler is: stage `k` of `stages` (1-based), iteration `iteration`
+/// (0-based) of that stage's `iterations`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct StageInfo {
+    pub stage: Stage,
+    pub k: usize,
+    pub stages: usize,
+    pub iteration: usize,
+    pub iterations: usize,
 }
 
 pub trait Sampler: Send {
@@ -63,6 +89,19 @@ pub trait Sampler: Send {
     fn trajectories(&self) -> (&[f32], usize, usize);
     /// A fresh rollout of n paths with the current network, for evaluation; trains nothing.
     fn draw(&mut self, n: usize, rng: &mut Rng) -> Rollout;
+    /// The stage of a staged sampler (ASBS), else None.
+    fn stage(&self) -> Option<StageInfo> {
+        None
+    }
+    /// A learned auxiliary field at the rows of `x` (n × d) for drawing (ASBS's corrector
+    /// h(x)), else None.
+    fn vector_field(&mut self, _x: &[f32]) -> Option<Vec<f32>> {
+        None
+    }
+    /// The DDPM sampler, for its oracle and denoiser views.
+    fn as_ddpm(&self) -> Option<&ddpm::DdpmSampler> {
+        None
+    }
     /// A copy to return to after a divergence.
     fn snapshot(&self) -> Box<dyn Sampler>;
 }
@@ -70,7 +109,14 @@ pub trait Sampler: Send {
 /// The sampler registry.
 pub fn build(config: &Config, energy: Arc<dyn Energy>) -> Result<Box<dyn Sampler>, String> {
     match config.sampler.as_str() {
-        "adjoint" => Ok(Box::new(adjoint::AdjointSampler::new(config, energy)?)),
+        "adjoint" if source::Source::parse(&config.source)?.is_point() => {
+            Ok(Box::new(adjoint::AdjointSampler::new(config, energy)?))
+        }
+        // Adjoint Sampling from another source: ASBS's machinery with the corrector fixed
+        // to AS's base-marginal term (biased, methods.md §3).
+        "adjoint" => Ok(Box::new(asbs::AsbsSampler::new(config, energy, false)?)),
+        "asbs" => Ok(Box::new(asbs::AsbsSampler::new(config, energy, true)?)),
+        "ddpm" => Ok(Box::new(ddpm::DdpmSampler::new(config, energy)?)),
         other => Err(format!("sampler: unknown \"{other}\"")),
     }
 }

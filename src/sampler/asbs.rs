@@ -1,0 +1,605 @@
+//! The Adjoint Schrödinger Bridge Sampler (Liu et al. 2025; methods.md §3), and Adjoint
+//! Sampling started from a non-Dirac source (the biased baseline it corrects).
+//!
+//! Same controlled SDE as Adjoint Sampling, dX = σ_t u_θ(t, X) dt + σ_t dW, but X_0 ~ μ.
+//! The terminal cost's base-density term is a corrector h ≈ ∇log φ̂_1:
+//! - adjoint-matching (AM) iterations store (X_0, X_1, a) with a = clip(∇E(X_1), c) + h(X_1)
+//!   and regress u_θ(t, X_t) onto −σ_t a at bridge points X_t | X_0, X_1;
+//! - corrector-matching (CM) iterations store (X_0, X_1) and regress h(X_1) onto
+//!   (X_0 − X_1)/κ, κ = ν_1 (for the geometric schedule ν_1; for constant σ, σ² = ν_1 too),
+//!   without energy evaluations.
+//!
+//! h⁽⁰⁾ ≡ 0 (zero-initialized output layer), then K stages of M_adj AM iterations and M_crt
+//! CM iterations; after the K stages training continues with AM iterations. Each stage
+//! starts with an empty replay buffer of its own kind: rows stored under another corrector
+//! (AM) or another control (CM) are samples of a superseded problem.
+//!
+//! With a point source the CM regression target (0 − X_1)/ν_1 is a function of X_1, so the
+//! corrector is exact from the start, h = −X_1/ν_1 = ∇log p₀¹, there are no CM stages and
+//! the sampler is Adjoint Sampling, random number for random number. The same fixed h =
+//! ∇log p₀¹ with a Gaussian source is "Adjoint Sampling with that source" (the sampler
+//! `adjoint` with `--source normal:…`): its terminal cost ignores that paths from different
+//! X_0 cannot all reach the target, and its samples are biased (methods.md §3).
+
+use super::adjoint::{PathBatch, DRAW_CHUNK, MAX_FEATURES, TRAJECTORIES};
+use super::clipper::clip_norm;
+use super::replay_buffer::ReplayBuffer;
+use super::source::Source;
+use super::{Phase, Rollout, Sampler, Stage, StageInfo, Work};
+use crate::config::Config;
+use crate::energy::Energy;
+use crate::nn::{Adam, FourierFeatures, Mlp, Workspace};
+use crate::rng::Rng;
+use crate::sde::{BridgeSample, NoiseSchedule, TimeGrid};
+use ndarray::Array2;
+use std::sync::Arc;
+
+/// The learned corrector h(x) ≈ ∇log φ̂_1(x) with its optimizer and replay buffer.
+#[derive(Clone)]
+struct LearnedCorrector {
+    net: Mlp,
+    adam: Adam,
+    /// Rows (X_0, X_1).
+    buffer: ReplayBuffer,
+    ws: Workspace,
+    grad: Vec<f32>,
+    inputs: Array2<f32>,
+    targets: Array2<f32>,
+    grad_out: Array2<f32>,
+}
+
+#[derive(Clone)]
+enum Corrector {
+    /// h = ∇log p₀¹ (the base law at t = 1): Adjoint Sampling's term, exact for a point source.
+    BaseMarginal,
+    Learned(Box<LearnedCorrector>),
+}
+
+#[derive(Clone)]
+pub struct AsbsSampler {
+    name: &'static str,
+    dim: usize,
+    energy: Arc<dyn Energy>,
+    source: Source,
+    schedule: NoiseSchedule,
+    grid: TimeGrid,
+    features: FourierFeatures,
+    net: Mlp,
+    adam: Adam,
+    clip: f64,
+    inner_steps: usize,
+    /// Rows (X_0, X_1, a).
+    buffer: ReplayBuffer,
+    corrector: Corrector,
+    stages: usize,
+    adjoint_iters: usize,
+    corrector_iters: usize,
+    rng: Rng,
+    phase: Phase,
+    iteration: usize,
+    energy_evals: u64,
+    rollout: PathBatch,
+    /// X_0 of the paths in flight.
+    x0: Vec<f32>,
+    trajectories: Vec<f32>,
+    last: Option<Rollout>,
+    inner: usize,
+    loss_sum: f64,
+    batch_inputs: Array2<f32>,
+    batch_targets: Array2<f32>,
+    batch_sigma: Vec<f32>,
+    grad_out: Array2<f32>,
+    grad: Vec<f32>,
+    ws: Workspace,
+}
+
+impl AsbsSampler {
+    /// ASBS (`learned_corrector`) or Adjoint Sampling from the configured source.
+    pub fn new(
+        config: &Config,
+        energy: Arc<dyn Energy>,
+        learned_corrector: bool,
+    ) -> Result<AsbsSampler, String> {
+        let d = energy.dim();
+        let source = Source::parse(&config.source)?;
+        source.check_dim(d)?;
+        let schedule = config.schedule();
+        schedule.validate()?;
+        // The same construction order as Adjoint Sampling, so a point source reproduces it.
+        let mut rng = Rng::new(config.seed);
+        let features = FourierFeatures::new(3);
+        let in_dim = d + features.dim();
+        let mut sizes = vec![in_dim];
+        sizes.extend(std::iter::repeat_n(config.hidden, config.layers));
+        sizes.push(d);
+        let net = Mlp::new(&sizes, config.activation, &mut rng);
+        let adam = Adam::new(net.n_params(), config.lr as f32);
+        let grid = TimeGrid::new(&schedule, config.steps);
+        let corrector = if learned_corrector && !source.is_point() {
+            let mut sizes = vec![d];
+            sizes.extend(std::iter::repeat_n(config.hidden, config.layers));
+            sizes.push(d);
+            let net = Mlp::new(&sizes, config.activation, &mut rng);
+            Corrector::Learned(Box::new(LearnedCorrector {
+                adam: Adam::new(net.n_params(), config.lr as f32),
+                grad: vec![0.0; net.n_params()],
+                net,
+                buffer: ReplayBuffer::new(config.buffer_capacity, 2 * d),
+                ws: Workspace::new(),
+                inputs: Array2::zeros((config.batch, d)),
+                targets: Array2::zeros((config.batch, d)),
+                grad_out: Array2::zeros((config.batch, d)),
+            }))
+        } else {
+            Corrector::BaseMarginal
+        };
+        let k = TRAJECTORIES.min(config.paths);
+        Ok(AsbsSampler {
+            name: if learned_corrector { "asbs" } else { "adjoint" },
+            dim: d,
+            grad: vec![0.0; net.n_params()],
+            rollout: PathBatch::new(config.paths, d, &features),
+            x0: vec![0.0; config.paths * d],
+            trajectories: vec![0.0; k * (config.steps + 1) * d],
+            batch_inputs: Array2::zeros((config.batch, in_dim)),
+            batch_targets: Array2::zeros((config.batch, d)),
+            batch_sigma: vec![0.0; config.batch],
+            grad_out: Array2::zeros((config.batch, d)),
+            energy,
+            source,
+            schedule,
+            grid,
+            features,
+            net,
+            adam,
+            clip: config.clip,
+            inner_steps: config.inner_steps,
+            buffer: ReplayBuffer::new(config.buffer_capacity, 3 * d),
+            corrector,
+            stages: config.stages,
+            adjoint_iters: config.adjoint_iters,
+            corrector_iters: config.corrector_iters,
+            rng,
+            phase: Phase::Rollout,
+            iteration: 0,
+            energy_evals: 0,
+            last: None,
+            inner: 0,
+            loss_sum: 0.0,
+            ws: Workspace::new(),
+        })
+    }
+
+    pub fn network(&self) -> &Mlp {
+        &self.net
+    }
+
+    pub fn source(&self) -> &Source {
+        &self.source
+    }
+
+    /// The stage of iteration `i`, its stage number k (0-based) and the iteration's index
+    /// within that stage.
+    fn stage_of(&self, i: usize) -> (Stage, usize, usize) {
+        if matches!(self.corrector, Corrector::BaseMarginal) {
+            return (Stage::Adjoint, 0, i);
+        }
+        let cycle = self.adjoint_iters + self.corrector_iters;
+        let k = i / cycle;
+        if k >= self.stages {
+            // Adjoint matching goes on in the last stage, counted on from its AM iterations.
+            let within = i - (self.stages - 1) * cycle - self.corrector_iters;
+            return (Stage::Adjoint, self.stages - 1, within);
+        }
+        let r = i % cycle;
+        if r < self.adjoint_iters {
+            (Stage::Adjoint, k, r)
+        } else {
+            (Stage::Corrector, k, r - self.adjoint_iters)
+        }
+    }
+
+    /// h at the rows of `x` (n × d), into `out` (n × d).
+    fn corrector_into(&mut self, x: &[f32], out: &mut [f32]) {
+        let d = self.dim;
+        match &mut self.corrector {
+            Corrector::BaseMarginal => {
+                let nu1 = self.grid.nu1;
+                for (xp, hp) in x.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
+                    for (k, (&xk, h)) in xp.iter().zip(hp.iter_mut()).enumerate() {
+                        let (m, s) = self.source.coordinate(k);
+                        *h = (-(xk as f64 - m) / (s * s + nu1)) as f32;
+                    }
+                }
+            }
+            Corrector::Learned(c) => {
+                let n = x.len() / d;
+                let view = ndarray::ArrayView2::from_shape((n, d), x).expect("n × d");
+                let h = c.net.forward(view, &mut c.ws);
+                out.copy_from_slice(h.as_slice().expect("contiguous"));
+            }
+        }
+    }
+
+    /// The corrector at the given points (n × d), for drawing its field; None when it is the
+    /// fixed base-marginal term.
+    pub fn corrector_field(&mut self, x: &[f32]) -> Option<Vec<f32>> {
+        if matches!(self.corrector, Corrector::BaseMarginal) {
+            return None;
+        }
+        let mut out = vec![0.0; x.len()];
+        self.corrector_into(x, &mut out);
+        Some(out)
+    }
+
+    fn record_trajectories(&mut self) {
+        let (d, step) = (self.dim, self.rollout.step);
+        let points = self.grid.steps() + 1;
+        let k = self.trajectories.len() / (points * d);
+        for p in 0..k {
+            let at = (p * points + step) * d;
+            self.trajectories[at..at + d].copy_from_slice(&self.rollout.x[p * d..(p + 1) * d]);
+        }
+    }
+
+    /// Buffer rows for the finished rollout and its path weights.
+    fn finish_rollout(&mut self, stage: Stage) -> Result<(), String> {
+        let d = self.dim;
+        let n = self.rollout.log_ratio.len();
+        if self.rollout.x.iter().any(|v| !v.is_finite()) {
+            return Err(
+                "particles became NaN or infinite during the rollout; lower the learning rate"
+                    .into(),
+            );
+        }
+        let x1 = std::mem::take(&mut self.rollout.x);
+        let mut h = vec![0f32; n * d];
+        if let (Stage::Adjoint, Corrector::Learned(_)) = (stage, &self.corrector) {
+            self.corrector_into(&x1, &mut h);
+        }
+        let mut log_weights = Vec::with_capacity(n);
+        let (mut xg, mut grad, mut scratch) = (vec![0f64; d], vec![0f64; d], vec![0f64; d]);
+        let mut row = vec![0f32; 3 * d];
+        for p in 0..n {
+            let (xp, x0p) = (&x1[p * d..(p + 1) * d], &self.x0[p * d..(p + 1) * d]);
+            for k in 0..d {
+                xg[k] = xp[k] as f64;
+            }
+            match stage {
+                Stage::Adjoint => {
+                    let e = self.energy.energy_grad(&xg, &mut grad);
+                    let hp = &h[p * d..(p + 1) * d];
+                    match self.corrector {
+                        // Adjoint Sampling: a = clip(∇E + ∇log p₀¹, c), the sum clipped
+                        // (methods.md §2), in f64 as there.
+                        Corrector::BaseMarginal => {
+                            self.source
+                                .log_base_marginal(&xg, self.grid.nu1, &mut scratch);
+                            for k in 0..d {
+                                grad[k] += scratch[k];
+                            }
+                            clip_norm(&mut grad, self.clip);
+                        }
+                        // ASBS: a = clip(∇E, c) + h (methods.md §3).
+                        Corrector::Learned(_) => {
+                            clip_norm(&mut grad, self.clip);
+                            for k in 0..d {
+                                grad[k] += hp[k] as f64;
+                            }
+                        }
+                    }
+                    row[..d].copy_from_slice(x0p);
+                    row[d..2 * d].copy_from_slice(xp);
+                    for k in 0..d {
+                        row[2 * d + k] = grad[k] as f32;
+                    }
+                    self.buffer.push(&row);
+                    log_weights.push(self.path_log_weight(e, &xg, &mut scratch, p));
+                }
+                Stage::Corrector => {
+                    if let Corrector::Learned(c) = &mut self.corrector {
+                        row[..d].copy_from_slice(x0p);
+                        row[d..2 * d].copy_from_slice(xp);
+                        c.buffer.push(&row[..2 * d]);
+                    }
+                    // Energies for the page's metrics only; the CM stage itself needs none.
+                    let e = self.energy.energy(&xg);
+                    log_weights.push(self.path_log_weight(e, &xg, &mut scratch, p));
+                }
+            }
+        }
+        if stage == Stage::Adjoint {
+            self.energy_evals += n as u64;
+        }
+        self.last = Some(Rollout {
+            samples: x1.clone(),
+            log_weights: Some(log_weights),
+        });
+        self.rollout.x = x1;
+        Ok(())
+    }
+
+    fn path_log_weight(&self, energy: f64, x: &[f64], scratch: &mut [f64], p: usize) -> f64 {
+        path_log_weight(
+            &self.source,
+            energy,
+            x,
+            self.grid.nu1,
+            self.rollout.log_ratio[p],
+            scratch,
+        )
+    }
+
+    /// One Adam step of reciprocal adjoint matching at bridge points X_t | X_0, X_1.
+    fn adjoint_step(&mut self) -> Result<f64, String> {
+        let d = self.dim;
+        let b = self.batch_inputs.nrows();
+        let mut tf = [0f32; MAX_FEATURES];
+        let tf = &mut tf[..self.features.dim()];
+        for j in 0..b {
+            let row = self.buffer.sample(&mut self.rng);
+            let (x0, rest) = row.split_at(d);
+            let (x1, a) = rest.split_at(d);
+            let t = self.rng.uniform();
+            let sigma = self.schedule.sigma(t) as f32;
+            self.batch_sigma[j] = sigma;
+            let mut input = self.batch_inputs.row_mut(j);
+            let input = input.as_slice_mut().expect("standard layout");
+            // X_t | X_0, X_1 ~ N((1−γ_t)X_0 + γ_t X_1, ν_1γ_t(1−γ_t)) (methods.md §3).
+            BridgeSample::at(&self.schedule, t).draw(Some(x0), x1, &mut input[..d], &mut self.rng);
+            self.features.write(t, tf);
+            input[d..].copy_from_slice(tf);
+            for (target, &ak) in self.batch_targets.row_mut(j).iter_mut().zip(a) {
+                *target = -sigma * ak;
+            }
+        }
+        let u = self.net.forward(self.batch_inputs.view(), &mut self.ws);
+        // Loss (1/B) Σ ½λ_t‖u + σ_t a‖², λ_t = 1/σ_t²; gradient in u is λ_t(u + σ_t a)/B.
+        let mut loss = 0.0f64;
+        for (((g, uj), target), &sigma) in self
+            .grad_out
+            .rows_mut()
+            .into_iter()
+            .zip(u.rows())
+            .zip(self.batch_targets.rows())
+            .zip(&self.batch_sigma)
+        {
+            let lambda = 1.0 / (sigma * sigma);
+            for ((g, &uk), &tk) in g.into_iter().zip(uj).zip(target) {
+                let r = uk - tk;
+                loss += 0.5 * (lambda * r * r) as f64;
+                *g = lambda * r / b as f32;
+            }
+        }
+        loss /= b as f64;
+        self.net.backward(
+            &mut self.ws,
+            self.grad_out.view(),
+            &mut self.grad,
+            None::<ndarray::ArrayViewMut2<f32>>,
+        );
+        let gnorm = self.adam.step(self.net.params_mut(), &self.grad);
+        check(loss, gnorm)
+    }
+
+    /// One Adam step of corrector matching: ½‖h(X_1) − (X_0 − X_1)/κ‖², κ = ν_1.
+    fn corrector_step(&mut self) -> Result<f64, String> {
+        let d = self.dim;
+        let kappa = self.grid.nu1 as f32;
+        let Corrector::Learned(c) = &mut self.corrector else {
+            unreachable!("corrector iterations only exist with a learned corrector");
+        };
+        let b = c.inputs.nrows();
+        for j in 0..b {
+            let row = c.buffer.sample(&mut self.rng);
+            let (x0, x1) = row.split_at(d);
+            for k in 0..d {
+                c.inputs[[j, k]] = x1[k];
+                c.targets[[j, k]] = (x0[k] - x1[k]) / kappa;
+            }
+        }
+        let h = c.net.forward(c.inputs.view(), &mut c.ws);
+        let mut loss = 0.0f64;
+        for ((g, hj), target) in c
+            .grad_out
+            .rows_mut()
+            .into_iter()
+            .zip(h.rows())
+            .zip(c.targets.rows())
+        {
+            for ((g, &hk), &tk) in g.into_iter().zip(hj).zip(target) {
+                let r = hk - tk;
+                loss += 0.5 * (r * r) as f64;
+                *g = r / b as f32;
+            }
+        }
+        loss /= b as f64;
+        c.net.backward(
+            &mut c.ws,
+            c.grad_out.view(),
+            &mut c.grad,
+            None::<ndarray::ArrayViewMut2<f32>>,
+        );
+        let gnorm = c.adam.step(c.net.params_mut(), &c.grad);
+        check(loss, gnorm)
+    }
+}
+
+fn check(loss: f64, gnorm: f32) -> Result<f64, String> {
+    if !loss.is_finite() || !gnorm.is_finite() {
+        return Err(format!(
+            "training diverged (loss {loss}, gradient norm {gnorm}); lower the learning rate"
+        ));
+    }
+    Ok(loss)
+}
+
+/// log w = −E(X_1) − log p₀¹(X_1) + log dP₀/dP_θ, with p₀¹ = μ ⊛ N(0, ν_1 I) the base law
+/// at t = 1 (methods.md §7, "Girsanov along the EM path").
+///
+/// Why: take as target path measure Q = P₀ · R(X_1)/p₀¹(X_1), the base process started from
+/// μ and reweighted at its end; its X_1-marginal is p₀¹·R/p₀¹ = R, so its mass is Z. Both P₀
+/// and the controlled chain P_θ start from μ, so μ(X_0) cancels in dQ/dP_θ and what remains
+/// is R(X_1)/p₀¹(X_1) times the product of EM transition ratios p₀/p_θ, which `TimeGrid::step`
+/// accumulates. Hence E_{P_θ}[w] = Z for any control (log μ(X_0) terms appear only if one
+/// chooses a different backward kernel; this one, the base posterior of X_0 given X_1, needs
+/// none because p₀¹ is Gaussian here). For the point source p₀¹ = N(0, ν_1 I): AS's weight.
+pub(crate) fn path_log_weight(
+    source: &Source,
+    energy: f64,
+    x: &[f64],
+    nu1: f64,
+    log_ratio: f64,
+    scratch: &mut [f64],
+) -> f64 {
+    -energy - source.log_base_marginal(x, nu1, scratch) + log_ratio
+}
+
+impl Sampler for AsbsSampler {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn work(&mut self) -> Result<Work, String> {
+        let (stage, _, within) = self.stage_of(self.iteration);
+        match self.phase {
+            Phase::Rollout => {
+                if self.rollout.step == 0 {
+                    if within == 0 && self.iteration > 0 {
+                        // A new stage: rows of the previous problem are stale.
+                        match (stage, &mut self.corrector) {
+                            (Stage::Adjoint, Corrector::Learned(_)) => self.buffer.clear(),
+                            (Stage::Corrector, Corrector::Learned(c)) => c.buffer.clear(),
+                            _ => {}
+                        }
+                    }
+                    self.rollout.restart(&mut self.rng);
+                    self.source
+                        .fill(&mut self.rollout.x, self.dim, &mut self.rng);
+                    self.x0.copy_from_slice(&self.rollout.x);
+                    self.record_trajectories();
+                }
+                self.rollout
+                    .advance(&self.net, &self.grid, &self.features, self.dim);
+                self.record_trajectories();
+                if self.rollout.step == self.grid.steps() {
+                    self.finish_rollout(stage)?;
+                    self.phase = Phase::Train;
+                    self.inner = 0;
+                    self.loss_sum = 0.0;
+                }
+                Ok(Work::RolloutStep)
+            }
+            Phase::Train => {
+                let loss = match stage {
+                    Stage::Adjoint => self.adjoint_step()?,
+                    Stage::Corrector => self.corrector_step()?,
+                };
+                self.loss_sum += loss;
+                self.inner += 1;
+                if self.inner == self.inner_steps {
+                    self.iteration += 1;
+                    self.phase = Phase::Rollout;
+                    self.rollout.step = 0;
+                    Ok(Work::IterationDone {
+                        loss: self.loss_sum / self.inner_steps as f64,
+                    })
+                } else {
+                    Ok(Work::GradientStep { loss })
+                }
+            }
+        }
+    }
+
+    fn iteration(&self) -> usize {
+        self.iteration
+    }
+
+    fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    fn energy_evals(&self) -> u64 {
+        self.energy_evals
+    }
+
+    fn particles(&self) -> (&[f32], f64) {
+        (&self.rollout.x, self.grid.times[self.rollout.step])
+    }
+
+    fn last_rollout(&self) -> Option<&Rollout> {
+        self.last.as_ref()
+    }
+
+    fn trajectories(&self) -> (&[f32], usize, usize) {
+        let points = self.grid.steps() + 1;
+        let k = self.trajectories.len() / (points * self.dim);
+        (&self.trajectories, k, points)
+    }
+
+    fn draw(&mut self, n: usize, rng: &mut Rng) -> Rollout {
+        let d = self.dim;
+        let mut samples = Vec::with_capacity(n * d);
+        let mut log_weights = Vec::with_capacity(n);
+        let (mut xg, mut grad) = (vec![0f64; d], vec![0f64; d]);
+        let mut done = 0;
+        while done < n {
+            let m = DRAW_CHUNK.min(n - done);
+            let mut batch = PathBatch::new(m, d, &self.features);
+            batch.restart(rng);
+            self.source.fill(&mut batch.x, d, rng);
+            while batch.step < self.grid.steps() {
+                batch.advance(&self.net, &self.grid, &self.features, d);
+            }
+            for (p, xp) in batch.x.chunks_exact(d).enumerate() {
+                for (g, &v) in xg.iter_mut().zip(xp) {
+                    *g = v as f64;
+                }
+                let e = self.energy.energy(&xg);
+                log_weights.push(path_log_weight(
+                    &self.source,
+                    e,
+                    &xg,
+                    self.grid.nu1,
+                    batch.log_ratio[p],
+                    &mut grad,
+                ));
+            }
+            samples.extend_from_slice(&batch.x);
+            done += m;
+        }
+        Rollout {
+            samples,
+            log_weights: Some(log_weights),
+        }
+    }
+
+    fn stage(&self) -> Option<StageInfo> {
+        if matches!(self.corrector, Corrector::BaseMarginal) {
+            return None;
+        }
+        let (stage, k, within) = self.stage_of(self.iteration);
+        Some(StageInfo {
+            stage,
+            k: k + 1,
+            stages: self.stages,
+            iteration: within,
+            iterations: match stage {
+                Stage::Adjoint => self.adjoint_iters,
+                Stage::Corrector => self.corrector_iters,
+            },
+        })
+    }
+
+    fn vector_field(&mut self, x: &[f32]) -> Option<Vec<f32>> {
+        self.corrector_field(x)
+    }
+
+    fn snapshot(&self) -> Box<dyn Sampler> {
+        Box::new(self.clone())
+    }
+}

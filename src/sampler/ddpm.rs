@@ -1,0 +1,378 @@
+//! DDPM in 1-D (Nakkiran et al. 2024; methods.md §4), behind the same trait as the
+//! SDE samplers. It learns from target samples, not from the energy.
+//!
+//! Forward: x_{t+Δt} = x_t + N(0, σ_q²Δt), Δt = 1/T, so x_t ~ N(x_0, σ_q² t). The network
+//! regresses f_θ(x_{t+Δt}, t+Δt) ≈ E[x_t | x_{t+Δt}] with t uniform on the grid and
+//! per-sample noise. Reverse: x_1 ~ p_1 exactly (a target sample plus N(0, σ_q²): the
+//! correct start, where the original used N(0, 1)), then x_{t−Δt} = f_θ(x_t, t) +
+//! N(0, σ_q²Δt) down to t = 0.
+//!
+//! One iteration = `inner_steps` gradient steps (units of work) then a reverse rollout of
+//! `paths` particles, one step per unit, for the page's live histogram. The reverse chain
+//! has no tractable path density against the target, so there are no log weights.
+//!
+//! Parametrization (Tweedie): f_θ(x, t) = x + σ_q²Δt·s_θ(x, t), where s_θ ≈ ∇log p_t. The
+//! residual E[x_{t−Δt} | x_t] − x_t is of order σ_q²Δt = 0.01 at T = 100; a network that
+//! outputs it directly sees Adam's parameter jitter at the size of the signal, and its
+//! samples came out 5–10% too wide. In score units the output is O(1). With the
+//! zero-initialized output layer the untrained denoiser is the identity.
+
+use super::adjoint::{DRAW_CHUNK, MAX_FEATURES, TRAJECTORIES};
+use super::oracle::Oracle;
+use super::{Phase, Rollout, Sampler, Work};
+use crate::config::Config;
+use crate::energy::{Energy, Target};
+use crate::nn::{Adam, FourierFeatures, Mlp, Workspace};
+use crate::rng::Rng;
+use ndarray::Array2;
+use std::sync::Arc;
+
+/// Target samples kept for training and for the exact start x_1.
+const POOL: usize = 100_000;
+
+#[derive(Clone)]
+pub struct DdpmSampler {
+    features: FourierFeatures,
+    net: Mlp,
+    adam: Adam,
+    sigma_q: f64,
+    steps: usize,
+    inner_steps: usize,
+    pool: Arc<Vec<f64>>,
+    oracle: Option<Oracle>,
+    rng: Rng,
+    phase: Phase,
+    iteration: usize,
+    /// Reverse chain in flight: x and the number of reverse steps taken.
+    x: Vec<f32>,
+    reverse_step: usize,
+    trajectories: Vec<f32>,
+    last: Option<Rollout>,
+    inner: usize,
+    loss_sum: f64,
+    inputs: Array2<f32>,
+    targets: Vec<f32>,
+    grad_out: Array2<f32>,
+    grad: Vec<f32>,
+    ws: Workspace,
+    sample_inputs: Array2<f32>,
+    sample_ws: Workspace,
+}
+
+impl DdpmSampler {
+    pub fn new(config: &Config, energy: Arc<dyn Energy>) -> Result<DdpmSampler, String> {
+        if energy.dim() != 1 {
+            return Err(format!(
+                "ddpm: the target must be 1-D, \"{}\" is {}-D",
+                config.energy.name(),
+                energy.dim()
+            ));
+        }
+        if config.whiten {
+            return Err(
+                "ddpm: set whiten to false (DDPM learns in the target's coordinates)".into(),
+            );
+        }
+        let target = Target::new(&config.energy, config.temperature)?;
+        let mut rng = Rng::new(config.seed);
+        let features = FourierFeatures::new(3);
+        let in_dim = 1 + features.dim();
+        let mut sizes = vec![in_dim];
+        sizes.extend(std::iter::repeat_n(config.hidden, config.layers));
+        sizes.push(1);
+        let net = Mlp::new(&sizes, config.activation, &mut rng);
+        let mut pool_rng = rng.fork();
+        let pool = target
+            .exact_samples(POOL, &mut pool_rng)
+            .unwrap_or_else(|| target.reference_samples(POOL, &mut pool_rng));
+        let oracle = target
+            .as_mixture()
+            .map(|g| Oracle::new(&g, config.sigma_q, config.steps));
+        let k = TRAJECTORIES.min(config.paths);
+        Ok(DdpmSampler {
+            adam: Adam::new(net.n_params(), config.lr as f32),
+            grad: vec![0.0; net.n_params()],
+            net,
+            features,
+            sigma_q: config.sigma_q,
+            steps: config.steps,
+            inner_steps: config.inner_steps,
+            pool: Arc::new(pool),
+            oracle,
+            rng,
+            phase: Phase::Train,
+            iteration: 0,
+            x: vec![0.0; config.paths],
+            reverse_step: 0,
+            trajectories: vec![0.0; k * (config.steps + 1)],
+            last: None,
+            inner: 0,
+            loss_sum: 0.0,
+            inputs: Array2::zeros((config.batch, in_dim)),
+            targets: vec![0.0; config.batch],
+            grad_out: Array2::zeros((config.batch, 1)),
+            ws: Workspace::new(),
+            sample_inputs: Array2::zeros((config.paths, in_dim)),
+            sample_ws: Workspace::new(),
+        })
+    }
+
+    /// The exact denoiser and marginals where the target is a Gaussian mixture.
+    pub fn oracle(&self) -> Option<&Oracle> {
+        self.oracle.as_ref()
+    }
+
+    pub fn sigma_q(&self) -> f64 {
+        self.sigma_q
+    }
+
+    /// T, the number of forward steps.
+    pub fn steps(&self) -> usize {
+        self.steps
+    }
+
+    /// The learned f_θ(x, t) at the given points.
+    pub fn denoiser(&self, xs: &[f32], t: f64) -> Vec<f32> {
+        let mut inputs = Array2::zeros((xs.len(), 1 + self.features.dim()));
+        let mut ws = Workspace::new();
+        fill(&mut inputs, xs, &self.features, t);
+        let out = self.net.forward(inputs.view(), &mut ws);
+        let scale = (self.sigma_q * self.sigma_q / self.steps as f64) as f32;
+        xs.iter()
+            .zip(out.iter())
+            .map(|(&x, &s)| x + scale * s)
+            .collect()
+    }
+
+    /// x_1 ~ p_1: a target sample plus N(0, σ_q²).
+    fn start(&self, x: &mut [f32], rng: &mut Rng) {
+        for v in x {
+            let x0 = self.pool[rng.index(self.pool.len())];
+            *v = (x0 + self.sigma_q * rng.normal()) as f32;
+        }
+    }
+
+    /// One reverse step from t = i/T to (i − 1)/T of every particle:
+    /// x ← x + σ_q²Δt·s_θ(x, t) + N(0, σ_q²Δt) (`noise_sd` = σ_q√Δt). An associated
+    /// function over the parts it needs, so the training rollout can lend its buffers while
+    /// `draw` uses its own.
+    #[allow(clippy::too_many_arguments)]
+    fn reverse(
+        net: &Mlp,
+        features: &FourierFeatures,
+        inputs: &mut Array2<f32>,
+        ws: &mut Workspace,
+        x: &mut [f32],
+        t: f64,
+        noise_sd: f64,
+        rng: &mut Rng,
+    ) {
+        fill(inputs, x, features, t);
+        let out = net.forward(inputs.view(), ws);
+        let scale = noise_sd * noise_sd;
+        for (v, &s) in x.iter_mut().zip(out.iter()) {
+            *v = (*v as f64 + scale * s as f64 + noise_sd * rng.normal()) as f32;
+        }
+    }
+
+    fn record_trajectories(&mut self) {
+        let points = self.steps + 1;
+        let k = self.trajectories.len() / points;
+        for p in 0..k {
+            self.trajectories[p * points + self.reverse_step] = self.x[p];
+        }
+    }
+
+    /// One Adam step on ½(f_θ(x_{t+Δt}, t+Δt) − x_t)², t = i/T, i uniform in 0..T, in its
+    /// Rao–Blackwellized form and in score units (below; the loss reported is in those units).
+    fn gradient_step(&mut self) -> Result<f64, String> {
+        let b = self.inputs.nrows();
+        let dt = 1.0 / self.steps as f64;
+        let mut tf = [0f32; MAX_FEATURES];
+        let tf = &mut tf[..self.features.dim()];
+        for j in 0..b {
+            let x0 = self.pool[self.rng.index(self.pool.len())];
+            let i = self.rng.index(self.steps);
+            let t = i as f64 * dt;
+            // x_{t+Δt} = x_0 + N(0, σ_q²(t + Δt)): fresh noise per sample.
+            let next = x0 + (self.sigma_q * self.sigma_q * (t + dt)).sqrt() * self.rng.normal();
+            self.features.write(t + dt, tf);
+            self.inputs[[j, 0]] = next as f32;
+            for (k, &f) in tf.iter().enumerate() {
+                self.inputs[[j, 1 + k]] = f;
+            }
+            // Target: E[x_t | x_0, x_{t+Δt}] instead of the drawn x_t (given both ends the
+            // forward path is a Brownian bridge, E[x_t | x_0, x_{t+Δt}] = x_0 +
+            // t/(t+Δt)·(x_{t+Δt} − x_0)). This changes the loss only by a θ-independent
+            // constant (the bridge variance), so the minimizer E[x_t | x_{t+Δt}] and the
+            // expected gradient are those of methods.md §4, without the per-sample noise
+            // σ_q√Δt that is ten times the signal at T = 100. In score units (divided by
+            // σ_q²Δt, a constant factor of the loss) it is (x_0 − x_{t+Δt})/(σ_q²(t + Δt)).
+            self.targets[j] = ((x0 - next) / (self.sigma_q * self.sigma_q * (t + dt))) as f32;
+        }
+        let out = self.net.forward(self.inputs.view(), &mut self.ws);
+        let mut loss = 0.0f64;
+        for ((g, &r), &target) in self.grad_out.iter_mut().zip(out.iter()).zip(&self.targets) {
+            let e = r - target;
+            loss += 0.5 * (e * e) as f64;
+            *g = e / b as f32;
+        }
+        loss /= b as f64;
+        self.net.backward(
+            &mut self.ws,
+            self.grad_out.view(),
+            &mut self.grad,
+            None::<ndarray::ArrayViewMut2<f32>>,
+        );
+        let gnorm = self.adam.step(self.net.params_mut(), &self.grad);
+        if !loss.is_finite() || !gnorm.is_finite() {
+            return Err(format!(
+                "training diverged (loss {loss}, gradient norm {gnorm}); lower the learning rate"
+            ));
+        }
+        Ok(loss)
+    }
+}
+
+fn fill(inputs: &mut Array2<f32>, x: &[f32], features: &FourierFeatures, t: f64) {
+    let mut tf = [0f32; MAX_FEATURES];
+    let tf = &mut tf[..features.dim()];
+    features.write(t, tf);
+    for (mut row, &xp) in inputs.rows_mut().into_iter().zip(x) {
+        row[0] = xp;
+        for (k, &f) in tf.iter().enumerate() {
+            row[1 + k] = f;
+        }
+    }
+}
+
+impl Sampler for DdpmSampler {
+    fn name(&self) -> &'static str {
+        "ddpm"
+    }
+
+    fn dim(&self) -> usize {
+        1
+    }
+
+    fn work(&mut self) -> Result<Work, String> {
+        match self.phase {
+            Phase::Train => {
+                let loss = self.gradient_step()?;
+                self.loss_sum += loss;
+                self.inner += 1;
+                if self.inner == self.inner_steps {
+                    self.phase = Phase::Rollout;
+                    self.reverse_step = 0;
+                }
+                Ok(Work::GradientStep { loss })
+            }
+            Phase::Rollout => {
+                if self.reverse_step == 0 {
+                    let mut x = std::mem::take(&mut self.x);
+                    let mut rng = self.rng.fork();
+                    self.start(&mut x, &mut rng);
+                    self.rng = rng;
+                    self.x = x;
+                    self.record_trajectories();
+                }
+                let t = 1.0 - self.reverse_step as f64 / self.steps as f64;
+                let sd = self.sigma_q / (self.steps as f64).sqrt();
+                DdpmSampler::reverse(
+                    &self.net,
+                    &self.features,
+                    &mut self.sample_inputs,
+                    &mut self.sample_ws,
+                    &mut self.x,
+                    t,
+                    sd,
+                    &mut self.rng,
+                );
+                self.reverse_step += 1;
+                self.record_trajectories();
+                if self.reverse_step < self.steps {
+                    return Ok(Work::RolloutStep);
+                }
+                if self.x.iter().any(|v| !v.is_finite()) {
+                    return Err("samples became NaN or infinite; lower the learning rate".into());
+                }
+                self.last = Some(Rollout {
+                    samples: self.x.clone(),
+                    log_weights: None,
+                });
+                self.iteration += 1;
+                self.phase = Phase::Train;
+                self.inner = 0;
+                let loss = self.loss_sum / self.inner_steps as f64;
+                self.loss_sum = 0.0;
+                Ok(Work::IterationDone { loss })
+            }
+        }
+    }
+
+    fn iteration(&self) -> usize {
+        self.iteration
+    }
+
+    fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// DDPM never evaluates the energy.
+    fn energy_evals(&self) -> u64 {
+        0
+    }
+
+    fn particles(&self) -> (&[f32], f64) {
+        (&self.x, 1.0 - self.reverse_step as f64 / self.steps as f64)
+    }
+
+    fn last_rollout(&self) -> Option<&Rollout> {
+        self.last.as_ref()
+    }
+
+    fn trajectories(&self) -> (&[f32], usize, usize) {
+        let points = self.steps + 1;
+        (&self.trajectories, self.trajectories.len() / points, points)
+    }
+
+    fn draw(&mut self, n: usize, rng: &mut Rng) -> Rollout {
+        let mut samples = Vec::with_capacity(n);
+        let sd = self.sigma_q / (self.steps as f64).sqrt();
+        let mut ws = Workspace::new();
+        let mut done = 0;
+        while done < n {
+            let m = DRAW_CHUNK.min(n - done);
+            let mut x = vec![0f32; m];
+            self.start(&mut x, rng);
+            let mut inputs = Array2::zeros((m, 1 + self.features.dim()));
+            for i in (1..=self.steps).rev() {
+                let t = i as f64 / self.steps as f64;
+                DdpmSampler::reverse(
+                    &self.net,
+                    &self.features,
+                    &mut inputs,
+                    &mut ws,
+                    &mut x,
+                    t,
+                    sd,
+                    rng,
+                );
+            }
+            samples.extend_from_slice(&x);
+            done += m;
+        }
+        Rollout {
+            samples,
+            log_weights: None,
+        }
+    }
+
+    fn as_ddpm(&self) -> Option<&DdpmSampler> {
+        Some(self)
+    }
+
+    fn snapshot(&self) -> Box<dyn Sampler> {
+        Box::new(self.clone())
+    }
+}
