@@ -9,7 +9,7 @@
 
 use crate::config::{Config, Preset};
 use crate::energy::{Affine, Energy, Pulled, Target};
-use crate::sampler::adjoint::AdjointSampler;
+use crate::sampler::asbs::AsbsSampler;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -136,7 +136,7 @@ pub fn run(cfg: &BenchConfig, now: &dyn Fn() -> f64) -> Result<Value, String> {
     let map = Affine::whitening(&truth.mean, &truth.cov);
     let energy: Arc<dyn Energy> = Arc::new(Pulled::new(target.energy.clone(), map));
     let d = energy.dim();
-    let mut sampler = AdjointSampler::new(&config, energy)?;
+    let mut sampler = AsbsSampler::new(&config, energy, false)?;
     let in_dim = sampler.network().input_dim();
     let params = sampler.network().n_params();
 
@@ -199,7 +199,7 @@ pub fn run(cfg: &BenchConfig, now: &dyn Fn() -> f64) -> Result<Value, String> {
 
 /// Threads the rollout uses (1 in the browser).
 pub fn threads() -> usize {
-    crate::sampler::adjoint::rollout_threads()
+    crate::sampler::rollout::rollout_threads()
 }
 
 /// Accumulators of the peak loop: 8 independent chains of 4-wide vectors, enough to cover

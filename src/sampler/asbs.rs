@@ -20,10 +20,16 @@
 //! ∇log p₀¹ with a Gaussian source is "Adjoint Sampling with that source" (the sampler
 //! `adjoint` with `--source normal:…`): its terminal cost ignores that paths from different
 //! X_0 cannot all reach the target, and its samples are biased (methods.md §3).
+//!
+//! The network outputs u itself, as the paper and the original do. Regressing v = u/σ_t
+//! instead has the same loss value but multiplies the drift's sensitivity to the parameters
+//! at early times by σ_0 ≈ 3.7, and there the early-time control, which alone decides how
+//! much mass each mode receives, became noisy enough to swing mode masses by ±0.1 between
+//! iterations.
 
-use super::adjoint::{PathBatch, DRAW_CHUNK, MAX_FEATURES, TRAJECTORIES};
 use super::clipper::clip_norm;
 use super::replay_buffer::ReplayBuffer;
+use super::rollout::{PathBatch, DRAW_CHUNK, MAX_FEATURES, TRAJECTORIES};
 use super::source::Source;
 use super::{Phase, Rollout, Sampler, Stage, StageInfo, Work};
 use crate::config::Config;
@@ -328,6 +334,37 @@ impl AsbsSampler {
             self.rollout.log_ratio[p],
             scratch,
         )
+    }
+
+    /// One whole adjoint-matching iteration, timed by phase (rollout, terminal adjoints,
+    /// training) for `playground bench`; the same code path as `work`.
+    pub(crate) fn timed_iteration(
+        &mut self,
+        now: &dyn Fn() -> f64,
+    ) -> Result<([f64; 3], f64), String> {
+        let t0 = now();
+        self.rollout.restart(&mut self.rng);
+        self.source
+            .fill(&mut self.rollout.x, self.dim, &mut self.rng);
+        self.x0.copy_from_slice(&self.rollout.x);
+        self.record_trajectories();
+        while self.rollout.step < self.grid.steps() {
+            self.rollout
+                .advance(&self.net, &self.grid, &self.features, self.dim);
+            self.record_trajectories();
+        }
+        let t1 = now();
+        self.finish_rollout(Stage::Adjoint)?;
+        let t2 = now();
+        let mut loss = 0.0;
+        for _ in 0..self.inner_steps {
+            loss += self.adjoint_step()?;
+        }
+        let t3 = now();
+        self.iteration += 1;
+        self.rollout.step = 0;
+        self.phase = Phase::Rollout;
+        Ok(([t1 - t0, t2 - t1, t3 - t2], loss / self.inner_steps as f64))
     }
 
     /// One Adam step of reciprocal adjoint matching at bridge points X_t | X_0, X_1.

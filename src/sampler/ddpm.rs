@@ -17,8 +17,8 @@
 //! samples came out 5–10% too wide. In score units the output is O(1). With the
 //! zero-initialized output layer the untrained denoiser is the identity.
 
-use super::adjoint::{DRAW_CHUNK, MAX_FEATURES, TRAJECTORIES};
 use super::oracle::Oracle;
+use super::rollout::{DRAW_CHUNK, MAX_FEATURES, TRAJECTORIES};
 use super::{Phase, Rollout, Sampler, Work};
 use crate::config::Config;
 use crate::energy::{Energy, Target};

@@ -4,12 +4,12 @@
 //! Training is cut into small bounded units of work — one Euler–Maruyama step of every
 //! path, or one gradient step — so the page can run as many as fit in a frame.
 
-pub mod adjoint;
 pub mod asbs;
 pub mod clipper;
 pub mod ddpm;
 pub mod oracle;
 pub mod replay_buffer;
+pub mod rollout;
 pub mod source;
 
 use crate::config::Config;
@@ -109,11 +109,8 @@ pub trait Sampler: Send {
 /// The sampler registry.
 pub fn build(config: &Config, energy: Arc<dyn Energy>) -> Result<Box<dyn Sampler>, String> {
     match config.sampler.as_str() {
-        "adjoint" if source::Source::parse(&config.source)?.is_point() => {
-            Ok(Box::new(adjoint::AdjointSampler::new(config, energy)?))
-        }
-        // Adjoint Sampling from another source: ASBS's machinery with the corrector fixed
-        // to AS's base-marginal term (biased, methods.md §3).
+        // Adjoint Sampling: ASBS's machinery with the corrector fixed to AS's base-marginal
+        // term, exact for a point source (methods.md §2) and biased for any other (§3).
         "adjoint" => Ok(Box::new(asbs::AsbsSampler::new(config, energy, false)?)),
         "asbs" => Ok(Box::new(asbs::AsbsSampler::new(config, energy, true)?)),
         "ddpm" => Ok(Box::new(ddpm::DdpmSampler::new(config, energy)?)),
