@@ -69,9 +69,94 @@ impl ReplayBuffer {
     }
 }
 
+/// Draws indices 0..n in proportion to weights given as logarithms (self-normalized
+/// importance resampling): a cumulative table, rebuilt when the weights change, and a
+/// binary search per draw.
+#[derive(Clone, Debug, Default)]
+pub struct WeightedIndex {
+    cumulative: Vec<f64>,
+}
+
+impl WeightedIndex {
+    /// Rebuilds the table for weights exp(`log_weights`). Non-finite log weights count as
+    /// zero weight (a path whose weight overflowed carries no usable information). Fails when
+    /// every weight is zero.
+    pub fn rebuild(
+        &mut self,
+        log_weights: impl Iterator<Item = f64> + Clone,
+    ) -> Result<(), String> {
+        let max = log_weights
+            .clone()
+            .filter(|w| w.is_finite())
+            .fold(f64::NEG_INFINITY, f64::max);
+        if !max.is_finite() {
+            return Err("every path weight is zero or not finite".into());
+        }
+        self.cumulative.clear();
+        let mut total = 0.0;
+        for w in log_weights {
+            // Shifted by the largest, so the largest weight is 1 and nothing overflows.
+            if w.is_finite() {
+                total += (w - max).exp();
+            }
+            self.cumulative.push(total);
+        }
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        self.cumulative.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cumulative.is_empty()
+    }
+
+    /// An index drawn with probability w_i / Σw.
+    pub fn sample(&self, rng: &mut Rng) -> usize {
+        let total = *self
+            .cumulative
+            .last()
+            .expect("sampling from an empty index");
+        let u = rng.uniform() * total;
+        // The first i with cumulative[i] > u; zero-weight entries have cumulative equal to
+        // their predecessor's and are never chosen.
+        self.cumulative
+            .partition_point(|&c| c <= u)
+            .min(self.cumulative.len() - 1)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn weighted_index_draws_in_proportion_to_the_weights() {
+        let weights = [0.1f64, 0.0, 0.6, 0.3];
+        let mut index = WeightedIndex::default();
+        // Shifted log weights: only ratios matter; a NaN counts as zero weight.
+        index
+            .rebuild(weights.iter().map(|w| w.ln() + 700.0).chain([f64::NAN]))
+            .unwrap();
+        assert_eq!(index.len(), 5);
+        let mut rng = Rng::new(4);
+        let mut counts = [0usize; 5];
+        let n = 100_000;
+        for _ in 0..n {
+            counts[index.sample(&mut rng)] += 1;
+        }
+        assert_eq!(counts[1] + counts[4], 0, "zero weights drawn: {counts:?}");
+        for (i, &w) in weights.iter().enumerate() {
+            let p = counts[i] as f64 / n as f64;
+            // 4 binomial standard errors.
+            let se = (w * (1.0 - w) / n as f64).sqrt();
+            assert!((p - w).abs() <= 4.0 * se + 1e-12, "index {i}: {p} vs {w}");
+        }
+        assert!(index
+            .rebuild([f64::NEG_INFINITY, f64::NAN].into_iter())
+            .is_err());
+    }
 
     #[test]
     fn fifo_keeps_the_newest_rows() {
