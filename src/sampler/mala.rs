@@ -45,7 +45,7 @@ impl MalaChains {
     /// Chains started at the rows of `x0` (n×d); evaluates log R and ∇log R there.
     pub fn new(energy: &dyn Energy, x0: &[f64], step: f64) -> MalaChains {
         let dim = energy.dim();
-        assert!(dim > 0 && x0.len() % dim == 0, "x0 must be n × d");
+        assert!(dim > 0 && x0.len().is_multiple_of(dim), "x0 must be n × d");
         assert!(step > 0.0 && step.is_finite(), "MALA step must be positive");
         let n = x0.len() / dim;
         let mut grad_log_r = vec![0.0; n * dim];
