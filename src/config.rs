@@ -87,6 +87,10 @@ pub const SAMPLERS: &[(&str, &str)] = &[
         "ddpm",
         "DDPM in 1-D trained on target samples (Nakkiran et al. 2024)",
     ),
+    (
+        "mala",
+        "Metropolis-adjusted Langevin chains, a classical baseline: no network (paths chains from N(0, sigma_max²), steps MALA steps per iteration)",
+    ),
 ];
 
 impl Config {

@@ -102,6 +102,12 @@ impl Run {
         let target = Target::new(&config.energy, config.temperature)?;
         let truth = target.ground_truth();
         let d = target.dim();
+        if config.whiten && !target.moments_known() {
+            return Err(format!(
+                "whiten: {} has d = {d} and no known covariance to whiten with; set whiten to false",
+                config.energy.name()
+            ));
+        }
         let (map, energy): (Affine, Arc<dyn Energy>) = if config.whiten {
             let map = Affine::whitening(&truth.mean, &truth.cov);
             let pulled = Pulled {
@@ -132,6 +138,26 @@ impl Run {
 
     pub fn dim(&self) -> usize {
         self.target.dim()
+    }
+
+    /// Dimension of what is drawn: min(d, 2) (the target's displayed axes, see
+    /// [`Target::project`]).
+    pub fn display_dim(&self) -> usize {
+        self.target.display_dim()
+    }
+
+    /// Maps flat sampler-coordinate points to original coordinates and keeps the displayed
+    /// axes: n × display_dim.
+    pub fn to_display_f32(&self, y: &[f32], out: &mut Vec<f32>) {
+        self.to_original_f32(y, out);
+        let (d, k) = (self.dim(), self.display_dim());
+        if d > k {
+            let shown: Vec<f32> = out
+                .chunks_exact(d)
+                .flat_map(|x| x[..k].iter().copied())
+                .collect();
+            *out = shown;
+        }
     }
 
     /// The sampler's auxiliary field (ASBS's corrector h) at points given in original
@@ -279,7 +305,11 @@ impl Run {
         let x = self.to_original_f64(&rollout.samples);
         let lz = rollout.log_weights.as_deref().map(estimate_log_z);
         let moments = axis_moments(&x, d, 0);
-        let masses = mode_masses(&x, d, &self.target.modes);
+        let masses = mode_masses(
+            &self.target.project(&x),
+            self.display_dim(),
+            &self.target.modes,
+        );
         IterationMetrics {
             iteration: self.sampler.iteration(),
             loss,
@@ -308,7 +338,11 @@ impl Run {
             .as_deref()
             .map(|w| estimate_log_z(&w[..k]));
         let moments = axis_moments(&x, d, 0);
-        let masses = mode_masses(&x, d, &self.target.modes);
+        let masses = mode_masses(
+            &self.target.project(&x),
+            self.display_dim(),
+            &self.target.modes,
+        );
         let m = w2_points.min(n_samples);
         let truth_a = self.ground_truth_samples(m);
         let truth_b = self.ground_truth_samples(m);
