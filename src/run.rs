@@ -391,3 +391,38 @@ impl Run {
             .unwrap_or_else(|| self.target.reference_samples(n, &mut self.eval_rng))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_sampler_runs_on_high_dimensional_targets() {
+        for energy in ["manywell:4", "funnel:3", "gmm40"] {
+            for sampler in ["adjoint", "asbs", "mala"] {
+                let config = Config::from_partial(&json!({
+                    "sampler": sampler, "energy": energy, "paths": 16, "steps": 5,
+                    "inner_steps": 1, "batch": 16, "hidden": 8, "layers": 1,
+                    "adjoint_iters": 1, "corrector_iters": 1, "source": "point"
+                }))
+                .unwrap();
+                let mut run =
+                    Run::new(config).unwrap_or_else(|e| panic!("{sampler} {energy}: {e}"));
+                run.run_iterations(2, |_| {})
+                    .unwrap_or_else(|e| panic!("{sampler} {energy}: {e}"));
+                let m = run.latest().unwrap();
+                assert_eq!(m.mode_masses.len(), run.target.modes.len());
+                let r = run.report(64, 64, 32);
+                assert_eq!(r.dim, run.dim());
+                assert!(
+                    r.w2.is_finite() && r.w2_floor.is_finite(),
+                    "{sampler} {energy}"
+                );
+                let mut shown = Vec::new();
+                run.to_display_f32(&run.sampler().particles().0.to_vec(), &mut shown);
+                assert_eq!(shown.len(), 16 * run.display_dim());
+            }
+        }
+    }
+}

@@ -615,8 +615,10 @@ impl Target {
     /// Recomputes the grid on every call. d ≤ 2 only (every d > 2 target has an exact
     /// sampler; this panics otherwise).
     pub fn reference_samples(&self, n: usize, rng: &mut Rng) -> Vec<f64> {
-        if let Some(xs) = self.exact_samples(n, rng).filter(|_| self.dim() > 2) {
-            return xs;
+        if self.dim() > 2 {
+            return self
+                .exact_samples(n, rng)
+                .expect("every d > 2 target has an exact sampler");
         }
         quadrature::grid_samples(
             &*self.energy,
