@@ -420,7 +420,7 @@ mod tests {
                     "{sampler} {energy}"
                 );
                 let mut shown = Vec::new();
-                run.to_display_f32(&run.sampler().particles().0.to_vec(), &mut shown);
+                run.to_display_f32(run.sampler().particles().0, &mut shown);
                 assert_eq!(shown.len(), 16 * run.display_dim());
             }
         }
