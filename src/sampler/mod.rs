@@ -7,6 +7,7 @@
 pub mod asbs;
 pub mod clipper;
 pub mod ddpm;
+pub mod mala;
 pub mod oracle;
 pub mod replay_buffer;
 pub mod rollout;
@@ -114,6 +115,7 @@ pub fn build(config: &Config, energy: Arc<dyn Energy>) -> Result<Box<dyn Sampler
         "adjoint" => Ok(Box::new(asbs::AsbsSampler::new(config, energy, false)?)),
         "asbs" => Ok(Box::new(asbs::AsbsSampler::new(config, energy, true)?)),
         "ddpm" => Ok(Box::new(ddpm::DdpmSampler::new(config, energy)?)),
+        "mala" => Ok(Box::new(mala::MalaSampler::new(config, energy)?)),
         other => Err(format!("sampler: unknown \"{other}\"")),
     }
 }
