@@ -20,8 +20,10 @@ fn target(config: &Config) -> Target {
 fn point_source_asbs_is_adjoint_sampling_bit_for_bit() {
     // With a point source the corrector target (0 − X_1)/ν_1 is a function of X_1, so ASBS
     // uses it exactly and is AS: same random numbers, same arithmetic (methods.md §3).
+    // Uniform replay of the same capacity for both (weighted replay is AS-only).
     let base = json!({"energy": "seed-gmm", "whiten": false, "paths": 64, "steps": 20,
-                      "batch": 32, "inner_steps": 5, "hidden": 16, "layers": 2, "seed": 7});
+                      "batch": 32, "inner_steps": 5, "hidden": 16, "layers": 2, "seed": 7,
+                      "weighted_replay": false, "buffer_capacity": 2048});
     let with = |sampler: &str| {
         let mut v = base.clone();
         v["sampler"] = json!(sampler);

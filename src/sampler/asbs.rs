@@ -34,7 +34,7 @@
 //! σ_t·E[−a(X_1) | X_t = x] with X_1 ~ ν on the base bridge, which by the same integration
 //! by parts is σ_t∇_x log E₀[ν(X_1)/p₀¹(X_1) | X_t = x]: the optimal control itself, at
 //! every iteration. Measured over 8 seeds with a buffer of 8192: 0.47–0.53 on seed-gmm, no
-//! tilt left; on an unequal 0.3/0.7 mixture the lighter mode gets 0.26–0.30 (uniform:
+//! tilt left; on an unequal 0.3/0.7 mixture the lighter mode gets 0.25–0.30 (uniform:
 //! 0.25–0.33), so the network's own error remains. With a non-point source the same holds
 //! for AS's own (biased) control problem. ASBS cannot use it: its terminal cost log φ̂₁
 //! is known only through its gradient h, so its paths have no weight.
