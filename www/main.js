@@ -79,7 +79,7 @@ const EXPLAIN = {
   asbs:
     "ASBS starts its paths from a source μ (drawn beside the target) and alternates K stages: adjoint matching trains the control with a = ∇E(X₁)/τ + h(X₁), corrector matching regresses the corrector h(X₁) onto (X₀ − X₁)/κ. h starts at zero; without it (Adjoint Sampling with the same source: tick Compare) the endpoints are biased.",
   ddpm:
-    "DDPM learns from target samples, not from the energy: noise is added forward, x_{t+Δt} = x_t + N(0, σ_q²Δt), and f_θ(x, t) learns E[x_{t−Δt} | x_t]. The reverse chain starts at x₁ ~ p₁ and runs down to t = 0 (right to left above, over the learned p_t shading). Drag t to compare the learned denoiser with the exact one.",
+    "DDPM learns from target samples, not from the energy: noise is added forward, x(t + Δt) = x(t) + N(0, σ_q² Δt), and the network f(x, t) learns E[x(t − Δt) | x(t) = x]. The reverse chain starts at x(1) ~ p₁ and runs down to t = 0 (right to left above, over the shading of its time marginals). Drag t to compare the learned denoiser with the exact one.",
 };
 
 /**
@@ -197,7 +197,9 @@ function adopt(next) {
       modes: playground.mode_centres().slice(),
     });
   }
-  const aspect = view.dim === 2 ? (plotWindow[1] - plotWindow[0]) / (plotWindow[3] - plotWindow[2]) : 1.7;
+  // 1-D: a wide x-vs-t plot, less wide on a phone so that it keeps some height.
+  const narrow = window.matchMedia("(max-width: 520px)").matches;
+  const aspect = view.dim === 2 ? (plotWindow[1] - plotWindow[0]) / (plotWindow[3] - plotWindow[2]) : narrow ? 1.15 : 1.7;
   $("stage").style.setProperty("--aspect", String(aspect));
   $("stage").classList.toggle("one-d", view.dim === 1);
   updateCompare();

@@ -130,7 +130,7 @@ export class TimeFieldView {
         ctx.fillText(formatTick(x), 4, y);
       }
       ctx.textBaseline = "bottom";
-      for (const t of [0, 0.25, 0.5, 0.75, 1]) {
+      for (const t of w < 360 ? [0, 0.5, 1] : [0, 0.25, 0.5, 0.75, 1]) {
         ctx.textAlign = t === 0 ? "left" : t === 1 ? "right" : "center";
         ctx.fillText(t === 0 ? "t = 0" : formatTick(t), px(t) + (t === 0 ? 22 : t === 1 ? -3 : 0), h - 3);
       }
