@@ -937,7 +937,11 @@ function renderDdpm(pg) {
 function updateStage(st) {
   if (!st) return;
   const corrector = st.stage === "corrector";
-  const line = `stage ${st.k} of ${st.stages} · iteration ${st.iteration + 1} of ${st.iterations}`;
+  // Past its K stages ASBS goes on with adjoint matching against the last corrector.
+  const past = st.k === st.stages && st.iteration >= st.iterations;
+  const line = past
+    ? `all ${st.stages} stages done, going on with the last corrector`
+    : `stage ${st.k} of ${st.stages} · iteration ${st.iteration + 1} of ${st.iterations}`;
   const el = $("stage-line");
   const key = `${st.stage}|${line}`;
   if (el.dataset.key !== key) {
@@ -946,7 +950,7 @@ function updateStage(st) {
     tag.className = `tag ${st.stage}`;
     tag.textContent = corrector ? "corrector matching" : "adjoint matching";
     el.replaceChildren(tag, document.createTextNode(` ${line}`));
-    const done = (st.k - 1 + (corrector ? 0.5 : 0) + (0.5 * st.iteration) / Math.max(1, st.iterations)) / st.stages;
+    const done = past ? 1 : (st.k - 1 + (corrector ? 0.5 : 0) + (0.5 * st.iteration) / Math.max(1, st.iterations)) / st.stages;
     $("stage-fill").style.width = `${(100 * Math.min(1, done)).toFixed(1)}%`;
   }
 }
