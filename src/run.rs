@@ -26,6 +26,41 @@ pub struct IterationMetrics {
     pub x_std: f64,
     pub mode_masses: Vec<f64>,
     pub mode_coverage: f64,
+    /// 1-D only (methods.md §7, DDPM): W1 and W2 to the truth, each sample matched to the
+    /// truth's quantile at its rank (see [`quantile_distances`]), and the histogram total
+    /// variation over the display window's bins.
+    pub w1: Option<f64>,
+    pub w2: Option<f64>,
+    pub tv: Option<f64>,
+    /// Samples behind these numbers.
+    pub samples: usize,
+}
+
+/// Ground-truth draws behind the 1-D quantile function of the live W1/W2.
+const REFERENCE_1D: usize = 20_000;
+
+/// W1 and W2 between the samples `x` and the distribution whose sorted sample is
+/// `reference`: the i-th smallest of n samples is matched to the reference's quantile at
+/// (i + ½)/n. With a large reference this is the 1-D optimal coupling of the empirical
+/// measure with the truth (sorted matching, methods.md §7) for any n, so the page's live
+/// rollout and an evaluation of another size are judged alike.
+pub fn quantile_distances(x: &[f64], reference: &[f64]) -> (f64, f64) {
+    let n = x.len();
+    let m = reference.len();
+    if n == 0 || m == 0 || x.iter().any(|v| !v.is_finite()) {
+        return (f64::NAN, f64::NAN);
+    }
+    let mut sorted = x.to_vec();
+    sorted.sort_unstable_by(f64::total_cmp);
+    let (mut s1, mut s2) = (0.0, 0.0);
+    for (i, &v) in sorted.iter().enumerate() {
+        // Index of the reference's (i + ½)/n quantile, in integers to avoid rounding down.
+        let k = (2 * i + 1) * m / (2 * n);
+        let e = v - reference[k.min(m - 1)];
+        s1 += e.abs();
+        s2 += e * e;
+    }
+    (s1 / n as f64, (s2 / n as f64).sqrt())
 }
 
 /// Per-iteration series for the page's charts.
@@ -94,6 +129,8 @@ pub struct Run {
     pub history: History,
     latest: Option<IterationMetrics>,
     eval_rng: Rng,
+    /// 1-D: sorted ground-truth sample for [`quantile_distances`].
+    reference_1d: Option<Vec<f64>>,
 }
 
 impl Run {
@@ -119,10 +156,20 @@ impl Run {
             (Affine::identity(d), target.energy.clone())
         };
         let sampler = sampler::build(&config, energy)?;
+        // Its own stream, so that the evaluation draws stay those of earlier builds.
+        let mut reference_rng = Rng::new(config.seed ^ 0x0E7E_2E4C);
+        let reference_1d = (d == 1).then(|| {
+            let mut r = target
+                .exact_samples(REFERENCE_1D, &mut reference_rng)
+                .unwrap_or_else(|| target.reference_samples(REFERENCE_1D, &mut reference_rng));
+            r.sort_unstable_by(f64::total_cmp);
+            r
+        });
         Ok(Run {
             last_good: sampler.snapshot(),
             sampler,
             eval_rng: Rng::new(config.seed ^ 0x5EED_E7A1),
+            reference_1d,
             config,
             target,
             truth,
@@ -301,15 +348,29 @@ impl Run {
     }
 
     fn rollout_metrics(&self, rollout: &Rollout, loss: f64) -> IterationMetrics {
-        let d = self.dim();
         let x = self.to_original_f64(&rollout.samples);
-        let lz = rollout.log_weights.as_deref().map(estimate_log_z);
-        let moments = axis_moments(&x, d, 0);
+        self.sample_metrics(&x, rollout.log_weights.as_deref(), loss)
+    }
+
+    /// The metrics of samples `x` (original coordinates) and their path log weights.
+    fn sample_metrics(
+        &self,
+        x: &[f64],
+        log_weights: Option<&[f64]>,
+        loss: f64,
+    ) -> IterationMetrics {
+        let d = self.dim();
+        let lz = log_weights.map(estimate_log_z);
+        let moments = axis_moments(x, d, 0);
         let masses = mode_masses(
-            &self.target.project(&x),
+            &self.target.project(x),
             self.display_dim(),
             &self.target.modes,
         );
+        let distances = self
+            .reference_1d
+            .as_deref()
+            .map(|r| quantile_distances(x, r));
         IterationMetrics {
             iteration: self.sampler.iteration(),
             loss,
@@ -320,7 +381,30 @@ impl Run {
             x_std: moments.std,
             mode_coverage: mode_coverage(&masses, &self.truth.mode_masses),
             mode_masses: masses,
+            w1: distances.map(|w| w.0),
+            w2: distances.map(|w| w.1),
+            tv: (d == 1).then(|| self.histogram_tv(x)),
+            samples: x.len() / d,
         }
+    }
+
+    /// 1-D: total variation between the histogram of `x` over the display window's bins
+    /// and the true density there.
+    fn histogram_tv(&self, x: &[f64]) -> f64 {
+        let marginal = &self.truth.marginals[0];
+        let mut hist = vec![0.0; marginal.density.len()];
+        axis_histogram(x, 1, 0, marginal.lo, marginal.hi, &mut hist);
+        let width = (marginal.hi - marginal.lo) / hist.len() as f64;
+        histogram_tv(&hist, &marginal.density, width)
+    }
+
+    /// The page's evaluation: the metrics of `n` fresh samples from the current sampler
+    /// (a rollout that trains nothing), with the latest training loss.
+    pub fn evaluate(&mut self, n: usize) -> IterationMetrics {
+        let rollout = self.sampler.draw(n, &mut self.eval_rng);
+        let x = self.to_original_f64(&rollout.samples);
+        let loss = self.latest.as_ref().map_or(f64::NAN, |m| m.loss);
+        self.sample_metrics(&x, rollout.log_weights.as_deref(), loss)
     }
 
     /// Final evaluation: `n_samples` fresh samples for the sample statistics, the first
@@ -360,13 +444,7 @@ impl Run {
             log_z_iw: lz.map(|l| l.iw + self.log_z_shift()),
             ess: lz.map(|l| l.ess),
             w1: (d == 1).then(|| w1_1d(&x, &self.ground_truth_samples(n_samples))),
-            tv: (d == 1).then(|| {
-                let marginal = &self.truth.marginals[0];
-                let mut hist = vec![0.0; marginal.density.len()];
-                axis_histogram(&x, 1, 0, marginal.lo, marginal.hi, &mut hist);
-                let width = (marginal.hi - marginal.lo) / hist.len() as f64;
-                histogram_tv(&hist, &marginal.density, width)
-            }),
+            tv: (d == 1).then(|| self.histogram_tv(&x)),
             w2: w2(&x[..m * d], &truth_a, d),
             w2_floor: w2(&truth_b, &truth_a, d),
             w2_points: m,
@@ -424,5 +502,66 @@ mod tests {
                 assert_eq!(shown.len(), 16 * run.display_dim());
             }
         }
+    }
+
+    #[test]
+    fn quantile_distances_are_zero_on_the_reference_and_measure_a_shift() {
+        let mut rng = Rng::new(4);
+        let mut reference: Vec<f64> = (0..20_000).map(|_| rng.normal()).collect();
+        reference.sort_unstable_by(f64::total_cmp);
+        // The reference's own quantiles at (i + ½)/n: distance 0 up to the rank rounding.
+        let n = 500;
+        let own: Vec<f64> = (0..n)
+            .map(|i| reference[(i * 40 + 20).min(19_999)])
+            .collect();
+        let (w1, w2) = quantile_distances(&own, &reference);
+        assert!(w1 < 1e-12 && w2 < 1e-12, "{w1} {w2}");
+        // A shift by c moves every matched pair by c: W1 = W2 = c exactly.
+        let shifted: Vec<f64> = own.iter().map(|v| v + 0.3).collect();
+        let (w1, w2) = quantile_distances(&shifted, &reference);
+        assert!(
+            (w1 - 0.3).abs() < 1e-12 && (w2 - 0.3).abs() < 1e-12,
+            "{w1} {w2}"
+        );
+        // A scale by s: W2 = |s − 1|·std (≈ 1 here) for a Gaussian; W1 = |s − 1|·E|x|.
+        let wide: Vec<f64> = own.iter().map(|v| 1.5 * v).collect();
+        let (w1, w2) = quantile_distances(&wide, &reference);
+        assert!((w2 - 0.5).abs() < 0.03, "{w2}");
+        assert!(
+            (w1 - 0.5 * (2.0 / std::f64::consts::PI).sqrt()).abs() < 0.03,
+            "{w1}"
+        );
+        assert!(quantile_distances(&[f64::NAN], &reference).0.is_nan());
+    }
+
+    #[test]
+    fn evaluation_reports_1d_distances_and_agrees_with_the_report() {
+        let config = Config::from_partial(&json!({"sampler": "ddpm", "energy": "gmm1d-demo",
+                                                  "paths": 64, "inner_steps": 5, "steps": 20}))
+        .unwrap();
+        let mut run = Run::new(config).unwrap();
+        run.run_iterations(2, |_| {}).unwrap();
+        let live = run.latest().unwrap().clone();
+        assert_eq!(live.samples, 64);
+        assert!(live.w1.unwrap().is_finite() && live.tv.unwrap().is_finite());
+        let e = run.evaluate(4000);
+        assert_eq!((e.samples, e.iteration), (4000, 2));
+        // The untrained-ish denoiser is wider than the target: W2 ≥ W1 > 0 (Jensen).
+        let (w1, w2) = (e.w1.unwrap(), e.w2.unwrap());
+        assert!(w1 > 0.05 && w2 >= w1, "{w1} {w2}");
+        // Against the command line's W1 (sorted matching with fresh truth samples), which
+        // carries the truth's own sampling noise of a few 0.01 at this size.
+        let r = run.report(4000, 0, 200);
+        assert!(
+            (r.w1.unwrap() - w1).abs() < 0.05,
+            "{} vs {w1}",
+            r.w1.unwrap()
+        );
+        assert!(e.tv.unwrap() > 0.0 && e.tv.unwrap() <= 1.0);
+        // 2-D runs have none of the 1-D numbers.
+        let mut flat =
+            Run::new(Config::from_partial(&json!({"paths": 32, "steps": 10})).unwrap()).unwrap();
+        let e = flat.evaluate(64);
+        assert!(e.w1.is_none() && e.w2.is_none() && e.tv.is_none());
     }
 }

@@ -2,10 +2,10 @@
 //! typed-array views of buffers it owns. Views are valid until the next call into wasm
 //! that may allocate: fetch them anew every frame, never keep them.
 
-use crate::config::Config;
-use crate::energy::CATALOG;
+use crate::config::{Config, SAMPLERS};
+use crate::energy::{EnergySpec, Target, CATALOG};
 use crate::metrics::marginals::axis_histogram;
-use crate::run::Run;
+use crate::run::{IterationMetrics, Run};
 use js_sys::{Float32Array, Float64Array};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -50,17 +50,52 @@ pub fn bench(config: JsValue) -> Result<JsValue, JsError> {
     to_js(&out)
 }
 
-/// The targets the page offers: [{name, description}].
+/// The targets the page offers: [{name, description, dim}].
 #[wasm_bindgen]
 pub fn catalog() -> Result<JsValue, JsError> {
     #[derive(Serialize)]
     struct Entry {
         name: &'static str,
         description: &'static str,
+        dim: usize,
     }
-    let list: Vec<Entry> = CATALOG
+    let mut list = Vec::with_capacity(CATALOG.len());
+    for &(name, description) in CATALOG {
+        let target =
+            Target::new(&EnergySpec::Named(name.into()), 1.0).map_err(|e| JsError::new(&e))?;
+        list.push(Entry {
+            name,
+            description,
+            dim: target.dim(),
+        });
+    }
+    to_js(&list)
+}
+
+/// The dimensions a sampler accepts: DDPM is 1-D (methods.md §4); the SDE samplers take any.
+fn sampler_dims(name: &str) -> &'static [usize] {
+    match name {
+        "ddpm" => &[1],
+        _ => &[1, 2],
+    }
+}
+
+/// The samplers the page offers, from the configuration's list: [{name, description, dims}].
+#[wasm_bindgen]
+pub fn samplers() -> Result<JsValue, JsError> {
+    #[derive(Serialize)]
+    struct Entry {
+        name: &'static str,
+        description: &'static str,
+        dims: &'static [usize],
+    }
+    let list: Vec<Entry> = SAMPLERS
         .iter()
-        .map(|&(name, description)| Entry { name, description })
+        .map(|&(name, description)| Entry {
+            name,
+            description,
+            dims: sampler_dims(name),
+        })
         .collect();
     to_js(&list)
 }
@@ -81,8 +116,24 @@ struct Metrics<'a> {
     x_std: Option<f64>,
     true_x_mean: f64,
     true_x_std: f64,
+    /// 1-D only: W1, W2 and histogram TV to the truth (methods.md §7), else null.
+    w1: Option<f64>,
+    w2: Option<f64>,
+    tv: Option<f64>,
+    /// Samples behind the sample statistics (the last rollout's paths).
+    samples: Option<usize>,
     energy_evals: u64,
     work_units: u64,
+}
+
+/// The metrics of a fresh evaluation draw (`Playground::evaluate`).
+#[derive(Serialize)]
+struct Evaluation<'a> {
+    #[serde(flatten)]
+    metrics: &'a IterationMetrics,
+    true_mode_masses: &'a [f64],
+    true_x_mean: f64,
+    true_x_std: f64,
 }
 
 #[wasm_bindgen]
@@ -323,6 +374,10 @@ impl Playground {
             x_std: latest.map(|m| m.x_std),
             true_x_mean: truth.marginals[0].mean,
             true_x_std: truth.marginals[0].std,
+            w1: latest.and_then(|m| m.w1),
+            w2: latest.and_then(|m| m.w2),
+            tv: latest.and_then(|m| m.tv),
+            samples: latest.map(|m| m.samples),
             energy_evals: self.run.sampler().energy_evals(),
             work_units: self.work_units,
         })
@@ -375,6 +430,87 @@ impl Playground {
             oracle: oracle.map(|o| xs.iter().map(|&x| o.mean(x as f64, t)).collect()),
             density: oracle.map(|o| xs.iter().map(|&x| o.density(x as f64, t)).collect()),
         })
+    }
+
+    /// The metrics of `n` fresh samples of the current sampler (trains nothing; blocks for
+    /// a rollout of n paths): the fields of `metrics()` that describe samples, with W1, W2
+    /// and TV in 1-D, and `samples` = n.
+    pub fn evaluate(&mut self, n: usize) -> Result<JsValue, JsError> {
+        if n == 0 {
+            return Err(JsError::new("evaluate: n must be at least 1"));
+        }
+        let m = self.run.evaluate(n);
+        let truth = &self.run.truth;
+        to_js(&Evaluation {
+            metrics: &m,
+            true_mode_masses: &truth.mode_masses,
+            true_x_mean: truth.marginals[0].mean,
+            true_x_std: truth.marginals[0].std,
+        })
+    }
+
+    /// Whether paths run from t = 1 down to t = 0 (DDPM's reverse chain) rather than up.
+    pub fn time_reversed(&self) -> bool {
+        self.run.sampler().as_ddpm().is_some()
+    }
+
+    /// DDPM's T (its time grid is j/T), or 0 for other samplers.
+    pub fn ddpm_steps(&self) -> usize {
+        self.run.sampler().as_ddpm().map_or(0, |d| d.steps())
+    }
+
+    /// DDPM's σ_q, or NaN for other samplers.
+    pub fn sigma_q(&self) -> f64 {
+        self.run
+            .sampler()
+            .as_ddpm()
+            .map_or(f64::NAN, |d| d.sigma_q())
+    }
+
+    /// DDPM's learned time marginals p_t: histograms of the last training rollout's reverse
+    /// chain over the marginal window's bins, (T + 1) rows × `marginal_bins()`, row j at
+    /// t = j/T, each a density like `marginal_truth(0)` (a copy); empty before the first
+    /// rollout and for other samplers.
+    pub fn ddpm_time_histograms(&self) -> Vec<f32> {
+        let Some(ddpm) = self.run.sampler().as_ddpm() else {
+            return Vec::new();
+        };
+        let Some(chain) = ddpm.last_chain() else {
+            return Vec::new();
+        };
+        let m = &self.run.truth.marginals[0];
+        let bins = m.density.len();
+        let t_count = ddpm.steps() + 1;
+        let n = chain.len() / t_count;
+        let mut out = vec![0f32; t_count * bins];
+        let mut h = vec![0f64; bins];
+        let mut row = vec![0f64; n];
+        for i in 0..t_count {
+            for (r, &v) in row.iter_mut().zip(&chain[i * n..(i + 1) * n]) {
+                *r = v as f64;
+            }
+            axis_histogram(&row, 1, 0, m.lo, m.hi, &mut h);
+            // Chain row i is at t = 1 − i/T: store it as row T − i.
+            let j = t_count - 1 - i;
+            for (o, &v) in out[j * bins..(j + 1) * bins].iter_mut().zip(&h) {
+                *o = v as f32;
+            }
+        }
+        out
+    }
+
+    /// n draws of the reverse sampler driven by the exact oracle f* (methods.md §4), for
+    /// mixture targets under DDPM (a copy); undefined otherwise. Seeded by the run's seed.
+    pub fn oracle_samples(&self, n: usize) -> Option<Vec<f32>> {
+        let oracle = self.run.sampler().as_ddpm()?.oracle()?;
+        let mut rng = crate::rng::Rng::new(self.run.config.seed ^ 0x0AC1_E5A3);
+        Some(
+            oracle
+                .reverse_sample(n, 0.0, &mut rng)
+                .into_iter()
+                .map(|v| v as f32)
+                .collect(),
+        )
     }
 
     /// Per-iteration series: {iteration, loss, log_z_elbo, log_z_iw, ess}.

@@ -1,7 +1,7 @@
 //! The wasm build in a real browser (wasm-pack test --headless --chrome).
 #![cfg(target_arch = "wasm32")]
 
-use boltzmann_playground::web::{catalog, Playground};
+use boltzmann_playground::web::{catalog, samplers, Playground};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
@@ -96,4 +96,94 @@ fn divergence_is_reported_and_rolled_back() {
     // The restored state is finite and can still be drawn.
     let p = pg.particles().to_vec();
     assert!(p.iter().all(|v| v.is_finite()));
+}
+
+#[wasm_bindgen_test]
+fn samplers_and_targets_carry_their_dimensions() {
+    let list: js_sys::Array = samplers().unwrap().into();
+    let dims = |name: &str| -> Vec<f64> {
+        let e = list
+            .iter()
+            .find(|e| field(e, "name").as_string().unwrap() == name)
+            .unwrap_or_else(|| panic!("{name} not listed"));
+        js_sys::Array::from(&field(&e, "dims"))
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect()
+    };
+    assert_eq!(dims("ddpm"), vec![1.0]);
+    assert_eq!(dims("asbs"), vec![1.0, 2.0]);
+    assert_eq!(dims("adjoint"), vec![1.0, 2.0]);
+    let targets: js_sys::Array = catalog().unwrap().into();
+    for e in targets.iter() {
+        let name = field(&e, "name").as_string().unwrap();
+        let d = field(&e, "dim").as_f64().unwrap();
+        assert_eq!(
+            d == 1.0,
+            name.ends_with("1d") || name.contains("1d-"),
+            "{name}: {d}"
+        );
+    }
+}
+
+fn train_iterations(pg: &mut Playground, n: f64) {
+    for _ in 0..2000 {
+        pg.train(5.0).unwrap_or_else(|_| panic!("no divergence"));
+        if field(&pg.metrics().unwrap(), "iteration").as_f64().unwrap() >= n {
+            return;
+        }
+    }
+    panic!("fewer than {n} iterations");
+}
+
+#[wasm_bindgen_test]
+fn ddpm_views_have_their_data() {
+    let mut pg = Playground::new(config(
+        r#"{"sampler": "ddpm", "paths": 200, "steps": 20, "inner_steps": 10}"#,
+    ))
+    .unwrap_or_else(|_| panic!("valid config"));
+    assert!(pg.time_reversed());
+    assert_eq!(pg.ddpm_steps(), 20);
+    assert!(pg.ddpm_time_histograms().is_empty());
+    train_iterations(&mut pg, 2.0);
+    let bins = pg.marginal_bins();
+    let h = pg.ddpm_time_histograms();
+    assert_eq!(h.len(), 21 * bins);
+    // Row T (t = 1) is the start p_1: a density over the window, most of its mass inside.
+    let (lo, hi) = (pg.window().get_index(0), pg.window().get_index(1));
+    let width = (hi - lo) / bins as f64;
+    let mass: f64 = h[20 * bins..].iter().map(|&v| v as f64 * width).sum();
+    assert!(mass > 0.8 && mass <= 1.0 + 1e-6, "{mass}");
+    let m = pg.metrics().unwrap();
+    for key in ["w1", "w2", "tv"] {
+        assert!(field(&m, key).as_f64().unwrap().is_finite(), "{key}");
+    }
+    let e = pg.evaluate(500).unwrap();
+    assert_eq!(field(&e, "samples").as_f64(), Some(500.0));
+    assert!(field(&e, "w1").as_f64().unwrap() > 0.0);
+    let oracle = pg.oracle_samples(300).expect("gmm1d-demo is a mixture");
+    assert_eq!(oracle.len(), 300);
+    let curves = pg.ddpm_curves(0.5, vec![-1.0, 0.0, 2.0]).unwrap();
+    assert!(!field(&curves, "oracle").is_null());
+}
+
+#[wasm_bindgen_test]
+fn asbs_reports_its_stage_source_and_corrector() {
+    let mut pg = Playground::new(config(
+        r#"{"sampler": "asbs", "paths": 64, "steps": 10, "inner_steps": 4, "adjoint_iters": 2, "corrector_iters": 1}"#,
+    ))
+    .unwrap_or_else(|_| panic!("valid config"));
+    assert_eq!(pg.dim(), 1);
+    assert!(!pg.time_reversed());
+    assert_eq!(pg.source_samples(50).len(), 50);
+    let s0 = pg.stage().unwrap();
+    assert_eq!(field(&s0, "stage").as_string().as_deref(), Some("adjoint"));
+    train_iterations(&mut pg, 2.0);
+    let s1 = pg.stage().unwrap();
+    assert_eq!(
+        field(&s1, "stage").as_string().as_deref(),
+        Some("corrector")
+    );
+    assert_eq!(pg.corrector_field(vec![0.0, 1.0]).map(|h| h.len()), Some(2));
+    assert!(pg.oracle_samples(10).is_none());
 }

@@ -4,7 +4,7 @@
 // Typed arrays from the core are views into wasm memory, which any allocation may move:
 // they are fetched right where they are drawn, every frame, and never kept.
 
-import init, { Playground, catalog } from "../pkg/boltzmann_playground.js";
+import init, { Playground, catalog, samplers } from "../pkg/boltzmann_playground.js";
 import {
   BUDGET,
   CUSTOM_ENERGY,
@@ -19,14 +19,18 @@ import {
   energyChoice,
   parseEnergy,
   parseSetting,
+  setSamplers,
   shorten,
 } from "./state.js";
+import { boxSmooth, exactTimeMarginals, histogramDensity, tweedieResidual } from "./oned.js";
 import { Surface } from "./surface.js";
 import { readTheme, watchTheme } from "./theme.js";
 import { FieldView } from "./views/field.js";
 import { drawMarginal } from "./views/marginals.js";
 import { drawLineChart } from "./views/chart.js";
 import { drawModeBars } from "./views/modes.js";
+import { TimeFieldView } from "./views/timefield.js";
+import { drawDensity1d } from "./views/density1d.js";
 import { formatCount, formatNumber, formatSignificant } from "./views/ticks.js";
 
 const $ = (id) => document.getElementById(id);
@@ -37,8 +41,10 @@ const SETTING_INPUTS = [...document.querySelectorAll("[data-setting]")];
 const state = createState();
 /** @type {Playground | null} */
 let playground = null;
-/** @type {{ name: string, description: string }[]} */
+/** @type {{ name: string, description: string, dim: number }[]} */
 let targets = [];
+/** Adjoint Sampling on the same settings and seed, trained beside ASBS when comparing. */
+let compareRun = null;
 let catalogNames = [];
 let theme = readTheme();
 
@@ -49,8 +55,63 @@ const surfaces = {
   loss: new Surface($("loss-chart")),
   logZ: new Surface($("logz-chart")),
   modes: new Surface($("modes-chart")),
+  hist: new Surface($("hist1d")),
+  corrector: new Surface($("corrector")),
+  ptLearned: new Surface($("pt-learned")),
+  ptExact: new Surface($("pt-exact")),
+  f: new Surface($("fplot")),
 };
 const fieldView = new FieldView(surfaces.field);
+const timeView = new TimeFieldView(surfaces.field);
+const stripLearned = new TimeFieldView(surfaces.ptLearned);
+const stripExact = new TimeFieldView(surfaces.ptExact);
+
+/** Samples behind the fixed 1-D curves (source density, oracle sampler histogram). */
+const CURVE_SAMPLES = 4000;
+/** Points of the 1-D curve views (corrector, denoiser) and arrows per side in 2-D. */
+const CURVE_POINTS = 160;
+const ARROWS_PER_SIDE = 13;
+
+/** What the sampler explains about itself; other samplers show their description. */
+const EXPLAIN = {
+  adjoint:
+    "Each iteration simulates paths of dX = σ_t u(t, X) dt + σ_t dW from the source (a point by default: the origin of the sampler's coordinates, with Whiten the target's mean) at t = 0 to t = 1, then regresses the control onto −σ_t·a with the endpoint's adjoint a = ∇E(X₁)/τ − X₁/ν₁ (Adjoint Sampling). Once trained, the endpoints are samples of the target drawn underneath.",
+  asbs:
+    "ASBS starts its paths from a source μ (drawn beside the target) and alternates K stages: adjoint matching trains the control with a = ∇E(X₁)/τ + h(X₁), corrector matching regresses the corrector h(X₁) onto (X₀ − X₁)/κ. h starts at zero; without it (Adjoint Sampling with the same source: tick Compare) the endpoints are biased.",
+  ddpm:
+    "DDPM learns from target samples, not from the energy: noise is added forward, x(t + Δt) = x(t) + N(0, σ_q² Δt), and the network f(x, t) learns E[x(t − Δt) | x(t) = x]. The reverse chain starts at x(1) ~ p₁ and runs down to t = 0 (right to left above, over the shading of its time marginals). Drag t to compare the learned denoiser with the exact one.",
+};
+
+/**
+ * Per-run data of the views, rebuilt when a run is adopted; entries keyed by iteration are
+ * refreshed when the iteration changes.
+ */
+let view = {
+  dim: 2,
+  lo: 0,
+  hi: 1,
+  bins: 0,
+  reversed: false,
+  ddpm: false,
+  staged: false,
+  source: null,
+  source2d: null,
+  oracle: null,
+  exact: null,
+  steps: 0,
+  sigmaQ: NaN,
+  iteration: -1,
+  heat: null,
+  corrector: null,
+  arrows: null,
+  compareKey: "",
+  compareHist: null,
+  compareMetrics: null,
+  scrubT: 0.5,
+  fKey: "",
+  fCurves: null,
+  runId: 0,
+};
 
 /** Per-run bookkeeping for the readout. */
 const counters = {
@@ -75,6 +136,7 @@ main().catch((err) => {
 
 async function main() {
   await init();
+  setSamplers(samplers());
   targets = catalog();
   catalogNames = targets.map((t) => t.name);
   fillSelects();
@@ -82,6 +144,7 @@ async function main() {
   watchTheme(() => {
     theme = readTheme();
     fieldView.invalidate();
+    for (const v of [timeView, stripLearned, stripExact]) v.heatKey = null;
     counters.dirty = true;
   });
   const warnings = loadFromHash();
@@ -94,6 +157,9 @@ async function main() {
   window.boltzmannPlayground = {
     get playground() {
       return playground;
+    },
+    get compare() {
+      return compareRun;
     },
     state,
   };
@@ -121,16 +187,116 @@ function adopt(next) {
   writeHash();
   syncControls();
   const plotWindow = Array.from(playground.window());
-  fieldView.setTarget({
-    window: plotWindow,
-    nx: playground.grid_nx(),
-    ny: playground.grid_ny(),
-    density: playground.density_grid().slice(),
-    modes: playground.mode_centres().slice(),
-  });
-  $("stage").style.setProperty("--aspect", String((plotWindow[1] - plotWindow[0]) / (plotWindow[3] - plotWindow[2])));
+  buildView(playground, plotWindow);
+  if (view.dim === 2) {
+    fieldView.setTarget({
+      window: plotWindow,
+      nx: playground.grid_nx(),
+      ny: playground.grid_ny(),
+      density: playground.density_grid().slice(),
+      modes: playground.mode_centres().slice(),
+    });
+  }
+  // 1-D: a wide x-vs-t plot, less wide on a phone so that it keeps some height.
+  const narrow = window.matchMedia("(max-width: 520px)").matches;
+  const aspect = view.dim === 2 ? (plotWindow[1] - plotWindow[0]) / (plotWindow[3] - plotWindow[2]) : narrow ? 1.15 : 1.7;
+  $("stage").style.setProperty("--aspect", String(aspect));
+  $("stage").classList.toggle("one-d", view.dim === 1);
+  updateCompare();
+  showForRun();
   hideRunError();
   resetCounters();
+}
+
+/** The per-run data of the views: fixed curves computed once, caches emptied. */
+function buildView(pg, plotWindow) {
+  const dim = pg.dim();
+  const bins = pg.marginal_bins();
+  const [lo, hi] = plotWindow;
+  const sampler = String(state.config.sampler);
+  const steps = pg.ddpm_steps();
+  const sourceXs = pg.source_samples(dim === 1 ? CURVE_SAMPLES : 600);
+  const oracleXs = dim === 1 ? pg.oracle_samples(CURVE_SAMPLES) : undefined;
+  const truth = dim === 1 ? pg.marginal_truth(0).slice() : null;
+  // A point source is a spike, not a density worth drawing beside the target.
+  const pointSource = state.config.source === "point";
+  view = {
+    ...view,
+    dim,
+    lo,
+    hi,
+    bins,
+    sampler,
+    reversed: pg.time_reversed(),
+    ddpm: steps > 0,
+    staged: pg.stage() !== null,
+    source: dim === 1 && sourceXs.length > 0 && !pointSource ? histogramDensity(sourceXs, lo, hi, bins) : null,
+    source2d: dim === 2 && sourceXs.length > 0 && !pointSource ? sourceXs : null,
+    oracle: oracleXs ? histogramDensity(oracleXs, lo, hi, bins) : null,
+    exact: steps > 0 && truth ? exactTimeMarginals(truth, lo, hi, pg.sigma_q(), steps) : null,
+    steps,
+    sigmaQ: pg.sigma_q(),
+    iteration: -1,
+    heat: null,
+    corrector: null,
+    arrows: null,
+    compareKey: "",
+    compareHist: null,
+    compareMetrics: null,
+    fKey: "",
+    fCurves: null,
+    runId: view.runId + 1,
+  };
+  if (steps > 0) {
+    const scrub = $("scrub");
+    scrub.step = String(1 / steps);
+    scrub.min = String(1 / steps);
+    view.scrubT = Math.max(1 / steps, Math.round(view.scrubT * steps) / steps);
+    scrub.value = String(view.scrubT);
+    $("scrub-value").textContent = view.scrubT.toFixed(2);
+  }
+}
+
+/** Shows the controls, legend entries, cards and readout rows that apply to this run. */
+function showForRun() {
+  const sampler = view.sampler;
+  const flags = {
+    "1d": view.dim === 1,
+    "2d": view.dim === 2,
+    ddpm: view.ddpm,
+    source: view.source !== null || view.source2d !== null,
+    arrows2d: view.dim === 2 && view.staged,
+    compare: compareRun !== null,
+    stage: view.staged,
+  };
+  for (const el of document.querySelectorAll("[data-show]")) el.hidden = !flags[el.dataset.show];
+  for (const el of document.querySelectorAll("[data-samplers]")) el.hidden = !el.dataset.samplers.split(",").includes(sampler);
+  $("hist-card").hidden = view.dim !== 1;
+  $("corrector-card").hidden = !(view.dim === 1 && view.staged);
+  $("pt-card").hidden = !view.ddpm;
+  $("f-card").hidden = !view.ddpm;
+  $("stage-indicator").hidden = !view.staged;
+  $("compare").checked = state.compare;
+  const entry = SAMPLERS.find((s) => s.value === sampler);
+  $("explain").textContent = EXPLAIN[sampler] || (entry ? entry.description : "");
+  // Targets the sampler cannot take are shown but disabled.
+  const dims = entry ? entry.dims : [1, 2];
+  for (const option of $("energy").options) {
+    const target = targets.find((t) => t.name === option.value);
+    option.disabled = target !== undefined && !dims.includes(target.dim);
+  }
+}
+
+/** Starts or stops the Adjoint Sampling run beside ASBS. */
+function updateCompare() {
+  if (compareRun) {
+    compareRun.free();
+    compareRun = null;
+  }
+  if (!state.compare || view.sampler !== "asbs") return;
+  const created = tryCreate({ ...state.config, sampler: "adjoint" });
+  if (created.ok) compareRun = created.playground;
+  else showRunError(`Adjoint Sampling could not start beside ASBS: ${created.message}`);
 }
 
 /**
@@ -142,6 +308,7 @@ function loadFromHash() {
   const link = decodeHash(window.location.hash, catalogNames);
   const warnings = [...link.warnings];
   if (link.budget !== null) state.budget = link.budget;
+  if (link.compare !== null) state.compare = link.compare;
   let created = tryCreate(link.config);
   const rejectedKeys = new Set();
   if (!created.ok) {
@@ -196,6 +363,10 @@ function applySetting(key, value, errorEl, inputEl) {
   if (key === "preset") {
     config = { preset: value };
     for (const kept of PRESET_KEEPS) if (kept in state.config) config[kept] = state.config[kept];
+  } else if (key === "sampler") {
+    // A sampler comes with its preset's settings (its target among them): the old ones
+    // were chosen for another method.
+    config = { preset: state.config.preset, sampler: value, seed: state.config.seed };
   }
   const created = tryCreate(config);
   if (!created.ok) {
@@ -220,7 +391,11 @@ function fillSelects() {
   const energy = $("energy");
   for (const t of targets) energy.append(new Option(t.name, t.name));
   energy.append(new Option("custom mixture…", CUSTOM_ENERGY));
-  for (const s of SAMPLERS) $("sampler").append(new Option(s.label, s.value));
+  for (const s of SAMPLERS) {
+    const option = new Option(s.label, s.value);
+    option.title = s.description;
+    $("sampler").append(option);
+  }
   for (const p of PRESETS) $("preset").append(new Option(p.label, p.value));
   for (const a of ACTIVATIONS) $("activation").append(new Option(a, a));
 }
@@ -259,6 +434,19 @@ function wireControls() {
     }
   });
   $("custom-apply").addEventListener("click", applyCustom);
+  $("compare").addEventListener("change", () => {
+    state.compare = $("compare").checked;
+    updateCompare();
+    showForRun();
+    writeHash();
+    counters.dirty = true;
+    announce(state.compare ? "Adjoint Sampling now trains beside ASBS on the same settings and seed." : "Comparison stopped.");
+  });
+  $("scrub").addEventListener("input", () => {
+    view.scrubT = Number($("scrub").value);
+    $("scrub-value").textContent = view.scrubT.toFixed(2);
+    counters.dirty = true;
+  });
   $("settings").addEventListener("submit", (e) => e.preventDefault());
 
   document.addEventListener("keydown", onShortcut);
@@ -405,6 +593,7 @@ function stepOnce() {
   updateTransport();
   try {
     playground.step_iteration();
+    if (compareRun) compareRun.step_iteration();
   } catch (err) {
     stopOnError(err);
   }
@@ -416,6 +605,9 @@ function resetRun() {
   if (!playground) return;
   try {
     playground.reset();
+    if (compareRun) compareRun.reset();
+    view.iteration = -1;
+    view.compareKey = "";
   } catch (err) {
     stopOnError(err);
     return;
@@ -499,7 +691,13 @@ function frame(now) {
   counters.windowFrames += 1;
   if (state.playing) {
     try {
-      counters.windowUnits += playground.train(state.budget);
+      if (compareRun) {
+        // Both runs share the frame's budget.
+        counters.windowUnits += playground.train(state.budget / 2);
+        compareRun.train(state.budget / 2);
+      } else {
+        counters.windowUnits += playground.train(state.budget);
+      }
     } catch (err) {
       stopOnError(err);
     }
@@ -543,22 +741,31 @@ function render(now) {
     counters.historyIteration = metrics.iteration;
   }
   const history = counters.history;
+  if (metrics.iteration !== view.iteration) refreshIterationData(pg, metrics.iteration);
+  if (compareRun) refreshCompare();
 
-  fieldView.draw(theme, {
-    particles: () => pg.particles(),
-    samples: () => pg.samples(),
-    trajectories: () => pg.trajectories(),
-    trajectoryCount: pg.trajectory_count(),
-    trajectoryPoints: pg.trajectory_points(),
-  });
-  // Marginals are a few dozen bins: copies are cheap and stay valid across the next calls.
-  for (const [surface, axis] of [
-    [surfaces.margX, 0],
-    [surfaces.margY, 1],
-  ]) {
-    const model = pg.marginal_model(axis).slice();
-    const truth = pg.marginal_truth(axis).slice();
-    drawMarginal(surface, theme, { axis, model, truth });
+  if (view.dim === 2) {
+    fieldView.draw(theme, {
+      particles: () => pg.particles(),
+      samples: () => pg.samples(),
+      trajectories: () => pg.trajectories(),
+      trajectoryCount: pg.trajectory_count(),
+      trajectoryPoints: pg.trajectory_points(),
+      source: view.source2d,
+      compare: compareRun ? () => compareRun.samples() : null,
+      arrows: view.arrows,
+    });
+    // Marginals are a few dozen bins: copies are cheap and stay valid across the next calls.
+    for (const [surface, axis] of [
+      [surfaces.margX, 0],
+      [surfaces.margY, 1],
+    ]) {
+      const model = pg.marginal_model(axis).slice();
+      const truth = pg.marginal_truth(axis).slice();
+      drawMarginal(surface, theme, { axis, model, truth });
+    }
+  } else {
+    render1d(pg);
   }
 
   drawLineChart(surfaces.loss, theme, {
@@ -571,18 +778,180 @@ function render(now) {
       { xs: history.iteration, ys: history.log_z_elbo, colour: theme.elbo },
       { xs: history.iteration, ys: history.log_z_iw, colour: theme.iw },
     ],
-    refs: Number.isFinite(truth) ? [{ y: truth, colour: theme.truth }] : [],
+    refs: Number.isFinite(truth) && !view.ddpm ? [{ y: truth, colour: theme.truth }] : [],
     yClip: Number.isFinite(truth) ? [truth - 6, truth + 3] : null,
+    empty: view.ddpm ? "DDPM has no path weights: no log Ẑ" : undefined,
   });
   drawModeBars(surfaces.modes, theme, { model: metrics.mode_masses, truth: metrics.true_mode_masses });
 
   if (now - counters.lastReadout > 200 || !state.playing) {
     counters.lastReadout = now;
     updateReadout(metrics, pg.rollout_time());
+    updateStage(pg.stage());
   }
   if (state.playing && now - counters.lastSummary > 15000) {
     counters.lastSummary = now;
     $("summary").textContent = summaryText("Training.", metrics);
+  }
+}
+
+/** Evenly spaced points of the plot window (bin centres when `n` is the bin count). */
+function gridPoints(lo, hi, n) {
+  const xs = new Float32Array(n);
+  for (let k = 0; k < n; k++) xs[k] = lo + ((k + 0.5) * (hi - lo)) / n;
+  return xs;
+}
+
+/** Data that changes once per iteration: DDPM's learned p_t, ASBS's corrector. */
+function refreshIterationData(pg, iteration) {
+  view.iteration = iteration;
+  if (view.ddpm) {
+    const h = pg.ddpm_time_histograms();
+    view.heat =
+      h.length > 0
+        ? {
+            data: boxSmooth(h, view.steps + 1, view.bins),
+            times: view.steps + 1,
+            bins: view.bins,
+            norm: view.exact.norm,
+            key: `${view.runId}-${iteration}`,
+          }
+        : null;
+    view.fKey = "";
+  }
+  if (view.staged && view.dim === 1) {
+    const xs = gridPoints(view.lo, view.hi, CURVE_POINTS);
+    const h = pg.corrector_field(xs);
+    view.corrector = h ? { xs: Array.from(xs), ys: Array.from(h) } : null;
+  }
+  if (view.staged && view.dim === 2) {
+    const [xlo, xhi, ylo, yhi] = Array.from(pg.window());
+    const n = ARROWS_PER_SIDE;
+    const points = new Float32Array(2 * n * n);
+    for (let j = 0; j < n; j++) {
+      for (let i = 0; i < n; i++) {
+        points[2 * (j * n + i)] = xlo + ((i + 0.5) * (xhi - xlo)) / n;
+        points[2 * (j * n + i) + 1] = ylo + ((j + 0.5) * (yhi - ylo)) / n;
+      }
+    }
+    const vectors = pg.corrector_field(points);
+    if (vectors) {
+      let longest = 0;
+      for (let k = 0; k + 1 < vectors.length; k += 2) longest = Math.max(longest, Math.hypot(vectors[k], vectors[k + 1]));
+      const cell = Math.min(xhi - xlo, yhi - ylo) / n;
+      view.arrows = longest > 1e-9 ? { points, vectors, scale: (0.9 * cell) / longest } : null;
+    } else {
+      view.arrows = null;
+    }
+  }
+}
+
+/** The compared Adjoint Sampling run's histogram and numbers, when its iteration moved. */
+function refreshCompare() {
+  const m = compareRun.metrics();
+  const key = `${m.iteration}`;
+  if (key === view.compareKey) return;
+  view.compareKey = key;
+  view.compareMetrics = m;
+  view.compareHist = view.dim === 1 ? compareRun.marginal_model(0).slice() : null;
+}
+
+function render1d(pg) {
+  timeView.draw(theme, {
+    lo: view.lo,
+    hi: view.hi,
+    reversed: view.reversed,
+    heat: view.heat,
+    source: view.source,
+    trajectories: () => pg.trajectories(),
+    trajectoryCount: pg.trajectory_count(),
+    trajectoryPoints: pg.trajectory_points(),
+    particles: () => pg.particles(),
+    particleT: pg.rollout_time(),
+    scrubT: view.ddpm ? view.scrubT : null,
+  });
+  const model = pg.marginal_model(0).slice();
+  const truth = pg.marginal_truth(0).slice();
+  drawMarginal(surfaces.margY, theme, { axis: 1, model, truth });
+  const lines = [{ values: truth, colour: theme.truth }];
+  if (view.oracle) lines.push({ values: view.oracle, colour: theme.oracle, step: true, width: 1.3 });
+  if (view.source) lines.push({ values: view.source, colour: theme.source, dash: [5, 4] });
+  if (view.compareHist) lines.push({ values: view.compareHist, colour: theme.compare, step: true, width: 1.4 });
+  drawDensity1d(surfaces.hist, theme, { lo: view.lo, hi: view.hi, bars: view.iteration > 0 ? model : null, lines });
+
+  if (view.staged) {
+    drawLineChart(surfaces.corrector, theme, {
+      series: view.corrector ? [{ xs: view.corrector.xs, ys: view.corrector.ys, colour: theme.corrector }] : [],
+      refs: [{ y: 0, colour: theme.border, dash: [2, 3] }],
+      xTicks: "any",
+      empty: "no corrector",
+    });
+  }
+  if (view.ddpm) renderDdpm(pg);
+}
+
+function renderDdpm(pg) {
+  const { exact, lo, hi, steps } = view;
+  stripLearned.draw(theme, { lo, hi, heat: view.heat, scrubT: view.scrubT, axes: false });
+  stripExact.draw(theme, {
+    lo,
+    hi,
+    heat: { data: exact.data, times: exact.times, bins: exact.bins, norm: exact.norm, key: `exact-${view.runId}` },
+    scrubT: view.scrubT,
+    axes: false,
+  });
+  const t = Math.max(1, Math.round(view.scrubT * steps)) / steps;
+  const key = `${view.runId}-${view.iteration}-${t}`;
+  if (key !== view.fKey) {
+    view.fKey = key;
+    const xs = gridPoints(lo, hi, CURVE_POINTS);
+    const curves = pg.ddpm_curves(t, xs);
+    const xsArr = Array.from(xs);
+    const learned = xsArr.map((x, k) => curves.learned[k] - x);
+    let oracle;
+    let oracleXs = xsArr;
+    if (curves.oracle) {
+      oracle = xsArr.map((x, k) => curves.oracle[k] - x);
+    } else {
+      // No closed form (not a mixture): Tweedie's formula on the exact p_t.
+      const j = Math.round(t * steps);
+      const row = exact.data.subarray(j * exact.bins, (j + 1) * exact.bins);
+      oracle = Array.from(tweedieResidual(row, (hi - lo) / exact.bins, view.sigmaQ, 1 / steps));
+      oracleXs = Array.from(gridPoints(lo, hi, exact.bins));
+    }
+    view.fCurves = { xs: xsArr, learned, oracleXs, oracle };
+    $("f-t").textContent = t.toFixed(2);
+  }
+  const c = view.fCurves;
+  drawLineChart(surfaces.f, theme, {
+    series: [
+      { xs: c.oracleXs, ys: c.oracle, colour: theme.oracle, width: 2.2 },
+      { xs: c.xs, ys: c.learned, colour: theme.loss },
+    ],
+    refs: [{ y: 0, colour: theme.border, dash: [2, 3] }],
+    xTicks: "any",
+  });
+}
+
+/** The ASBS stage line and its progress bar; hidden for samplers without stages. */
+function updateStage(st) {
+  if (!st) return;
+  const corrector = st.stage === "corrector";
+  // Past its K stages ASBS goes on with adjoint matching against the last corrector.
+  const past = st.k === st.stages && st.iteration >= st.iterations;
+  const line = past
+    ? `all ${st.stages} stages done, going on with the last corrector`
+    : `stage ${st.k} of ${st.stages} · iteration ${st.iteration + 1} of ${st.iterations}`;
+  const el = $("stage-line");
+  const key = `${st.stage}|${line}`;
+  if (el.dataset.key !== key) {
+    el.dataset.key = key;
+    const tag = document.createElement("span");
+    tag.className = `tag ${st.stage}`;
+    tag.textContent = corrector ? "corrector matching" : "adjoint matching";
+    el.replaceChildren(tag, document.createTextNode(` ${line}`));
+    const done = past ? 1 : (st.k - 1 + (corrector ? 0.5 : 0) + (0.5 * st.iteration) / Math.max(1, st.iterations)) / st.stages;
+    $("stage-fill").style.width = `${(100 * Math.min(1, done)).toFixed(1)}%`;
   }
 }
 
@@ -604,6 +973,12 @@ function updateReadout(m, rolloutTime) {
     steps_per_second: counters.stepsPerSecond === null ? "–" : formatCount(counters.stepsPerSecond),
     fps: counters.fps === null ? "–" : counters.fps.toFixed(0),
     rollout_time: Number.isFinite(rolloutTime) ? rolloutTime.toFixed(2) : "–",
+    w1: formatNumber(m.w1, 3),
+    w2: formatNumber(m.w2, 3),
+    tv: formatNumber(m.tv, 3),
+    samples: Number.isFinite(m.samples) ? formatCount(m.samples) : "–",
+    stage: stageText(),
+    compare: compareText(),
   };
   for (const dd of $("readout").querySelectorAll("dd[data-key]")) {
     const text = values[dd.dataset.key];
@@ -614,6 +989,18 @@ function updateReadout(m, rolloutTime) {
     m.phase === "rollout" && Number.isFinite(rolloutTime) ? ` t = ${rolloutTime.toFixed(2)}` : ""
   }`;
   if ($("status-line").textContent !== line) $("status-line").textContent = line;
+}
+
+function stageText() {
+  const st = playground ? playground.stage() : null;
+  return st ? `${st.stage} ${st.k}/${st.stages}` : "–";
+}
+
+function compareText() {
+  const m = view.compareMetrics;
+  if (!compareRun || !m) return "–";
+  if (Number.isFinite(m.w1)) return `W1 ${formatNumber(m.w1, 3)}, W2 ${formatNumber(m.w2, 3)} (it. ${m.iteration})`;
+  return `x ${formatNumber(m.x_mean, 2)} ± ${formatNumber(m.x_std, 2)} (it. ${m.iteration})`;
 }
 
 /** A sentence for screen readers about where the run stands. */

@@ -4,8 +4,28 @@
 // a custom mixture is its JSON, URI-encoded. Every value is checked here; a value that is
 // unknown or invalid is reported by name and never silently swapped for another one.
 
-/** Samplers the page offers: `value` is the facade's name. */
-export const SAMPLERS = [{ value: "adjoint", label: "Adjoint Sampling" }];
+/**
+ * Samplers the page offers: `value` is the facade's name, `dims` the target dimensions it
+ * takes. Filled from the wasm core's `samplers()` list by `setSamplers`, so a sampler added
+ * to the core appears here without a change to the page.
+ * @type {{ value: string, label: string, description: string, dims: number[] }[]}
+ */
+export const SAMPLERS = [{ value: "adjoint", label: "Adjoint Sampling", description: "Adjoint Sampling", dims: [1, 2] }];
+
+/** Short names for the sampler select; a sampler without one shows its description. */
+const SAMPLER_LABELS = { adjoint: "Adjoint Sampling", asbs: "ASBS (Schrödinger bridge)", ddpm: "DDPM (1-D)" };
+
+/**
+ * Replaces the sampler list with the core's: [{name, description, dims}]. The label is a
+ * short name where the page has one, else the description up to its citation.
+ */
+export function setSamplers(list) {
+  SAMPLERS.length = 0;
+  for (const s of list) {
+    const label = SAMPLER_LABELS[s.name] || s.description.split(" (")[0];
+    SAMPLERS.push({ value: s.name, label, description: s.description, dims: Array.from(s.dims) });
+  }
+}
 
 /** Presets of the facade. */
 export const PRESETS = [
@@ -41,7 +61,7 @@ export const EXAMPLE_MIXTURE = {
 export const BUDGET = { min: 1, max: 40, fallback: 8 };
 
 /**
- * @typedef {"int" | "number" | "bool" | "enum" | "energy"} Kind
+ * @typedef {"int" | "number" | "bool" | "enum" | "energy" | "text"} Kind
  * @typedef {{ kind: Kind, min?: number, positive?: boolean, values?: () => string[] }} FieldSpec
  */
 
@@ -65,6 +85,12 @@ export const FIELDS = {
   clip: { kind: "number", positive: true },
   sigma_min: { kind: "number", positive: true },
   sigma_max: { kind: "number", positive: true },
+  source: { kind: "text" },
+  sigma: { kind: "text" },
+  stages: { kind: "int", min: 1 },
+  adjoint_iters: { kind: "int", min: 1 },
+  corrector_iters: { kind: "int", min: 1 },
+  sigma_q: { kind: "number", positive: true },
   iters: { kind: "int", min: 1 },
 };
 
@@ -77,12 +103,13 @@ export const PRESET_KEEPS = ["sampler", "energy", "seed", "temperature"];
 /**
  * The one state object of the page.
  * `config` is the run's configuration (as resolved by the facade once a run exists);
- * `budget` the per-frame training time; `playing` whether the animation trains.
- * @typedef {{ config: Record<string, unknown>, budget: number, playing: boolean }} PageState
+ * `budget` the per-frame training time; `playing` whether the animation trains; `compare`
+ * whether Adjoint Sampling runs beside ASBS on the same settings and seed.
+ * @typedef {{ config: Record<string, unknown>, budget: number, playing: boolean, compare: boolean }} PageState
  * @returns {PageState}
  */
 export function createState() {
-  return { config: {}, budget: BUDGET.fallback, playing: false };
+  return { config: {}, budget: BUDGET.fallback, playing: false, compare: false };
 }
 
 /**
@@ -122,6 +149,10 @@ export function parseSetting(key, raw, catalogNames = []) {
     }
     case "energy":
       return parseEnergy(text, catalogNames);
+    case "text":
+      // Checked by the core, which names what is wrong ("source: …").
+      if (text === "") return fail(`${key} must not be empty`);
+      return { ok: true, value: text };
     default:
       return fail(`${key}: unsupported setting`);
   }
@@ -169,7 +200,8 @@ function fail(message) {
  * Reads a URL hash.
  * @param {string} hash `location.hash`, with or without the leading "#"
  * @param {string[]} catalogNames
- * @returns {{ config: Record<string, unknown>, budget: number | null, warnings: string[], untyped: string[] }}
+ * @returns {{ config: Record<string, unknown>, budget: number | null, compare: boolean | null,
+ *            warnings: string[], untyped: string[] }}
  *   `untyped`: keys the page has no type for; the caller checks that the facade knows them.
  */
 export function decodeHash(hash, catalogNames) {
@@ -177,8 +209,9 @@ export function decodeHash(hash, catalogNames) {
   const warnings = [];
   const untyped = [];
   let budget = null;
+  let compare = null;
   const body = hash.replace(/^#/, "");
-  if (body === "") return { config, budget, warnings, untyped };
+  if (body === "") return { config, budget, compare, warnings, untyped };
   for (const part of body.split("&")) {
     if (part === "") continue;
     const eq = part.indexOf("=");
@@ -197,6 +230,12 @@ export function decodeHash(hash, catalogNames) {
       else warnings.push(`budget=${raw} in the link is not a time between ${BUDGET.min} and ${BUDGET.max} ms; it was ignored.`);
       continue;
     }
+    if (key === "compare") {
+      if (raw === "1" || raw === "true") compare = true;
+      else if (raw === "0" || raw === "false") compare = false;
+      else warnings.push(`compare=${shorten(raw)} in the link is not 1 or 0; it was ignored.`);
+      continue;
+    }
     if (eq < 0 || raw === "") {
       warnings.push(`"${key}" in the link has no value; it was ignored.`);
       continue;
@@ -209,7 +248,7 @@ export function decodeHash(hash, catalogNames) {
     if (!FIELDS[key]) untyped.push(key);
     config[key] = parsed.value;
   }
-  return { config, budget, warnings, untyped };
+  return { config, budget, compare, warnings, untyped };
 }
 
 /**
@@ -227,6 +266,7 @@ export function encodeHash(state) {
     const text = typeof value === "object" ? JSON.stringify(value) : String(value);
     parts.push(`${encodeURIComponent(key)}=${encodeComponent(text)}`);
   }
+  if (state.compare) parts.push("compare=1");
   parts.push(`budget=${state.budget}`);
   return parts.join("&");
 }

@@ -47,6 +47,10 @@ pub struct DdpmSampler {
     x: Vec<f32>,
     reverse_step: usize,
     trajectories: Vec<f32>,
+    /// Every particle of the reverse chain in flight after each reverse step, (T + 1) ×
+    /// paths (row i at t = 1 − i/T), and the last completed chain: the page's learned p_t.
+    chain: Vec<f32>,
+    last_chain: Vec<f32>,
     last: Option<Rollout>,
     inner: usize,
     loss_sum: f64,
@@ -105,6 +109,8 @@ impl DdpmSampler {
             x: vec![0.0; config.paths],
             reverse_step: 0,
             trajectories: vec![0.0; k * (config.steps + 1)],
+            chain: vec![0.0; config.paths * (config.steps + 1)],
+            last_chain: Vec::new(),
             last: None,
             inner: 0,
             loss_sum: 0.0,
@@ -144,6 +150,12 @@ impl DdpmSampler {
             .collect()
     }
 
+    /// The last completed training rollout's reverse chain: (T + 1) × paths values, row i
+    /// holding every particle at t = 1 − i/T; None before the first rollout.
+    pub fn last_chain(&self) -> Option<&[f32]> {
+        (!self.last_chain.is_empty()).then_some(self.last_chain.as_slice())
+    }
+
     /// x_1 ~ p_1: a target sample plus N(0, σ_q²).
     fn start(&self, x: &mut [f32], rng: &mut Rng) {
         for v in x {
@@ -181,6 +193,8 @@ impl DdpmSampler {
         for p in 0..k {
             self.trajectories[p * points + self.reverse_step] = self.x[p];
         }
+        let n = self.x.len();
+        self.chain[self.reverse_step * n..(self.reverse_step + 1) * n].copy_from_slice(&self.x);
     }
 
     /// One Adam step on ½(f_θ(x_{t+Δt}, t+Δt) − x_t)², t = i/T, i uniform in 0..T, in its
@@ -300,6 +314,7 @@ impl Sampler for DdpmSampler {
                     samples: self.x.clone(),
                     log_weights: None,
                 });
+                self.last_chain.clone_from(&self.chain);
                 self.iteration += 1;
                 self.phase = Phase::Train;
                 self.inner = 0;
@@ -374,5 +389,45 @@ impl Sampler for DdpmSampler {
 
     fn snapshot(&self) -> Box<dyn Sampler> {
         Box::new(self.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::energy::EnergySpec;
+    use serde_json::json;
+
+    #[test]
+    fn last_chain_holds_the_whole_reverse_chain_of_the_last_rollout() {
+        let config = Config::from_partial(&json!({"sampler": "ddpm", "energy": "gmm1d-demo",
+                                                  "paths": 2000, "inner_steps": 1, "steps": 10}))
+        .unwrap();
+        let target = Target::new(&EnergySpec::Named("gmm1d-demo".into()), 1.0).unwrap();
+        let mut s = DdpmSampler::new(&config, target.energy.clone()).unwrap();
+        assert!(s.last_chain().is_none());
+        while s.iteration() == 0 {
+            s.work().unwrap();
+        }
+        let chain = s.last_chain().unwrap();
+        let n = 2000;
+        assert_eq!(chain.len(), n * 11);
+        // Its last row (t = 0) is the rollout's samples, and its trajectories are its paths.
+        assert_eq!(
+            &chain[10 * n..],
+            s.last_rollout().unwrap().samples.as_slice()
+        );
+        let (traj, count, points) = s.trajectories();
+        for p in 0..count {
+            for i in 0..points {
+                assert_eq!(traj[p * points + i], chain[i * n + p]);
+            }
+        }
+        // Row 0 is x_1 ~ p_1 = target * N(0, σ_q²): variance Var(target) + σ_q² (= 2.5825 + 1).
+        let row: Vec<f64> = chain[..n].iter().map(|&v| v as f64).collect();
+        let mean = row.iter().sum::<f64>() / n as f64;
+        let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n as f64;
+        let truth = 0.5 * (0.49 + 0.16) + 0.25 * 9.0 + 1.0;
+        assert!((var - truth).abs() < 0.25, "{var} vs {truth}");
     }
 }

@@ -123,3 +123,64 @@ test("readout numbers: fixed decimals without negative zero, losses by significa
   assert.equal(formatSignificant(2.5e-5, 2), "2.5e−5");
   assert.equal(formatCount(1234567), "1\u202f234\u202f567");
 });
+
+test("oned: histograms are densities, smoothing keeps mass and adds variance, Tweedie matches a Gaussian", async () => {
+  const { histogramDensity, smoothDensity, exactTimeMarginals, tweedieResidual, boxSmooth } = await import("../../www/oned.js");
+  // A histogram of points inside the window integrates to 1; points outside are lost.
+  const h = histogramDensity([0.1, 0.2, 0.7, 5], 0, 1, 4);
+  assert.deepEqual(Array.from(h), [2, 0, 1, 0]);
+  // A narrow Gaussian bump smoothed by N(0, v) has variance s² + v and the same mass.
+  const bins = 400;
+  const [lo, hi] = [-10, 10];
+  const width = (hi - lo) / bins;
+  const centre = (b) => lo + (b + 0.5) * width;
+  const gauss = (x, v) => Math.exp((-0.5 * x * x) / v) / Math.sqrt(2 * Math.PI * v);
+  const p = Float64Array.from({ length: bins }, (_, b) => gauss(centre(b), 0.25));
+  const moments = (q) => {
+    let m0 = 0;
+    let m2 = 0;
+    for (let b = 0; b < bins; b++) {
+      m0 += q[b] * width;
+      m2 += q[b] * width * centre(b) ** 2;
+    }
+    return [m0, m2 / m0];
+  };
+  const [mass, variance] = moments(smoothDensity(p, width, 1.5));
+  assert.ok(Math.abs(mass - 1) < 1e-6, `mass ${mass}`);
+  assert.ok(Math.abs(variance - 1.75) < 0.01, `variance ${variance}`);
+  assert.deepEqual(Array.from(smoothDensity(p, width, 0)), Array.from(p));
+  // Exact marginals: row 0 is p, row T has variance s² + σ_q².
+  const ex = exactTimeMarginals(p, lo, hi, 2, 10);
+  assert.equal(ex.times, 11);
+  assert.ok(Math.abs(moments(ex.data.subarray(10 * bins, 11 * bins))[1] - 4.25) < 0.02);
+  assert.ok(Math.abs(ex.norm[0] - Math.max(...p)) < 1e-12);
+  // Tweedie for N(0, v): σ_q² Δt ∂ log p = −σ_q² Δt x / v.
+  const r = tweedieResidual(p, width, 1, 0.01);
+  const b = 230;
+  assert.ok(Math.abs(r[b] - (-0.01 * centre(b)) / 0.25) < 1e-4, `${r[b]}`);
+  // A box average of a constant is that constant, edges included.
+  assert.deepEqual(Array.from(boxSmooth(new Float64Array(12).fill(3), 3, 4)), new Array(12).fill(3));
+});
+
+test("state: compare and the text settings round-trip through the hash", async () => {
+  const { setSamplers, SAMPLERS } = await import("../../www/state.js");
+  setSamplers([
+    { name: "adjoint", description: "Adjoint Sampling (Havens et al. 2025)", dims: [1, 2] },
+    { name: "ddpm", description: "DDPM in 1-D trained on target samples (Nakkiran et al. 2024)", dims: [1] },
+    { name: "newone", description: "A new sampler (Someone 2026)", dims: [2] },
+  ]);
+  assert.deepEqual(SAMPLERS.map((s) => s.label), ["Adjoint Sampling", "DDPM (1-D)", "A new sampler"]);
+  const state = createState();
+  state.config = { sampler: "ddpm", source: "normal:0,1" };
+  state.compare = true;
+  const hash = encodeHash(state);
+  assert.ok(hash.includes("compare=1") && hash.includes("source=normal:0,1"), hash);
+  const back = decodeHash(hash, []);
+  assert.equal(back.compare, true);
+  assert.deepEqual(back.config, { sampler: "ddpm", source: "normal:0,1" });
+  assert.deepEqual(back.warnings, []);
+  const bad = decodeHash("#compare=maybe&sampler=nope", []);
+  assert.equal(bad.compare, null);
+  assert.equal(bad.warnings.length, 2);
+  assert.ok(bad.warnings[0].includes("maybe") && bad.warnings[1].includes("nope"), bad.warnings.join(" | "));
+});

@@ -9,7 +9,7 @@ import { niceTicks, formatTick } from "./ticks.js";
  * @param {import("../surface.js").Surface} surface
  * @param {import("../theme.js").Theme} theme
  * @param {{ series: Series[], refs?: RefLine[], logY?: boolean, yClip?: [number, number] | null,
- *           empty?: string }} spec
+ *           empty?: string, xTicks?: "any" }} spec
  *   `yClip` bounds the y range (points outside are drawn at the edge): early values of an
  *   estimate can be far off and would squash the interesting part.
  */
@@ -86,7 +86,8 @@ export function drawLineChart(surface, theme, spec) {
   }
   ctx.textAlign = "center";
   ctx.textBaseline = "top";
-  const xTicks = niceTicks(xmin, xmax, Math.max(2, Math.round(w / 70))).filter((t) => Number.isInteger(t));
+  // Iteration axes get whole numbers only; `xTicks: "any"` allows fractions (an x axis).
+  const xTicks = niceTicks(xmin, xmax, Math.max(2, Math.round(w / 70))).filter((t) => spec.xTicks === "any" || Number.isInteger(t));
   for (const t of xTicks) ctx.fillText(formatTick(t), px(t), h - pad.bottom + 4);
 
   for (const r of refs) {

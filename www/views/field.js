@@ -39,7 +39,9 @@ export class FieldView {
   /**
    * @param {import("../theme.js").Theme} theme
    * @param {{ particles: () => Float32Array, samples: () => Float32Array,
-   *           trajectories: () => Float32Array, trajectoryCount: number, trajectoryPoints: number }} frame
+   *           trajectories: () => Float32Array, trajectoryCount: number, trajectoryPoints: number,
+   *           source?: ArrayLike<number> | null, compare?: (() => Float32Array) | null,
+   *           arrows?: { points: ArrayLike<number>, vectors: ArrayLike<number>, scale: number } | null }} frame
    *   The arrays come as getters: each is a view into wasm memory, fetched right before use.
    */
   draw(theme, frame) {
@@ -56,7 +58,9 @@ export class FieldView {
     const [xlo, xhi, ylo, yhi] = this.target.window;
     const scale = { xlo, ylo, sx: surface.width / (xhi - xlo), sy: surface.height / (yhi - ylo), h: surface.height };
 
+    if (frame.source) drawPoints(ctx, frame.source, scale, theme.source, 2.2);
     drawPoints(ctx, frame.samples(), scale, theme.sample, 1.8);
+    if (frame.compare) drawPoints(ctx, frame.compare(), scale, theme.compare, 1.6);
     if (frame.trajectoryCount > 0 && frame.trajectoryPoints > 1) {
       ctx.strokeStyle = theme.traj;
       ctx.lineWidth = 1;
@@ -78,6 +82,7 @@ export class FieldView {
       ctx.globalAlpha = 1;
     }
     drawPoints(ctx, frame.particles(), scale, theme.particle, 2.6);
+    if (frame.arrows) drawArrows(ctx, frame.arrows, map, theme.corrector);
   }
 
   /** (x, y) in plot coordinates → CSS pixels, y up. */
@@ -214,4 +219,35 @@ function drawPoints(ctx, xy, frame, colour, size) {
     ctx.rect((xy[k] - xlo) * sx - half, h - (xy[k + 1] - ylo) * sy - half, size, size);
   }
   ctx.fill();
+}
+
+/**
+ * Vectors (e.g. ASBS's corrector h) as arrows from their points, lengths multiplied by
+ * `scale` (plot units per unit of the vector).
+ */
+function drawArrows(ctx, arrows, map, colour) {
+  const { points, vectors, scale } = arrows;
+  ctx.strokeStyle = colour;
+  ctx.fillStyle = colour;
+  ctx.lineWidth = 1.2;
+  ctx.globalAlpha = 0.85;
+  ctx.beginPath();
+  for (let k = 0; k + 1 < points.length; k += 2) {
+    const [x0, y0] = map(points[k], points[k + 1]);
+    const [x1, y1] = map(points[k] + scale * vectors[k], points[k + 1] + scale * vectors[k + 1]);
+    const len = Math.hypot(x1 - x0, y1 - y0);
+    if (!(len > 1.5)) continue;
+    ctx.moveTo(x0, y0);
+    ctx.lineTo(x1, y1);
+    // Head: two short strokes back from the tip.
+    const ux = (x1 - x0) / len;
+    const uy = (y1 - y0) / len;
+    const head = Math.min(5, len * 0.4);
+    ctx.moveTo(x1, y1);
+    ctx.lineTo(x1 - head * (ux + 0.5 * uy), y1 - head * (uy - 0.5 * ux));
+    ctx.moveTo(x1, y1);
+    ctx.lineTo(x1 - head * (ux - 0.5 * uy), y1 - head * (uy + 0.5 * ux));
+  }
+  ctx.stroke();
+  ctx.globalAlpha = 1;
 }
