@@ -72,11 +72,12 @@ pub fn catalog() -> Result<JsValue, JsError> {
     to_js(&list)
 }
 
-/// The dimensions a sampler accepts: DDPM is 1-D (methods.md §4); the SDE samplers take any.
-fn sampler_dims(name: &str) -> &'static [usize] {
+/// The dimensions a sampler accepts, None for any: DDPM is 1-D (methods.md §4); the others
+/// take any d (the page shows a 2-D projection above 2).
+fn sampler_dims(name: &str) -> Option<&'static [usize]> {
     match name {
-        "ddpm" => &[1],
-        _ => &[1, 2],
+        "ddpm" => Some(&[1]),
+        _ => None,
     }
 }
 
@@ -87,7 +88,8 @@ pub fn samplers() -> Result<JsValue, JsError> {
     struct Entry {
         name: &'static str,
         description: &'static str,
-        dims: &'static [usize],
+        /// None (null): any dimension.
+        dims: Option<&'static [usize]>,
     }
     let list: Vec<Entry> = SAMPLERS
         .iter()

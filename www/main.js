@@ -280,10 +280,10 @@ function showForRun() {
   const entry = SAMPLERS.find((s) => s.value === sampler);
   $("explain").textContent = EXPLAIN[sampler] || (entry ? entry.description : "");
   // Targets the sampler cannot take are shown but disabled.
-  const dims = entry ? entry.dims : [1, 2];
+  const dims = entry ? entry.dims : null;
   for (const option of $("energy").options) {
     const target = targets.find((t) => t.name === option.value);
-    option.disabled = target !== undefined && !dims.includes(target.dim);
+    option.disabled = target !== undefined && dims !== null && !dims.includes(target.dim);
   }
 }
 

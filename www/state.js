@@ -6,11 +6,11 @@
 
 /**
  * Samplers the page offers: `value` is the facade's name, `dims` the target dimensions it
- * takes. Filled from the wasm core's `samplers()` list by `setSamplers`, so a sampler added
+ * takes (null: any). Filled from the wasm core's `samplers()` list by `setSamplers`, so a sampler added
  * to the core appears here without a change to the page.
- * @type {{ value: string, label: string, description: string, dims: number[] }[]}
+ * @type {{ value: string, label: string, description: string, dims: number[] | null }[]}
  */
-export const SAMPLERS = [{ value: "adjoint", label: "Adjoint Sampling", description: "Adjoint Sampling", dims: [1, 2] }];
+export const SAMPLERS = [{ value: "adjoint", label: "Adjoint Sampling", description: "Adjoint Sampling", dims: null }];
 
 /** Short names for the sampler select; a sampler without one shows its description. */
 const SAMPLER_LABELS = { adjoint: "Adjoint Sampling", asbs: "ASBS (Schrödinger bridge)", ddpm: "DDPM (1-D)" };
@@ -23,7 +23,7 @@ export function setSamplers(list) {
   SAMPLERS.length = 0;
   for (const s of list) {
     const label = SAMPLER_LABELS[s.name] || s.description.split(" (")[0];
-    SAMPLERS.push({ value: s.name, label, description: s.description, dims: Array.from(s.dims) });
+    SAMPLERS.push({ value: s.name, label, description: s.description, dims: s.dims == null ? null : Array.from(s.dims) });
   }
 }
 

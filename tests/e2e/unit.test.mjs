@@ -165,7 +165,7 @@ test("oned: histograms are densities, smoothing keeps mass and adds variance, Tw
 test("state: compare and the text settings round-trip through the hash", async () => {
   const { setSamplers, SAMPLERS } = await import("../../www/state.js");
   setSamplers([
-    { name: "adjoint", description: "Adjoint Sampling (Havens et al. 2025)", dims: [1, 2] },
+    { name: "adjoint", description: "Adjoint Sampling (Havens et al. 2025)", dims: null },
     { name: "ddpm", description: "DDPM in 1-D trained on target samples (Nakkiran et al. 2024)", dims: [1] },
     { name: "newone", description: "A new sampler (Someone 2026)", dims: [2] },
   ]);
