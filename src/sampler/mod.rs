@@ -7,6 +7,7 @@
 pub mod asbs;
 pub mod clipper;
 pub mod ddpm;
+pub mod mala;
 pub mod oracle;
 pub mod replay_buffer;
 pub mod rollout;
