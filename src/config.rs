@@ -108,11 +108,26 @@ pub const SAMPLERS: &[(&str, &str)] = &[
         "tb",
         "diffusion sampler trained by trajectory balance (Sendera et al. 2024)",
     ),
-    ("vargrad", "diffusion sampler trained by the log-variance (VarGrad) loss"),
-    ("db", "diffusion sampler trained by detailed balance with a learned flow"),
-    ("subtb", "diffusion sampler trained by subtrajectory balance (λ = 2)"),
-    ("fl-subtb", "SubTB with the forward-looking flow log F = NN + interpolated log densities"),
-    ("pis", "path integral sampler: on-policy, gradient through the whole trajectory"),
+    (
+        "vargrad",
+        "diffusion sampler trained by the log-variance (VarGrad) loss",
+    ),
+    (
+        "db",
+        "diffusion sampler trained by detailed balance with a learned flow",
+    ),
+    (
+        "subtb",
+        "diffusion sampler trained by subtrajectory balance (λ = 2)",
+    ),
+    (
+        "fl-subtb",
+        "SubTB with the forward-looking flow log F = NN + interpolated log densities",
+    ),
+    (
+        "pis",
+        "path integral sampler: on-policy, gradient through the whole trajectory",
+    ),
 ];
 
 /// The GFlowNet samplers of methods.md §5.
@@ -439,7 +454,10 @@ impl Config {
         positive("t_scale", self.t_scale)?;
         positive("lr_log_z", self.lr_log_z)?;
         if !(self.explore.is_finite() && self.explore >= 0.0) {
-            return Err(format!("explore must be 0 or positive, got {}", self.explore));
+            return Err(format!(
+                "explore must be 0 or positive, got {}",
+                self.explore
+            ));
         }
         self.parse_schedule()?
             .validate()

@@ -70,6 +70,8 @@ struct LocalSearch {
     accepted: StateBuffer,
     chains: Option<MalaChains>,
     step_size: f64,
+    /// The last MALA step's acceptances.
+    flags: Vec<bool>,
 }
 
 /// The per-iteration trajectory batch (B trajectories, T steps, d dimensions).
@@ -199,6 +201,7 @@ impl GfnSampler {
             Mlp::new(&sizes, config.activation, &mut rng)
         });
         let out = policy.out_dim();
+        let in_dim = policy.in_dim();
         let n_params = policy.net.n_params();
         let n_lp = policy.langevin.as_ref().map_or(0, |m| m.n_params());
         let n_flow = flow.as_ref().map_or(0, |m| m.n_params());
@@ -216,7 +219,10 @@ impl GfnSampler {
                 dt,
             },
             adam: Adam::new(n_params, lr),
-            langevin_adam: policy.langevin.as_ref().map(|m| Adam::new(m.n_params(), lr)),
+            langevin_adam: policy
+                .langevin
+                .as_ref()
+                .map(|m| Adam::new(m.n_params(), lr)),
             flow_adam: flow.as_ref().map(|m| Adam::new(m.n_params(), lr)),
             flow,
             policy,
@@ -229,6 +235,7 @@ impl GfnSampler {
                 accepted: StateBuffer::new(config.buffer_capacity, d),
                 chains: None,
                 step_size: LS_INITIAL_STEP,
+                flags: Vec::with_capacity(b),
             }),
             subtb_weights: subtrajectory_weights(objective, steps, SUBTB_LAMBDA),
             rng,
@@ -260,10 +267,10 @@ impl GfnSampler {
             ws: vec![Workspace::new(); steps],
             ws_langevin: vec![Workspace::new(); if n_lp > 0 { steps } else { 0 }],
             ws_flow: vec![Workspace::new(); if n_flow > 0 { steps } else { 0 }],
-            inputs: Array2::zeros((b, d + 6)),
+            inputs: Array2::zeros((b, in_dim)),
             grad_out: Array2::zeros((b, out)),
             flow_grad_out: Array2::zeros((b, 1)),
-            grad_input: Array2::zeros((b, d + 6)),
+            grad_input: Array2::zeros((b, in_dim)),
             grad: vec![0.0; n_params],
             grad_step: vec![0.0; n_params],
             langevin_grad: vec![0.0; n_lp],
@@ -334,7 +341,11 @@ impl GfnSampler {
     pub fn gradients(&self) -> Gradients<'_> {
         Gradients {
             policy: &self.grad,
-            langevin: self.policy.langevin.as_ref().map(|_| &self.langevin_grad[..]),
+            langevin: self
+                .policy
+                .langevin
+                .as_ref()
+                .map(|_| &self.langevin_grad[..]),
             flow: self.flow.as_ref().map(|_| &self.flow_grad[..]),
             log_z: self.batch.d_log_z,
         }
@@ -345,10 +356,11 @@ impl GfnSampler {
     pub fn rollout_and_gradients(&mut self) -> Result<f64, String> {
         self.stage = Stage::Begin;
         loop {
-            if let Stage::Train(k) = self.stage {
-                if k == self.steps {
-                    return Ok(self.loss);
-                }
+            if self.stage == Stage::Train(self.steps - 1) {
+                // The last unit's accumulation, without its Adam step.
+                self.train_step(self.steps - 1);
+                self.stage = Stage::Begin;
+                return Ok(self.loss);
             }
             self.unit()?;
         }
@@ -358,7 +370,10 @@ impl GfnSampler {
     /// the current parameters: every step's forward pass again, then the backward pass.
     /// Off-policy objectives only.
     pub fn loss_on_stored_batch(&mut self) -> Result<f64, String> {
-        assert!(self.objective != Objective::Pis, "PIS has no detached batch");
+        assert!(
+            self.objective != Objective::Pis,
+            "PIS has no detached batch"
+        );
         for i in 0..self.steps {
             self.evaluate_step(i);
         }
@@ -419,11 +434,13 @@ impl GfnSampler {
         let ls = self.local_search.as_mut().expect("local search");
         let chains = ls.chains.as_mut().expect("chains of a search in progress");
         let evals = chains.energy_evals();
-        let accepted = chains.step(self.energy.as_ref(), &mut self.rng);
-        let rate = accepted.iter().filter(|&&a| a).count() as f64 / accepted.len() as f64;
+        ls.flags.clear();
+        ls.flags
+            .extend_from_slice(chains.step(self.energy.as_ref(), &mut self.rng));
+        let rate = ls.flags.iter().filter(|&&a| a).count() as f64 / ls.flags.len() as f64;
         if k >= LS_BURN_IN {
             let d = self.dim;
-            for (p, &a) in accepted.iter().enumerate() {
+            for (p, &a) in ls.flags.iter().enumerate() {
                 if a {
                     ls.accepted
                         .push(&chains.states()[p * d..(p + 1) * d], chains.log_r()[p]);
@@ -634,7 +651,8 @@ impl GfnSampler {
                     let a = &mut bt.adjoint[p * d..(p + 1) * d];
                     self.energy.energy_grad(xt, a);
                     let xp = &bt.xs[((t - 1) * b + p) * d..((t - 1) * b + p + 1) * d];
-                    self.backward.add_gradients(t - 1, xp, xt, -1.0, None, Some(a));
+                    self.backward
+                        .add_gradients(t - 1, xp, xt, -1.0, None, Some(a));
                 }
                 self.energy_evals += b as u64;
                 loss / (b * d) as f64
@@ -648,10 +666,19 @@ impl GfnSampler {
             ));
         }
         if self.batch.forward {
-            let samples: Vec<f32> = self.batch.xs[t * b * d..].iter().map(|&v| v as f32).collect();
+            let samples: Vec<f32> = self.batch.xs[t * b * d..]
+                .iter()
+                .map(|&v| v as f32)
+                .collect();
             let log_weights = (0..b)
                 .map(|p| {
-                    -objectives::path_residual(&self.batch.lf, &self.batch.lb, log_r_t_of(&self.batch, t, b)[p], p, b)
+                    -objectives::path_residual(
+                        &self.batch.lf,
+                        &self.batch.lb,
+                        log_r_t_of(&self.batch, t, b)[p],
+                        p,
+                        b,
+                    )
                 })
                 .collect();
             self.last = Some(Rollout {
@@ -693,7 +720,10 @@ impl GfnSampler {
         let next = &xs[(i + 1) * b * d..(i + 2) * b * d];
         for p in 0..b {
             let r = p * d..(p + 1) * d;
-            let (mu, ell) = (&bt.mu[m.start + r.start..m.start + r.end], &bt.ell[m.start + r.start..m.start + r.end]);
+            let (mu, ell) = (
+                &bt.mu[m.start + r.start..m.start + r.end],
+                &bt.ell[m.start + r.start..m.start + r.end],
+            );
             if pis {
                 // dJ/dμ = Δt·a_{i+1}; dJ/dℓ = −½ + a_{i+1}·r/2 (x_{i+1} moves with the
                 // noise scale sqrt(Δt e^ℓ), and log p_F's own −½ log variance).
@@ -737,7 +767,12 @@ impl GfnSampler {
         }
         if let Some(nn2) = &self.policy.langevin {
             let g = ndarray::Array2::from_elem((1, 1), d_scale as f32);
-            nn2.backward(&mut self.ws_langevin[i], g.view(), &mut self.langevin_grad_step, None);
+            nn2.backward(
+                &mut self.ws_langevin[i],
+                g.view(),
+                &mut self.langevin_grad_step,
+                None,
+            );
             for (g, s) in self.langevin_grad.iter_mut().zip(&self.langevin_grad_step) {
                 *g += s;
             }
@@ -766,10 +801,22 @@ impl GfnSampler {
                     adjoint[p * d + c] += self.grad_input[[p, c]] as f64;
                 }
                 let a = &mut adjoint[r.clone()];
-                self.backward
-                    .add_gradients(i, &x[r.clone()], &next[r.clone()], -1.0, Some(a), None);
-                self.backward
-                    .add_gradients(i - 1, &prev[r.clone()], &x[r.clone()], -1.0, None, Some(a));
+                self.backward.add_gradients(
+                    i,
+                    &x[r.clone()],
+                    &next[r.clone()],
+                    -1.0,
+                    Some(a),
+                    None,
+                );
+                self.backward.add_gradients(
+                    i - 1,
+                    &prev[r.clone()],
+                    &x[r.clone()],
+                    -1.0,
+                    None,
+                    Some(a),
+                );
             }
         }
     }
@@ -909,12 +956,19 @@ impl GfnSampler {
                     },
                 );
                 for k in 0..m * d {
-                    next[k] = x[k] + self.dt * mu[k] + (self.dt * ell[k].exp()).sqrt() * rng.normal();
+                    next[k] =
+                        x[k] + self.dt * mu[k] + (self.dt * ell[k].exp()).sqrt() * rng.normal();
                 }
                 for p in 0..m {
                     let r = p * d..(p + 1) * d;
                     lw[p] += self.backward.log_prob(i, &x[r.clone()], &next[r.clone()])
-                        - forward_log_prob(&x[r.clone()], &next[r.clone()], &mu[r.clone()], &ell[r], self.dt);
+                        - forward_log_prob(
+                            &x[r.clone()],
+                            &next[r.clone()],
+                            &mu[r.clone()],
+                            &ell[r],
+                            self.dt,
+                        );
                 }
                 std::mem::swap(&mut x, &mut next);
             }

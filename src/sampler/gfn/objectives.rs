@@ -253,9 +253,7 @@ mod tests {
             check(
                 &mut lf,
                 &d_lf,
-                &mut |v| {
-                    subtrajectory_balance(v, &lb, &log_f, &w, &mut scratch, &mut df_scratch)
-                },
+                &mut |v| subtrajectory_balance(v, &lb, &log_f, &w, &mut scratch, &mut df_scratch),
                 &format!("{objective:?} lf"),
             );
             let mut scratch2 = scratch.clone();

@@ -97,7 +97,13 @@ impl BackwardPolicy {
 }
 
 /// log p_F(x_{i+1} | x_i) for drift μ and log-variance ℓ (per coordinate).
-pub(crate) fn forward_log_prob(x_i: &[f64], x_next: &[f64], mu: &[f64], ell: &[f64], dt: f64) -> f64 {
+pub(crate) fn forward_log_prob(
+    x_i: &[f64],
+    x_next: &[f64],
+    mu: &[f64],
+    ell: &[f64],
+    dt: f64,
+) -> f64 {
     let mut s = 0.0;
     for k in 0..x_i.len() {
         let v = dt * ell[k].exp();
@@ -268,11 +274,7 @@ impl ForwardPolicy {
         let d = self.dim;
         let w = self.out_dim();
         let mut d_scale = 0.0;
-        for (p, (row, mut g)) in raw
-            .chunks_exact(w)
-            .zip(grad_out.rows_mut())
-            .enumerate()
-        {
+        for (p, (row, mut g)) in raw.chunks_exact(w).zip(grad_out.rows_mut()).enumerate() {
             for k in 0..d {
                 let mut dm = d_mu[p * d + k];
                 if let Some(s) = score {
