@@ -397,89 +397,140 @@ fn reproduce(args: &[String]) -> Result<(), String> {
     };
     let out = take("out").map(|v| v.as_str().unwrap_or_default().to_string());
     let extra = settings;
-    let mut lines = Vec::new();
-    let mut per_iteration = Vec::new();
-    for r in rows {
-        let mut results: Vec<[f64; 4]> = Vec::new();
-        for seed in 1..=seeds as u64 {
-            let mut partial = Map::new();
-            partial.insert("preset".into(), Value::String("paper".into()));
-            partial.insert("sampler".into(), Value::String(r.sampler.into()));
-            partial.insert("energy".into(), energy.clone());
-            partial.insert("seed".into(), seed.into());
-            partial.insert("explore".into(), r.explore.into());
-            partial.insert("local_search".into(), r.local_search.into());
-            partial.insert("langevin".into(), r.langevin.into());
-            if let Some(n) = iters {
-                partial.insert("iters".into(), n.into());
-            }
-            for (k, v) in &extra {
-                partial.insert(k.clone(), v.clone());
-            }
-            let config = Config::from_partial(&Value::Object(partial))?;
-            let n = config.iters;
-            let start = Instant::now();
-            let mut run = Run::new(config)?;
-            run.run_iterations(n, |_| {})?;
-            let seconds = start.elapsed().as_secs_f64();
-            let rep = run.report(2000, 2000, 2000);
-            let truth = rep.log_z_true.unwrap_or(f64::NAN);
-            let d_elbo = truth - rep.log_z_elbo.unwrap_or(f64::NAN);
-            let d_rw = truth - rep.log_z_iw.unwrap_or(f64::NAN);
-            eprintln!(
-                "{:<26} seed {seed}: {n} iterations in {seconds:.1} s; Δlog Z {d_elbo:.3}, Δlog Z^RW {d_rw:.3}, W2 {:.3} (floor {:.3}), modes {:.2}",
-                r.label, rep.w2, rep.w2_floor, rep.mode_coverage
-            );
-            per_iteration.push(seconds / n as f64);
-            results.push([d_elbo, d_rw, rep.w2, seconds]);
-            results.last_mut().expect("pushed")[3] = seconds;
-            let _ = rep.w2_floor;
+    let lines: Vec<String> = Vec::new();
+    let per_iteration: Vec<f64> = Vec::new();
+    let write = |lines: &[String], per_iteration: &[f64], last: bool| -> Result<(), String> {
+        let iters_text = match iters {
+            Some(n) => format!("{n} iterations per run (the paper: 25,000, or 10,000 with LP)"),
+            None => "the paper's 25,000 iterations per run (10,000 with LP)".into(),
+        };
+        let extra_text = if extra.is_empty() {
+            String::new()
+        } else {
+            format!("; overrides {}", Value::Object(extra.clone()))
+        };
+        let (spi, _) = mean_std(per_iteration);
+        let mut text = format!(
+            "# Table 1 of Sendera et al. (2024) on {energy_name}: ours vs the paper\n\n\
+             Command: `playground reproduce {}`. Paper preset (T 100, batch 300, hidden 64 × 3 \
+             GELU, Adam 1e-3 and 0.1 for log Z, σ² per target, ε 0.2 or 0.1 with local search) \
+             with {iters_text}{extra_text}; seeds 1..{seeds}, mean ± sample std. Δlog Z = log Z − \
+             log Ẑ and Δlog Z^RW = log Z − log Ẑ^RW from 2000 fresh trajectories without \
+             exploration; W2 exact OT on 2000 vs 2000 points (two perfect sets give ≈ 1.09 on \
+             25GMM). Seconds are wall-clock per run on this machine (2 cores shared), \
+             {spi:.3} s per iteration on average.\n\n\
+             | Method | Δlog Z (ours) | Δlog Z (paper) | Δlog Z^RW (ours) | Δlog Z^RW (paper) | W2 (ours) | W2 (paper) | s / run |\n\
+             |---|---|---|---|---|---|---|---|\n",
+            args.join(" ")
+        );
+        for l in lines {
+            text.push_str(l);
+            text.push('\n');
         }
-        let col = |j: usize| mean_std(&results.iter().map(|x| x[j]).collect::<Vec<_>>());
-        let fmt = |(m, s): (f64, f64)| format!("{m:.3} ± {s:.3}");
-        let (secs, _) = col(3);
-        lines.push(format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {:.0} |",
-            r.label,
-            fmt(col(0)),
-            fmt(r.paper[0]),
-            fmt(col(1)),
-            fmt(r.paper[1]),
-            fmt(col(2)),
-            fmt(r.paper[2]),
-            secs
-        ));
-    }
-    let iters_text = match iters {
-        Some(n) => format!("{n} iterations per run (the paper: 25,000, or 10,000 with LP)"),
-        None => "the paper's 25,000 iterations per run (10,000 with LP)".into(),
+        match &out {
+            Some(path) => std::fs::write(path, &text).map_err(|e| format!("--out {path}: {e}")),
+            None if last => {
+                print!("{text}");
+                Ok(())
+            }
+            None => Ok(()),
+        }
     };
-    let extra_text = if extra.is_empty() {
-        String::new()
-    } else {
-        format!("; overrides {}", Value::Object(extra.clone()))
+    // Runs go to `workers` threads (PLAYGROUND_THREADS, else the cores), one run each at a
+    // time; a row's line is written once all its seeds are done.
+    let jobs: Vec<(usize, u64)> = (0..rows.len())
+        .flat_map(|r| (1..=seeds as u64).map(move |s| (r, s)))
+        .collect();
+    let workers = std::env::var("PLAYGROUND_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .clamp(1, jobs.len());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results = std::sync::Mutex::new(vec![Vec::<[f64; 4]>::new(); rows.len()]);
+    let progress = std::sync::Mutex::new((lines, per_iteration, vec![false; rows.len()]));
+    let run_one = |r: &PaperRow, seed: u64| -> Result<([f64; 4], usize), String> {
+        let mut partial = Map::new();
+        partial.insert("preset".into(), Value::String("paper".into()));
+        partial.insert("sampler".into(), Value::String(r.sampler.into()));
+        partial.insert("energy".into(), energy.clone());
+        partial.insert("seed".into(), seed.into());
+        partial.insert("explore".into(), r.explore.into());
+        partial.insert("local_search".into(), r.local_search.into());
+        partial.insert("langevin".into(), r.langevin.into());
+        if let Some(n) = iters {
+            partial.insert("iters".into(), n.into());
+        }
+        for (k, v) in &extra {
+            partial.insert(k.clone(), v.clone());
+        }
+        let config = Config::from_partial(&Value::Object(partial))?;
+        let n = config.iters;
+        let start = Instant::now();
+        let mut run = Run::new(config)?;
+        run.run_iterations(n, |_| {})?;
+        let seconds = start.elapsed().as_secs_f64();
+        let rep = run.report(2000, 2000, 2000);
+        let truth = rep.log_z_true.unwrap_or(f64::NAN);
+        let d_elbo = truth - rep.log_z_elbo.unwrap_or(f64::NAN);
+        let d_rw = truth - rep.log_z_iw.unwrap_or(f64::NAN);
+        eprintln!(
+            "{:<26} seed {seed}: {n} iterations in {seconds:.1} s; Δlog Z {d_elbo:.3}, Δlog Z^RW {d_rw:.3}, W2 {:.3} (floor {:.3}), modes {:.2}",
+            r.label, rep.w2, rep.w2_floor, rep.mode_coverage
+        );
+        Ok(([d_elbo, d_rw, rep.w2, seconds], n))
     };
-    let (spi, _) = mean_std(&per_iteration);
-    let mut text = format!(
-        "# Table 1 of Sendera et al. (2024) on {energy_name}: ours vs the paper\n\n\
-         Command: `playground reproduce {}`. Paper preset (T 100, batch 300, hidden 64 × 3 \
-         GELU, Adam 1e-3 and 0.1 for log Z, σ² per target, ε 0.2 or 0.1 with local search) \
-         with {iters_text}{extra_text}; seeds 1..{seeds}, mean ± sample std. Δlog Z = log Z − \
-         log Ẑ and Δlog Z^RW = log Z − log Ẑ^RW from 2000 fresh trajectories without \
-         exploration; W2 exact OT on 2000 vs 2000 points (two perfect sets give ≈ 1.09 on \
-         25GMM). Seconds are wall-clock per run on this machine (2 cores shared), \
-         {spi:.3} s per iteration on average.\n\n\
-         | Method | Δlog Z (ours) | Δlog Z (paper) | Δlog Z^RW (ours) | Δlog Z^RW (paper) | W2 (ours) | W2 (paper) | s / run |\n\
-         |---|---|---|---|---|---|---|---|\n",
-        args.join(" ")
-    );
-    for l in &lines {
-        text.push_str(l);
-        text.push('\n');
-    }
-    match out {
-        Some(path) => std::fs::write(&path, &text).map_err(|e| format!("--out {path}: {e}"))?,
-        None => print!("{text}"),
-    }
-    Ok(())
+    let fmt = |(m, s): (f64, f64)| format!("{m:.3} ± {s:.3}");
+    let outcome: Result<(), String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| -> Result<(), String> {
+                    loop {
+                        let j = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&(ri, seed)) = jobs.get(j) else {
+                            return Ok(());
+                        };
+                        let (res, n) = run_one(&rows[ri], seed)?;
+                        let mut all = results.lock().expect("results");
+                        all[ri].push(res);
+                        let mut p = progress.lock().expect("progress");
+                        p.1.push(res[3] / n as f64);
+                        if all[ri].len() == seeds {
+                            p.2[ri] = true;
+                            // Lines in table order, for the rows finished so far.
+                            let mut lines = Vec::new();
+                            for (k, r) in rows.iter().enumerate() {
+                                if !p.2[k] {
+                                    continue;
+                                }
+                                let col = |c: usize| {
+                                    mean_std(&all[k].iter().map(|x| x[c]).collect::<Vec<_>>())
+                                };
+                                lines.push(format!(
+                                    "| {} | {} | {} | {} | {} | {} | {} | {:.0} |",
+                                    r.label,
+                                    fmt(col(0)),
+                                    fmt(r.paper[0]),
+                                    fmt(col(1)),
+                                    fmt(r.paper[1]),
+                                    fmt(col(2)),
+                                    fmt(r.paper[2]),
+                                    col(3).0
+                                ));
+                            }
+                            p.0 = lines;
+                            write(&p.0, &p.1, false)?;
+                        }
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().expect("a reproduction worker panicked")?;
+        }
+        Ok(())
+    });
+    outcome?;
+    let (lines, per_iteration, _) = progress.into_inner().expect("progress");
+    write(&lines, &per_iteration, true)
 }

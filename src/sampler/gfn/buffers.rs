@@ -110,10 +110,10 @@ mod tests {
     #[test]
     fn rank_priority_draws_follow_the_formula() {
         let mut b = StateBuffer::new(1000, 1);
-        // log R = −(i mod 7) − i/1000: distinct values, rank order unrelated to insertion.
+        // log R = −((37·i) mod 200): distinct values, rank order unrelated to insertion.
         let n = 200;
         for i in 0..n {
-            let lr = -((i * 37) % n) as f64;
+            let lr = -(((i * 37) % n) as f64);
             b.push(&[i as f64], lr);
         }
         let p = rank_priorities(n);
