@@ -43,7 +43,7 @@ fn zero_network_path_weights_are_log_r_minus_the_base_density() {
                 for (x, &lw) in samples.chunks_exact(2).zip(log_w) {
                     let r2 = x[0] * x[0] + x[1] * x[1];
                     let log_base = -(2.0 * std::f64::consts::PI * sigma2).ln() - 0.5 * r2 / sigma2;
-                    let want = -e.energy(&x) - log_base;
+                    let want = -e.energy(x) - log_base;
                     assert!(
                         (lw - want).abs() < tol * (1.0 + want.abs()),
                         "{name} {what}: {lw} vs {want}"

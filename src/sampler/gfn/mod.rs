@@ -14,6 +14,9 @@
 //! it % 100 == 1 (200 MALA steps from B rank-prioritized states of D, accepted proposals
 //! after step 100 into D_LS), then train on backward trajectories from D_LS states.
 
+// Per-trajectory loops index several parallel arrays (states, log-probabilities, weights).
+#![allow(clippy::needless_range_loop)]
+
 pub mod buffers;
 pub mod objectives;
 pub mod policy;

@@ -114,6 +114,7 @@ pub(crate) fn forward_log_prob(
 }
 
 /// ∂log p_F/∂μ and ∂log p_F/∂ℓ (per coordinate), times `scale`, into `d_mu`, `d_ell`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn forward_log_prob_gradients(
     x_i: &[f64],
     x_next: &[f64],
@@ -158,6 +159,7 @@ pub(crate) struct StepOutputs<'a> {
 }
 
 impl ForwardPolicy {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         dim: usize,
         hidden: usize,
@@ -228,6 +230,7 @@ impl ForwardPolicy {
     /// μ, ℓ at the rows of `x` (n × d) at time t: the network's forward pass into `ws`
     /// (`inputs` must have n rows). `score` is the clipped ∇log R at x (LP only) and
     /// `scale` NN2(t).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn outputs(
         &self,
         x: &[f64],
