@@ -62,6 +62,7 @@ pub struct Config {
     /// c in the per-sample adjoint clip.
     pub clip: f64,
     pub sigma_min: f64,
+    /// Also MALA's: the chains start from N(0, sigma_max² I) in the sampler's coordinates.
     pub sigma_max: f64,
     /// Base process σ_t: "geometric" (σ_min, σ_max above) or "constant:S" (methods.md §3).
     pub sigma: String,
@@ -127,6 +128,10 @@ pub const SAMPLERS: &[(&str, &str)] = &[
     (
         "pis",
         "path integral sampler: on-policy, gradient through the whole trajectory",
+    ),
+    (
+        "mala",
+        "Metropolis-adjusted Langevin chains, a classical baseline: no network (paths chains from N(0, sigma_max²), steps MALA steps per iteration)",
     ),
 ];
 

@@ -102,6 +102,12 @@ impl Run {
         let target = Target::new(&config.energy, config.temperature)?;
         let truth = target.ground_truth();
         let d = target.dim();
+        if config.whiten && !target.moments_known() {
+            return Err(format!(
+                "whiten: {} has d = {d} and no known covariance to whiten with; set whiten to false",
+                config.energy.name()
+            ));
+        }
         let (map, energy): (Affine, Arc<dyn Energy>) = if config.whiten {
             let map = Affine::whitening(&truth.mean, &truth.cov);
             let pulled = Pulled {
@@ -132,6 +138,26 @@ impl Run {
 
     pub fn dim(&self) -> usize {
         self.target.dim()
+    }
+
+    /// Dimension of what is drawn: min(d, 2) (the target's displayed axes, see
+    /// [`Target::project`]).
+    pub fn display_dim(&self) -> usize {
+        self.target.display_dim()
+    }
+
+    /// Maps flat sampler-coordinate points to original coordinates and keeps the displayed
+    /// axes: n × display_dim.
+    pub fn to_display_f32(&self, y: &[f32], out: &mut Vec<f32>) {
+        self.to_original_f32(y, out);
+        let (d, k) = (self.dim(), self.display_dim());
+        if d > k {
+            let shown: Vec<f32> = out
+                .chunks_exact(d)
+                .flat_map(|x| x[..k].iter().copied())
+                .collect();
+            *out = shown;
+        }
     }
 
     /// The sampler's auxiliary field (ASBS's corrector h) at points given in original
@@ -279,7 +305,11 @@ impl Run {
         let x = self.to_original_f64(&rollout.samples);
         let lz = rollout.log_weights.as_deref().map(estimate_log_z);
         let moments = axis_moments(&x, d, 0);
-        let masses = mode_masses(&x, d, &self.target.modes);
+        let masses = mode_masses(
+            &self.target.project(&x),
+            self.display_dim(),
+            &self.target.modes,
+        );
         IterationMetrics {
             iteration: self.sampler.iteration(),
             loss,
@@ -308,7 +338,11 @@ impl Run {
             .as_deref()
             .map(|w| estimate_log_z(&w[..k]));
         let moments = axis_moments(&x, d, 0);
-        let masses = mode_masses(&x, d, &self.target.modes);
+        let masses = mode_masses(
+            &self.target.project(&x),
+            self.display_dim(),
+            &self.target.modes,
+        );
         let m = w2_points.min(n_samples);
         let truth_a = self.ground_truth_samples(m);
         let truth_b = self.ground_truth_samples(m);
@@ -355,5 +389,40 @@ impl Run {
         self.target
             .exact_samples(n, &mut self.eval_rng)
             .unwrap_or_else(|| self.target.reference_samples(n, &mut self.eval_rng))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_sampler_runs_on_high_dimensional_targets() {
+        for energy in ["manywell:4", "funnel:3", "gmm40"] {
+            for sampler in ["adjoint", "asbs", "mala"] {
+                let config = Config::from_partial(&json!({
+                    "sampler": sampler, "energy": energy, "paths": 16, "steps": 5,
+                    "inner_steps": 1, "batch": 16, "hidden": 8, "layers": 1,
+                    "adjoint_iters": 1, "corrector_iters": 1, "source": "point"
+                }))
+                .unwrap();
+                let mut run =
+                    Run::new(config).unwrap_or_else(|e| panic!("{sampler} {energy}: {e}"));
+                run.run_iterations(2, |_| {})
+                    .unwrap_or_else(|e| panic!("{sampler} {energy}: {e}"));
+                let m = run.latest().unwrap();
+                assert_eq!(m.mode_masses.len(), run.target.modes.len());
+                let r = run.report(64, 64, 32);
+                assert_eq!(r.dim, run.dim());
+                assert!(
+                    r.w2.is_finite() && r.w2_floor.is_finite(),
+                    "{sampler} {energy}"
+                );
+                let mut shown = Vec::new();
+                run.to_display_f32(run.sampler().particles().0, &mut shown);
+                assert_eq!(shown.len(), 16 * run.display_dim());
+            }
+        }
     }
 }

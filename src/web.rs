@@ -178,7 +178,15 @@ impl Playground {
         Ok(())
     }
 
+    /// Dimension of everything this object hands out (samples, particles, trajectories,
+    /// window, centres): min(d, 2). For d > 2 targets it is the 2-D projection the target
+    /// displays (Funnel (x₀, x₁), Manywell the first pair).
     pub fn dim(&self) -> usize {
+        self.run.display_dim()
+    }
+
+    /// The target's full dimension d.
+    pub fn target_dim(&self) -> usize {
         self.run.dim()
     }
 
@@ -212,7 +220,7 @@ impl Playground {
     pub fn particles(&mut self) -> Float32Array {
         let (y, _) = self.run.sampler().particles();
         let mut out = std::mem::take(&mut self.particles);
-        self.run.to_original_f32(y, &mut out);
+        self.run.to_display_f32(y, &mut out);
         self.particles = out;
         unsafe { Float32Array::view(&self.particles) }
     }
@@ -231,9 +239,9 @@ impl Playground {
             return;
         };
         let mut out = std::mem::take(&mut self.samples);
-        self.run.to_original_f32(&rollout.samples, &mut out);
+        self.run.to_display_f32(&rollout.samples, &mut out);
         self.samples = out;
-        let d = self.run.dim();
+        let d = self.run.display_dim();
         let x: Vec<f64> = self.samples.iter().map(|&v| v as f64).collect();
         for (axis, m) in self.run.truth.marginals.iter().enumerate() {
             let mut h = vec![0f64; m.density.len()];
@@ -244,7 +252,7 @@ impl Playground {
         }
         let (traj, _, _) = self.run.sampler().trajectories();
         let mut out = std::mem::take(&mut self.trajectories);
-        self.run.to_original_f32(traj, &mut out);
+        self.run.to_display_f32(traj, &mut out);
         self.trajectories = out;
         self.shown_iteration = Some(iteration);
     }
@@ -327,15 +335,26 @@ impl Playground {
     }
 
     /// ASBS's corrector h at `points` (n × d, original coordinates) as vectors (a copy),
-    /// or undefined when the sampler has no learned corrector.
+    /// or undefined when the sampler has no learned corrector or d > 2 (a d-D field has
+    /// no faithful picture in the 2-D projection).
     pub fn corrector_field(&mut self, points: Vec<f32>) -> Option<Vec<f32>> {
+        if self.run.dim() > self.run.display_dim() {
+            return None;
+        }
         self.run.corrector_field(&points)
     }
 
-    /// n draws from the source μ (n × d, original coordinates, a copy), for drawing the
-    /// source beside the target; empty for DDPM.
+    /// n draws from the source μ (n × dim(), original coordinates projected on the
+    /// displayed axes, a copy), for drawing the source beside the target; empty for DDPM.
     pub fn source_samples(&mut self, n: usize) -> Vec<f32> {
-        self.run.source_samples(n)
+        let full = self.run.source_samples(n);
+        let (d, k) = (self.run.dim(), self.run.display_dim());
+        if d == k {
+            return full;
+        }
+        full.chunks_exact(d)
+            .flat_map(|x| x[..k].iter().copied())
+            .collect()
     }
 
     /// DDPM at time t on the points `xs`: {learned: f_θ(x, t), oracle: f*(x, t) or null,

@@ -8,7 +8,9 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod affine;
+pub mod funnel;
 pub mod gmm;
+pub mod manywell;
 pub mod quadrature;
 pub mod wells;
 
@@ -18,7 +20,9 @@ pub use quadrature::{DensityGrid, GroundTruth, Marginal};
 use std::sync::Arc;
 
 use crate::rng::Rng;
+pub use funnel::Funnel;
 pub use gmm::Gmm;
+pub use manywell::Manywell;
 use wells::{DoubleWell, HarmonicWell, QuarticWell1d};
 
 pub trait Energy: Send + Sync {
@@ -105,7 +109,74 @@ pub const CATALOG: &[(&str, &str)] = &[
         "1-D far modes 0.5·N(−4, 0.5²) + 0.5·N(4, 0.5²)",
     ),
     ("double-well1d", "1-D double well E = (x² − 4)²"),
+    (
+        "gmm40",
+        "40 equal unit-variance Gaussians, means uniform in [−40, 40]² (fixed seed)",
+    ),
+    (
+        "funnel",
+        "Neal's funnel in d = 10, x₀ ~ N(0, 9), x_i ~ N(0, e^{x₀}); funnel:D for any 2 ≤ D ≤ 512; \
+         shows (x₀, x₁)",
+    ),
+    (
+        "manywell",
+        "Manywell in d = 32: 16 independent double wells; manywell:D for any even 2 ≤ D ≤ 512; \
+         shows the first pair",
+    ),
 ];
+
+/// Largest d accepted in "funnel:D" and "manywell:D".
+pub const MAX_DIM: usize = 512;
+/// Seed of the 40GMM means (our xoshiro [`Rng`]); fixed so "gmm40" is one target.
+pub const GMM40_SEED: u64 = 40;
+/// Half-width of the square the 40GMM means are drawn from.
+pub const GMM40_HALF_WIDTH: f64 = 40.0;
+
+/// A high-dimensional catalog target named "base" or "base:D".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scalable {
+    Funnel(usize),
+    Manywell(usize),
+}
+
+/// Recognises "funnel", "funnel:D", "manywell", "manywell:D": Ok(None) for other names,
+/// Err naming the value when D is not a valid dimension for that target.
+fn parse_scalable(name: &str) -> Result<Option<Scalable>, String> {
+    let (base, dim) = match name.split_once(':') {
+        Some((base, dim)) => (base, Some(dim)),
+        None => (name, None),
+    };
+    let (default, even) = match base {
+        "funnel" => (10, false),
+        "manywell" => (32, true),
+        _ => return Ok(None),
+    };
+    let d = match dim {
+        None => default,
+        Some(text) => {
+            let d: usize = text.trim().parse().map_err(|_| {
+                format!("energy \"{name}\": the dimension \"{text}\" is not a whole number")
+            })?;
+            let low = 2;
+            if d < low || d > MAX_DIM {
+                return Err(format!(
+                    "energy \"{name}\": dimension {d} is out of range; {base}:D needs {low} ≤ D ≤ {MAX_DIM}"
+                ));
+            }
+            if even && !d.is_multiple_of(2) {
+                return Err(format!(
+                    "energy \"{name}\": dimension {d} is odd; manywell:D needs an even D (pairs of coordinates)"
+                ));
+            }
+            d
+        }
+    };
+    Ok(Some(if even {
+        Scalable::Manywell(d)
+    } else {
+        Scalable::Funnel(d)
+    }))
+}
 
 /// A 1-D mixture Σ w_k N(m_k, s_k²) from (weight, mean, standard deviation) triples.
 fn mixture_1d(components: &[(f64, f64, f64)], tau: f64) -> Result<Gmm, String> {
@@ -132,9 +203,9 @@ fn unknown_name(name: &str) -> String {
 }
 
 impl EnergySpec {
-    /// A catalog name ("seed-gmm", "well", "gmm9", "gmm25", "double-well") or JSON text
-    /// (starts with '{'). Unknown names → Err listing the known ones; bad JSON → Err with
-    /// serde's message. Only the syntax is checked here; [`Target::new`] validates values.
+    /// A catalog name ("seed-gmm", "well", "gmm9", "gmm25", "double-well", …, "funnel:D",
+    /// "manywell:D") or JSON text (starts with '{'). Unknown names → Err listing the known
+    /// ones; a bad D → Err naming it; bad JSON → Err with serde's message. Only the syntax is checked here; [`Target::new`] validates values.
     pub fn parse(text: &str) -> Result<EnergySpec, String> {
         let text = text.trim();
         if text.starts_with('{') {
@@ -144,7 +215,7 @@ impl EnergySpec {
                 .map(EnergySpec::Custom)
                 .map_err(|e| format!("invalid energy JSON: {e}"));
         }
-        if CATALOG.iter().any(|(n, _)| *n == text) {
+        if CATALOG.iter().any(|(n, _)| *n == text) || parse_scalable(text)?.is_some() {
             Ok(EnergySpec::Named(text.to_string()))
         } else {
             Err(unknown_name(text))
@@ -219,6 +290,8 @@ enum ExactSampler {
     Mixture(Arc<Gmm>),
     Well(HarmonicWell),
     DoubleWell(DoubleWell),
+    Funnel(Funnel),
+    Manywell(Manywell),
     None,
 }
 
@@ -228,9 +301,13 @@ pub struct Target {
     pub temperature: f64,
     /// E/τ.
     pub energy: Arc<dyn Energy>,
-    /// Mode centres, for per-mode mass (nearest-centre cells).
+    /// Mode centres in the displayed coordinates, for per-mode mass (nearest-centre cells
+    /// of the projection [`Target::project`]). Manywell: the two wells of the displayed
+    /// pair; Funnel: none.
     pub modes: Vec<Vec<f64>>,
-    /// Plot window holding essentially all the mass (grows with sqrt(τ)).
+    /// Plot window of the displayed coordinates, holding essentially all their mass (grows
+    /// with sqrt(τ)). The display shows the first `window.lo.len()` = min(d, 2) axes: for
+    /// d > 2 a 2-D projection (Funnel (x₀, x₁), Manywell the first pair).
     pub window: Window,
     /// Closed form where known, else None (quadrature gives it).
     pub log_z: Option<f64>,
@@ -273,6 +350,12 @@ impl Target {
         }
         let tau = temperature;
         let mut target = match spec {
+            EnergySpec::Named(name) if parse_scalable(name)?.is_some() => {
+                match parse_scalable(name)?.expect("checked") {
+                    Scalable::Funnel(d) => Target::funnel(d, tau)?,
+                    Scalable::Manywell(d) => Target::manywell(d, tau),
+                }
+            }
             EnergySpec::Named(name) => match name.as_str() {
                 "seed-gmm" => Target::mixture(Gmm::new(
                     &[0.5, 0.5],
@@ -300,6 +383,7 @@ impl Target {
                     Target::mixture(mixture_1d(&[(0.5, -4.0, 0.5), (0.5, 4.0, 0.5)], tau)?)
                 }
                 "double-well1d" => Target::quartic_well_1d(tau),
+                "gmm40" => Target::mixture(gmm40(tau)?),
                 other => return Err(unknown_name(other)),
             },
             EnergySpec::Custom(CustomEnergy::Gmm(g)) => Target::mixture(Gmm::from_spec(g, tau)?),
@@ -389,6 +473,48 @@ impl Target {
         }
     }
 
+    /// Funnel in d dimensions, τ = 1 only: at τ ≠ 1 the x₀ marginal of exp(−E/τ) drifts by
+    /// 4.5(d − 1)(τ − 1) standard units and the target stops being a funnel.
+    fn funnel(dim: usize, tau: f64) -> Result<Target, String> {
+        if tau != 1.0 {
+            return Err(format!(
+                "the funnel is defined at temperature 1 only, got {tau}"
+            ));
+        }
+        let funnel = Funnel::new(dim);
+        // x₀: ±4.5 standard deviations; x₁ has heavy tails (std e^{9/4} ≈ 9.5 but most of
+        // its mass near 0): ±20 holds about 98% of it.
+        let window = Window {
+            lo: vec![-DISPLAY_SIGMAS * 3.0, -20.0],
+            hi: vec![DISPLAY_SIGMAS * 3.0, 20.0],
+        };
+        Ok(Target {
+            spec: EnergySpec::Named(String::new()),
+            temperature: tau,
+            energy: Arc::new(funnel.clone()),
+            modes: Vec::new(),
+            quadrature_window: window.clone(),
+            quadrature_cells: vec![quadrature::DENSITY_GRID_CELLS; 2],
+            window,
+            log_z: Some(0.0),
+            exact: ExactSampler::Funnel(funnel),
+        })
+    }
+
+    /// Manywell in d (even) dimensions at any τ: the display, modes and quadrature grid
+    /// are those of the first pair (a double well), log Z = (d/2)·log Z of a pair (its 1-D
+    /// integral is exact to rounding at every τ).
+    fn manywell(dim: usize, tau: f64) -> Target {
+        let manywell = Manywell::new(dim, tau);
+        let pair = Target::double_well(tau);
+        Target {
+            energy: Arc::new(manywell.clone()),
+            log_z: Some(manywell.log_z()),
+            exact: ExactSampler::Manywell(manywell),
+            ..pair
+        }
+    }
+
     fn quartic_well_1d(tau: f64) -> Target {
         let well = QuarticWell1d::new(tau);
         let (r, q) = (
@@ -419,6 +545,33 @@ impl Target {
         self.energy.dim()
     }
 
+    /// Dimension of the display: min(d, 2).
+    pub fn display_dim(&self) -> usize {
+        self.window.lo.len()
+    }
+
+    /// The displayed coordinates (the first [`Target::display_dim`]) of every row of `xs`
+    /// (n × d) as n × display_dim; a copy when d ≤ 2.
+    pub fn project(&self, xs: &[f64]) -> Vec<f64> {
+        let (d, k) = (self.dim(), self.display_dim());
+        if d == k {
+            return xs.to_vec();
+        }
+        xs.chunks_exact(d)
+            .flat_map(|x| x[..k].iter().copied())
+            .collect()
+    }
+
+    /// Whether the ground truth's mean and covariance are exact (closed form or quadrature)
+    /// in every dimension: needed to whiten (Run) when d > 2.
+    pub fn moments_known(&self) -> bool {
+        self.dim() <= 2
+            || matches!(
+                self.exact,
+                ExactSampler::Funnel(_) | ExactSampler::Manywell(_)
+            )
+    }
+
     /// The target as a Gaussian mixture, where it is one at τ = 1 (the DDPM oracle needs
     /// the components).
     pub fn as_mixture(&self) -> Option<Arc<Gmm>> {
@@ -442,13 +595,15 @@ impl Target {
     }
 
     /// n exact samples (row-major n×d) where an exact sampler exists: mixtures at τ = 1,
-    /// the harmonic well at any τ, the double well at any τ (x₂ ~ N(0, τ), x₁ by
-    /// rejection) — else None.
+    /// the harmonic well at any τ, the double well and Manywell at any τ (x₂ ~ N(0, τ), x₁
+    /// by rejection, per pair), the funnel — else None.
     pub fn exact_samples(&self, n: usize, rng: &mut Rng) -> Option<Vec<f64>> {
         match &self.exact {
             ExactSampler::Mixture(g) => Some(g.sample(n, rng)),
             ExactSampler::Well(w) => Some(w.sample(n, rng)),
             ExactSampler::DoubleWell(dw) => Some(dw.sample(n, rng)),
+            ExactSampler::Funnel(f) => Some(f.sample(n, rng)),
+            ExactSampler::Manywell(m) => Some(m.sample(n, rng)),
             ExactSampler::None => None,
         }
     }
@@ -457,8 +612,14 @@ impl Target {
     /// the cell) as a fallback ground truth when no exact sampler exists. Approximate: the
     /// density is flattened within each cell (cells are ≤ ½ of the smallest length scale)
     /// and the tail beyond the quadrature window (≈1e-13 of the mass) is dropped.
-    /// Recomputes the grid on every call.
+    /// Recomputes the grid on every call. d ≤ 2 only (every d > 2 target has an exact
+    /// sampler; this panics otherwise).
     pub fn reference_samples(&self, n: usize, rng: &mut Rng) -> Vec<f64> {
+        if self.dim() > 2 {
+            return self
+                .exact_samples(n, rng)
+                .expect("every d > 2 target has an exact sampler");
+        }
         quadrature::grid_samples(
             &*self.energy,
             &self.quadrature_window,
@@ -468,9 +629,40 @@ impl Target {
         )
     }
 
-    /// Ground truth by grid quadrature (d = 1 or 2). Deterministic; cache-free (the caller
-    /// caches).
+    /// Ground truth: by grid quadrature for d = 1 or 2. For d > 2 the mean and covariance
+    /// are in all d coordinates and exact, log Z is the closed form, and the marginals,
+    /// density grid and mode masses are those of the displayed projection: Funnel in closed
+    /// form ([`Funnel::ground_truth`]); Manywell by quadrature of its first pair (a double
+    /// well), whose moments repeat block-diagonally over the independent pairs.
+    /// Deterministic; cache-free (the caller caches).
     pub fn ground_truth(&self) -> GroundTruth {
+        match &self.exact {
+            ExactSampler::Funnel(f) => return f.ground_truth(&self.window),
+            ExactSampler::Manywell(m) => {
+                let mut gt = quadrature::ground_truth(
+                    &m.well,
+                    &self.window,
+                    &self.quadrature_window,
+                    &self.quadrature_cells,
+                    &self.modes,
+                );
+                let d = self.dim();
+                let mut mean = Vec::with_capacity(d);
+                let mut cov = vec![0.0; d * d];
+                for k in 0..m.pairs {
+                    mean.extend_from_slice(&gt.mean);
+                    for (i, j) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                        cov[(2 * k + i) * d + 2 * k + j] = gt.cov[i * 2 + j];
+                    }
+                }
+                gt.mean = mean;
+                gt.cov = cov;
+                gt.log_z = m.log_z();
+                // The grid's log density is that of the pair, normalised by its own log Z.
+                return gt;
+            }
+            _ => {}
+        }
         quadrature::ground_truth(
             &*self.energy,
             &self.window,
@@ -479,6 +671,21 @@ impl Target {
             &self.modes,
         )
     }
+}
+
+/// The 40GMM (methods.md §6): equal weights, unit covariances, means uniform in
+/// [−40, 40]² drawn from [`GMM40_SEED`].
+fn gmm40(tau: f64) -> Result<Gmm, String> {
+    let mut rng = Rng::new(GMM40_SEED);
+    let means: Vec<Vec<f64>> = (0..40)
+        .map(|_| {
+            (0..2)
+                .map(|_| GMM40_HALF_WIDTH * (2.0 * rng.uniform() - 1.0))
+                .collect()
+        })
+        .collect();
+    let identity = vec![vec![1.0, 0.0], vec![0.0, 1.0]];
+    Gmm::new(&[1.0; 40], &means, &vec![identity; 40], tau)
 }
 
 /// Cells per axis: fine enough for the smallest length scale on that axis, within limits.
@@ -921,7 +1128,12 @@ pub(crate) mod tests {
         for (name, _) in CATALOG {
             let spec = EnergySpec::parse(name).unwrap();
             assert_eq!(spec.name(), *name);
-            let d = if name.contains("1d") { 1 } else { 2 };
+            let d = match *name {
+                "funnel" => 10,
+                "manywell" => 32,
+                n if n.contains("1d") => 1,
+                _ => 2,
+            };
             assert_eq!(Target::new(&spec, 1.0).unwrap().dim(), d, "{name}");
         }
         let spec = EnergySpec::parse(
@@ -1047,9 +1259,9 @@ pub(crate) mod tests {
             }
         }
         // Names and JSON syntax.
-        let err = EnergySpec::parse("gmm40").unwrap_err();
+        let err = EnergySpec::parse("gmm41").unwrap_err();
         assert!(
-            err.contains("unknown energy \"gmm40\"")
+            err.contains("unknown energy \"gmm41\"")
                 && err.contains("seed-gmm, well, gmm9, gmm25, double-well"),
             "{err}"
         );
@@ -1083,5 +1295,124 @@ pub(crate) mod tests {
             eprintln!("{name}: ground truth in {secs:.3} s");
             assert!(secs < 1.0, "{name}: ground truth took {secs:.3} s");
         }
+    }
+
+    #[test]
+    fn scalable_names_parse_and_bad_dimensions_are_named() {
+        for (name, d) in [
+            ("funnel", 10),
+            ("funnel:2", 2),
+            ("funnel:37", 37),
+            ("manywell", 32),
+            ("manywell:2", 2),
+            ("manywell:4", 4),
+            ("manywell:512", 512),
+        ] {
+            let spec = EnergySpec::parse(name).unwrap();
+            assert_eq!(spec.name(), name);
+            let t = Target::new(&spec, 1.0).unwrap();
+            assert_eq!((t.dim(), t.display_dim()), (d, 2), "{name}");
+        }
+        for (name, expected) in [
+            ("manywell:3", "dimension 3 is odd"),
+            (
+                "funnel:1",
+                "dimension 1 is out of range; funnel:D needs 2 ≤ D ≤ 512",
+            ),
+            ("manywell:0", "dimension 0 is out of range"),
+            ("manywell:x", "the dimension \"x\" is not a whole number"),
+            ("funnel:", "the dimension \"\" is not a whole number"),
+            ("manywell:-4", "the dimension \"-4\" is not a whole number"),
+            ("manywell:1024", "dimension 1024 is out of range"),
+            ("funnel:100000000000", "out of range"),
+        ] {
+            let err = EnergySpec::parse(name).unwrap_err();
+            assert!(
+                err.contains(expected) && err.contains(&format!("\"{name}\"")),
+                "{name}: {err}"
+            );
+            // Target::new checks names that did not come through parse (e.g. serde).
+            let err = Target::new(&EnergySpec::Named(name.into()), 1.0).unwrap_err();
+            assert!(err.contains(expected), "{name}: {err}");
+        }
+        assert!(EnergySpec::parse("wellmany:4")
+            .unwrap_err()
+            .contains("unknown energy"));
+        let err = Target::new(&EnergySpec::Named("funnel".into()), 2.0).unwrap_err();
+        assert!(err.contains("temperature 1 only"), "{err}");
+    }
+
+    #[test]
+    fn gmm40_is_a_fixed_normalised_mixture_with_an_exact_sampler() {
+        let t = target("gmm40", 1.0);
+        assert_eq!((t.dim(), t.modes.len()), (2, 40));
+        assert_eq!(t.log_z, Some(0.0));
+        // Fixed: the same means every time, all inside the square, not all alike.
+        assert_eq!(target("gmm40", 1.0).modes, t.modes);
+        assert!(t
+            .modes
+            .iter()
+            .flatten()
+            .all(|v| v.abs() <= GMM40_HALF_WIDTH));
+        let spread = t
+            .modes
+            .iter()
+            .map(|m| m[0])
+            .fold(f64::NEG_INFINITY, f64::max)
+            - t.modes.iter().map(|m| m[0]).fold(f64::INFINITY, f64::min);
+        assert!(spread > 50.0, "{spread}");
+        let gt = t.ground_truth();
+        assert!(gt.log_z.abs() < 1e-6, "{}", gt.log_z);
+        let xs = t.exact_samples(100_000, &mut Rng::new(40)).unwrap();
+        assert_samples_match(&xs, &gt, "gmm40");
+        for x in [[0.0, 0.0], [13.0, -27.5], [-39.0, 39.0], [70.0, -80.0]] {
+            assert_gradient_matches(&*t.energy, &x);
+        }
+    }
+
+    #[test]
+    fn high_dimensional_ground_truth_matches_exact_samples() {
+        let mut rng = Rng::new(77);
+        for name in ["manywell:6", "funnel:5"] {
+            let t = target(name, 1.0);
+            let d = t.dim();
+            let gt = t.ground_truth();
+            assert_eq!((gt.mean.len(), gt.cov.len()), (d, d * d));
+            assert_eq!(gt.marginals.len(), 2);
+            assert!(t.moments_known());
+            let xs = t.exact_samples(100_000, &mut rng).unwrap();
+            if name.starts_with("funnel") {
+                // The x_i have heavy tails (kurtosis ≈ 3e^{9}·…): check x₀ and the
+                // zero cross moments only; the variances are tested in funnel.rs.
+                let (mean, mean_se, cov, cov_se) = sample_moments(&xs, d);
+                assert!((mean[0] - gt.mean[0]).abs() < 4.0 * mean_se[0]);
+                assert!((cov[0] - 9.0).abs() < 4.0 * cov_se[0], "{}", cov[0]);
+                assert!(cov[1].abs() < 4.0 * cov_se[1] && cov[d + 2].abs() < 4.0 * cov_se[d + 2]);
+            } else {
+                assert_samples_match(&xs, &gt, name);
+                // Mode masses of the displayed pair, by nearest centre on the projection.
+                let shown = t.project(&xs);
+                assert_eq!(shown.len(), 200_000);
+                let masses = crate::metrics::modes::mode_masses(&shown, 2, &t.modes);
+                for k in 0..2 {
+                    let m = gt.mode_masses[k];
+                    let se = (m * (1.0 - m) / 100_000.0).sqrt();
+                    assert!((masses[k] - m).abs() < 4.0 * se, "{masses:?} vs {m}");
+                }
+            }
+            // Marginal means and stds of the displayed axes agree with the full moments.
+            for a in 0..2 {
+                assert!((gt.marginals[a].mean - gt.mean[a]).abs() < 1e-9);
+                assert!((gt.marginals[a].std - gt.cov[a * d + a].sqrt()).abs() < 1e-9);
+            }
+        }
+        let mw = target("manywell", 1.0);
+        let gt = mw.ground_truth();
+        assert!((gt.log_z - 164.6957).abs() < 1e-4, "{}", gt.log_z);
+        assert_eq!(mw.log_z, Some(gt.log_z));
+        assert!((gt.mode_masses[1] - 0.844).abs() < 1e-3);
+        // Hot Manywell: log Z scales with the pairs at any τ.
+        let hot = target("manywell:4", 2.0);
+        assert!((hot.log_z.unwrap() - 2.0 * DoubleWell::new(2.0).log_z()).abs() < 1e-12);
     }
 }

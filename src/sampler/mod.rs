@@ -119,6 +119,7 @@ pub fn build(config: &Config, energy: Arc<dyn Energy>) -> Result<Box<dyn Sampler
         "tb" | "vargrad" | "db" | "subtb" | "fl-subtb" | "pis" => {
             Ok(Box::new(gfn::GfnSampler::new(config, energy)?))
         }
+        "mala" => Ok(Box::new(mala::MalaSampler::new(config, energy)?)),
         other => Err(format!("sampler: unknown \"{other}\"")),
     }
 }
