@@ -134,9 +134,9 @@ pub struct GfnSampler {
     stage: Stage,
     batch: Batch,
     /// One network workspace per time step, kept from forward pass to backward pass.
-    ws: Vec<Workspace>,
-    ws_langevin: Vec<Workspace>,
-    ws_flow: Vec<Workspace>,
+    ws: StepWorkspaces,
+    ws_langevin: StepWorkspaces,
+    ws_flow: StepWorkspaces,
     inputs: Array2<f32>,
     grad_out: Array2<f32>,
     flow_grad_out: Array2<f32>,
@@ -155,6 +155,36 @@ pub struct GfnSampler {
     trajectories: Vec<f32>,
     last: Option<Rollout>,
     loss: f64,
+}
+
+/// Per-step network workspaces. They hold nothing between iterations, so a copy (Run's
+/// snapshot after every iteration) starts empty instead of copying T workspaces; they grow
+/// back on the next iteration's forward passes.
+struct StepWorkspaces(Vec<Workspace>);
+
+impl StepWorkspaces {
+    fn new(steps: usize) -> StepWorkspaces {
+        StepWorkspaces(vec![Workspace::new(); steps])
+    }
+}
+
+impl Clone for StepWorkspaces {
+    fn clone(&self) -> StepWorkspaces {
+        StepWorkspaces::new(self.0.len())
+    }
+}
+
+impl std::ops::Index<usize> for StepWorkspaces {
+    type Output = Workspace;
+    fn index(&self, i: usize) -> &Workspace {
+        &self.0[i]
+    }
+}
+
+impl std::ops::IndexMut<usize> for StepWorkspaces {
+    fn index_mut(&mut self, i: usize) -> &mut Workspace {
+        &mut self.0[i]
+    }
 }
 
 /// Gradients of the last iteration's loss (before its Adam step), for tests.
@@ -267,9 +297,9 @@ impl GfnSampler {
                 forward: true,
                 explore: 0.0,
             },
-            ws: vec![Workspace::new(); steps],
-            ws_langevin: vec![Workspace::new(); if n_lp > 0 { steps } else { 0 }],
-            ws_flow: vec![Workspace::new(); if n_flow > 0 { steps } else { 0 }],
+            ws: StepWorkspaces::new(steps),
+            ws_langevin: StepWorkspaces::new(if n_lp > 0 { steps } else { 0 }),
+            ws_flow: StepWorkspaces::new(if n_flow > 0 { steps } else { 0 }),
             inputs: Array2::zeros((b, in_dim)),
             grad_out: Array2::zeros((b, out)),
             flow_grad_out: Array2::zeros((b, 1)),
