@@ -16,15 +16,19 @@ pub enum Preset {
     Browser,
     /// The original toy repository's settings (methods.md §2).
     Seed,
+    /// Sendera et al.'s settings for the GFlowNet samplers (methods.md §5): T 100, batch 300,
+    /// 25k iterations (10k with LP), hidden 64, lr 1e-3 and 0.1 for log Z.
+    Paper,
 }
 
 impl Preset {
-    pub const ALL: [Preset; 2] = [Preset::Browser, Preset::Seed];
+    pub const ALL: [Preset; 3] = [Preset::Browser, Preset::Seed, Preset::Paper];
 
     pub fn name(self) -> &'static str {
         match self {
             Preset::Browser => "browser",
             Preset::Seed => "seed",
+            Preset::Paper => "paper",
         }
     }
 }
@@ -80,6 +84,19 @@ pub struct Config {
     pub sigma_q: f64,
     /// Outer iterations of a command-line run.
     pub iters: usize,
+    /// GFlowNet samplers (methods.md §5): base variance σ² of the discretized process.
+    pub t_scale: f64,
+    /// Exploration ε_0 (0 = none): extra sampling variance ε² per step, decayed linearly
+    /// to 0 over the first half of `iters`.
+    pub explore: f64,
+    /// Langevin parametrization μ = NN1(x, t) + NN2(t)·clip(∇log R(x)).
+    pub langevin: bool,
+    /// Local search with replay (rank-prioritized buffer, MALA, backward trajectories).
+    pub local_search: bool,
+    /// Learned forward-policy variance ℓ = 4·tanh(ℓ_raw) + log σ².
+    pub learned_variance: bool,
+    /// Learning rate of TB's scalar log Z.
+    pub lr_log_z: f64,
 }
 
 /// The sampler names the configuration accepts.
@@ -94,10 +111,46 @@ pub const SAMPLERS: &[(&str, &str)] = &[
         "DDPM in 1-D trained on target samples (Nakkiran et al. 2024)",
     ),
     (
+        "tb",
+        "diffusion sampler trained by trajectory balance (Sendera et al. 2024)",
+    ),
+    (
+        "vargrad",
+        "diffusion sampler trained by the log-variance (VarGrad) loss",
+    ),
+    (
+        "db",
+        "diffusion sampler trained by detailed balance with a learned flow",
+    ),
+    (
+        "subtb",
+        "diffusion sampler trained by subtrajectory balance (λ = 2)",
+    ),
+    (
+        "fl-subtb",
+        "SubTB with the forward-looking flow log F = NN + interpolated log densities",
+    ),
+    (
+        "pis",
+        "path integral sampler: on-policy, gradient through the whole trajectory",
+    ),
+    (
         "mala",
         "Metropolis-adjusted Langevin chains, a classical baseline: no network (paths chains from N(0, sigma_max²), steps MALA steps per iteration)",
     ),
 ];
+
+/// The GFlowNet samplers of methods.md §5.
+pub const GFN_SAMPLERS: &[&str] = &["tb", "vargrad", "db", "subtb", "fl-subtb", "pis"];
+
+/// The paper's base variance σ² per target (methods.md §5): 5 for the Gaussian grids
+/// (25GMM; 9GMM's modes are as far apart), 1 for Funnel, Manywell and everything else.
+pub fn default_t_scale(energy: &EnergySpec) -> f64 {
+    match energy {
+        EnergySpec::Named(n) if n == "gmm25" || n == "gmm9" => 5.0,
+        _ => 1.0,
+    }
+}
 
 impl Config {
     pub fn preset(preset: Preset) -> Config {
@@ -129,6 +182,12 @@ impl Config {
                 corrector_iters: 50,
                 sigma_q: 1.0,
                 iters: 200,
+                t_scale: 1.0,
+                explore: 0.0,
+                langevin: false,
+                local_search: false,
+                learned_variance: false,
+                lr_log_z: 0.1,
             },
             Preset::Browser => Config {
                 preset,
@@ -157,6 +216,46 @@ impl Config {
                 corrector_iters: 20,
                 sigma_q: 1.0,
                 iters: 200,
+                t_scale: 1.0,
+                explore: 0.0,
+                langevin: false,
+                local_search: false,
+                learned_variance: false,
+                lr_log_z: 0.1,
+            },
+            Preset::Paper => Config {
+                preset,
+                sampler: "tb".into(),
+                energy: EnergySpec::Named("gmm25".into()),
+                seed: 1,
+                temperature: 1.0,
+                whiten: false,
+                paths: 300,
+                steps: 100,
+                inner_steps: 1,
+                batch: 300,
+                buffer_capacity: 600_000,
+                weighted_replay: false,
+                lr: 1e-3,
+                hidden: 64,
+                layers: 3,
+                activation: Activation::Gelu,
+                clip: 50.0,
+                sigma_min: 1e-3,
+                sigma_max: 1.0,
+                sigma: "geometric".into(),
+                source: "point".into(),
+                stages: 5,
+                adjoint_iters: 40,
+                corrector_iters: 20,
+                sigma_q: 1.0,
+                iters: 25_000,
+                t_scale: 5.0,
+                explore: 0.0,
+                langevin: false,
+                local_search: false,
+                learned_variance: false,
+                lr_log_z: 0.1,
             },
         }
     }
@@ -196,6 +295,25 @@ impl Config {
                 // runs (src/sampler/asbs.rs).
                 c.weighted_replay = true;
                 c.buffer_capacity = 8192;
+            }
+            (s, Preset::Browser) if GFN_SAMPLERS.contains(&s) => {
+                // Small enough for a browser frame budget: T 20 steps of 64 trajectories.
+                c.energy = EnergySpec::Named("gmm25".into());
+                c.whiten = false;
+                c.steps = 20;
+                c.batch = 64;
+                c.paths = 64;
+                c.inner_steps = 1;
+                c.hidden = 64;
+                c.layers = 2;
+                c.t_scale = 5.0;
+                c.buffer_capacity = 20_000;
+                c.iters = 2000;
+            }
+            (s, Preset::Seed) if GFN_SAMPLERS.contains(&s) => {
+                c.energy = EnergySpec::Named("gmm25".into());
+                c.whiten = false;
+                c.t_scale = 5.0;
             }
             ("ddpm", _) => {
                 c.energy = EnergySpec::Named("gmm1d-demo".into());
@@ -270,6 +388,17 @@ impl Config {
             }
             format!("invalid configuration: {e}")
         })?;
+        let mut config = config;
+        if GFN_SAMPLERS.contains(&config.sampler.as_str()) {
+            // σ² follows the target unless given (methods.md §5); the paper trains 10k
+            // iterations with LP instead of 25k.
+            if !given.contains_key("t_scale") {
+                config.t_scale = default_t_scale(&config.energy);
+            }
+            if preset == Preset::Paper && config.langevin && !given.contains_key("iters") {
+                config.iters = 10_000;
+            }
+        }
         config.validate()?;
         Ok(config)
     }
@@ -351,6 +480,14 @@ impl Config {
         range("adjoint_iters", self.adjoint_iters, 1, 1_000_000)?;
         range("corrector_iters", self.corrector_iters, 1, 1_000_000)?;
         positive("sigma_q", self.sigma_q)?;
+        positive("t_scale", self.t_scale)?;
+        positive("lr_log_z", self.lr_log_z)?;
+        if !(self.explore.is_finite() && self.explore >= 0.0) {
+            return Err(format!(
+                "explore must be 0 or positive, got {}",
+                self.explore
+            ));
+        }
         self.parse_schedule()?
             .validate()
             .map_err(|e| format!("sigma: {e}"))?;

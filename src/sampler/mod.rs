@@ -7,6 +7,7 @@
 pub mod asbs;
 pub mod clipper;
 pub mod ddpm;
+pub mod gfn;
 pub mod mala;
 pub mod oracle;
 pub mod replay_buffer;
@@ -115,6 +116,9 @@ pub fn build(config: &Config, energy: Arc<dyn Energy>) -> Result<Box<dyn Sampler
         "adjoint" => Ok(Box::new(asbs::AsbsSampler::new(config, energy, false)?)),
         "asbs" => Ok(Box::new(asbs::AsbsSampler::new(config, energy, true)?)),
         "ddpm" => Ok(Box::new(ddpm::DdpmSampler::new(config, energy)?)),
+        "tb" | "vargrad" | "db" | "subtb" | "fl-subtb" | "pis" => {
+            Ok(Box::new(gfn::GfnSampler::new(config, energy)?))
+        }
         "mala" => Ok(Box::new(mala::MalaSampler::new(config, energy)?)),
         other => Err(format!("sampler: unknown \"{other}\"")),
     }
