@@ -25,8 +25,9 @@ use super::{cell_counts, Energy, EnergySpec, ExactSampler, Target, Window};
 pub const MAX_FORMULA_CHARS: usize = 1000;
 /// Deepest accepted nesting of parentheses, function calls, unary signs and exponents.
 pub const MAX_FORMULA_DEPTH: usize = 64;
-/// Most instructions in a compiled formula.
-pub const MAX_FORMULA_NODES: usize = 1000;
+/// Most instructions (numbers, variables, operations, calls) in a compiled formula: about
+/// 250 terms, which bounds the work per energy evaluation.
+pub const MAX_FORMULA_NODES: usize = 512;
 /// Evaluation stack size; the compiler rejects programs that would need more.
 const STACK: usize = 256;
 /// Keep at most this many local minima as mode centres…
@@ -50,11 +51,7 @@ const FUNCTIONS: &[(&str, usize)] = &[
 ];
 
 fn known_functions() -> String {
-    FUNCTIONS
-        .iter()
-        .map(|f| f.0)
-        .collect::<Vec<_>>()
-        .join(", ")
+    FUNCTIONS.iter().map(|f| f.0).collect::<Vec<_>>().join(", ")
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -140,7 +137,9 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
                 .parse()
                 .map_err(|_| format!("formula: malformed number \"{s}\" at column {col}"))?;
             if !v.is_finite() {
-                return Err(format!("formula: number \"{s}\" at column {col} is too large"));
+                return Err(format!(
+                    "formula: number \"{s}\" at column {col} is too large"
+                ));
             }
             out.push(Token {
                 tok: Tok::Num(v),
@@ -148,7 +147,10 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
             });
         } else if c.is_alphabetic() || c == '_' {
             let start = i;
-            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
+            // Letters, ASCII digits and _ only: "x²" is x then an unexpected "²".
+            while i < chars.len()
+                && (chars[i].is_alphabetic() || chars[i].is_ascii_digit() || chars[i] == '_')
+            {
                 i += 1;
             }
             out.push(Token {
@@ -603,10 +605,7 @@ impl Formula {
                         },
                         Instr::Mul => Dual {
                             v: a.v * b.v,
-                            d: [
-                                a.d[0] * b.v + a.v * b.d[0],
-                                a.d[1] * b.v + a.v * b.d[1],
-                            ],
+                            d: [a.d[0] * b.v + a.v * b.d[0], a.d[1] * b.v + a.v * b.d[1]],
                         },
                         Instr::Div => {
                             let v = a.v / b.v;
@@ -647,11 +646,7 @@ fn pow(a: Dual, b: Dual) -> Dual {
     let v = a.v.powf(b.v);
     let da = a.d != [0.0; 2];
     let db = b.d != [0.0; 2];
-    let sa = if da {
-        b.v * a.v.powf(b.v - 1.0)
-    } else {
-        0.0
-    };
+    let sa = if da { b.v * a.v.powf(b.v - 1.0) } else { 0.0 };
     let sb = if db { v * a.v.ln() } else { 0.0 };
     let mut d = [0.0; 2];
     for k in 0..2 {
@@ -771,8 +766,9 @@ fn energy_on_grid(energy: &dyn Energy, window: &Window, n: [usize; 2]) -> Result
     Ok(out)
 }
 
-/// Mode centres of exp(−E) on `window`: grid cells strictly lower than all their
-/// neighbours (8 in 2-D, 2 in 1-D; border cells only have the neighbours inside), the
+/// Mode centres of exp(−E) on `window`: grid cells lower than all their neighbours (8 in
+/// 2-D, 2 in 1-D; border cells only have the neighbours inside; of equal neighbours the
+/// first in row order counts), the
 /// deepest [`MAX_MODES`], then those whose nearest-centre cells hold < [`MIN_MODE_MASS`]
 /// of the grid mass are dropped (once, then masses are recomputed by the caller's
 /// quadrature). With no strict local minimum (a plateau), the grid's lowest cell.
@@ -811,7 +807,9 @@ pub fn find_modes(energy: &dyn Energy, window: &Window) -> Result<Vec<Vec<f64>>,
                     {
                         continue;
                     }
-                    if e[jy as usize * n[0] + jx as usize] <= e[c] {
+                    // Ties (a minimum between two cells) go to the earlier cell.
+                    let j = jy as usize * n[0] + jx as usize;
+                    if e[j] < e[c] || (e[j] == e[c] && j < c) {
                         lowest = false;
                         break 'neighbours;
                     }
