@@ -36,6 +36,8 @@ Every configuration setting can be given as --setting value (dashes or underscor
 e.g. --paths 512 --steps 100 --lr 1e-3 --whiten false --temperature 2.
 A custom energy is JSON, e.g.
   --energy '{\"gmm\": {\"weights\": [0.3, 0.7], \"means\": [[-3, 0], [3, 1]], \"covs\": [[[1, 0], [0, 1]], [[0.5, 0], [0, 2]]]}}'
+or a formula E(x, y) (or E(x) with one window interval) on a window [lo, hi] per axis, e.g.
+  --energy '{\"formula\": {\"energy\": \"(x^2-4)^2 + 0.5*y^2\", \"window\": [[-3, 3], [-3, 3]]}}'
 Each preset has per-sampler defaults (e.g. --sampler asbs --preset browser is the 1-D
 showcase: gmm1d-demo, source normal:0,1, sigma constant:0.3). ASBS runs --stages K of
 --adjoint-iters then --corrector-iters iterations; DDPM uses --steps as T and --sigma-q.

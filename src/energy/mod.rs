@@ -8,6 +8,7 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod affine;
+pub mod formula;
 pub mod funnel;
 pub mod gmm;
 pub mod manywell;
@@ -15,6 +16,7 @@ pub mod quadrature;
 pub mod wells;
 
 pub use affine::{Affine, Pulled};
+pub use formula::{Formula, FormulaEnergy, FormulaSpec};
 pub use quadrature::{DensityGrid, GroundTruth, Marginal};
 
 use std::sync::Arc;
@@ -65,6 +67,9 @@ pub enum EnergySpec {
 #[serde(rename_all = "lowercase", deny_unknown_fields)]
 pub enum CustomEnergy {
     Gmm(GmmSpec),
+    /// {"formula": {"energy": "(x^2-4)^2 + 0.5*y^2", "window": [[-3, 3], [-3, 3]]}}: see
+    /// [`formula`].
+    Formula(FormulaSpec),
 }
 
 /// A user's Gaussian mixture. Weights need not sum to 1: they are normalised.
@@ -197,7 +202,8 @@ fn known_names() -> String {
 fn unknown_name(name: &str) -> String {
     format!(
         "unknown energy \"{name}\"; known names: {}, or a JSON mixture such as \
-         {{\"gmm\": {{\"weights\": [1], \"means\": [[0, 0]], \"covs\": [[[1, 0], [0, 1]]]}}}}",
+         {{\"gmm\": {{\"weights\": [1], \"means\": [[0, 0]], \"covs\": [[[1, 0], [0, 1]]]}}}} \
+         or a formula such as {{\"formula\": {{\"energy\": \"x^2 + y^2\", \"window\": [[-4, 4], [-4, 4]]}}}}",
         known_names()
     )
 }
@@ -227,6 +233,7 @@ impl EnergySpec {
         match self {
             EnergySpec::Named(n) => n.clone(),
             EnergySpec::Custom(CustomEnergy::Gmm(_)) => "custom-gmm".to_string(),
+            EnergySpec::Custom(CustomEnergy::Formula(_)) => "formula".to_string(),
         }
     }
 }
@@ -387,6 +394,7 @@ impl Target {
                 other => return Err(unknown_name(other)),
             },
             EnergySpec::Custom(CustomEnergy::Gmm(g)) => Target::mixture(Gmm::from_spec(g, tau)?),
+            EnergySpec::Custom(CustomEnergy::Formula(f)) => Target::formula(f, tau)?,
         };
         target.spec = spec.clone();
         Ok(target)
