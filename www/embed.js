@@ -12,12 +12,12 @@
 import { loadCore } from "./element.js";
 import { decodeHash, encodeHash, setSamplers, shorten } from "./state.js";
 import { findScene, SCENES } from "./scenes.js";
+import { isCommand } from "./protocol.js";
 
 const METRICS_EVERY = 1000;
 /** Hash keys of the embedded element itself, not of the run. */
 const ELEMENT_KEYS = ["controls", "theme", "autoplay", "scene"];
 const THEMES = ["auto", "light", "dark"];
-const COMMANDS = new Set(["play", "pause", "step", "reset", "set-state", "status"]);
 
 const root = document.documentElement;
 const el = /** @type {import("./element.js").BoltzmannPlayground} */ (document.getElementById("playground"));
@@ -126,18 +126,6 @@ function queueMetrics(metrics) {
     lastMetrics = performance.now();
     post({ type: "metrics", metrics: pendingMetrics });
   }, wait);
-}
-
-/** Whether `data` is one of the protocol's messages, exactly. */
-export function isCommand(data) {
-  if (data === null || typeof data !== "object" || Array.isArray(data)) return false;
-  if (typeof data.type !== "string" || !COMMANDS.has(data.type)) return false;
-  const keys = Object.keys(data);
-  if (data.type === "set-state") {
-    const s = data.state;
-    return keys.length === 2 && s !== null && typeof s === "object" && !Array.isArray(s);
-  }
-  return keys.length === 1;
 }
 
 async function onMessage(event) {

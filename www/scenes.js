@@ -10,9 +10,9 @@
 export const SCENES = [
   {
     name: "as-bias",
-    title: "Adjoint Sampling's bias from a wide source, removed by ASBS",
+    title: "Adjoint Sampling's bias from a spread-out source, removed by ASBS",
     caption:
-      "Both samplers start their paths from a wide normal source instead of a point. Adjoint Sampling (purple outline) regresses its control as if the source were the base process's own marginal, so its samples stay smeared toward the source and the modes' masses come out wrong. ASBS (orange bars) learns a corrector h that accounts for the source: stage by stage its histogram settles onto the true density (dark line) while Adjoint Sampling's does not.",
+      "Both samplers start their paths from a normal source N(0, 1) instead of a point. Adjoint Sampling (purple outline) regresses its control as if the source were the base process's own marginal, so its samples stay smeared toward the source and the modes' masses come out wrong. ASBS (orange bars) learns a corrector h that accounts for the source: stage by stage its histogram settles onto the true density (solid line) while Adjoint Sampling's does not.",
     config: { sampler: "asbs", preset: "browser", energy: "gmm1d-demo", seed: 1 },
     compare: true,
   },
