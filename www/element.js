@@ -540,7 +540,11 @@ export class BoltzmannPlayground extends HTMLElement {
       time: dim === 1 ? new TimeFieldView(this.surfaces.main) : null,
       truth: dim === 1 ? pg.marginal_truth(0).slice() : null,
       source: null,
+      oracle: null,
     };
+    // DDPM: the reverse chain driven by the exact denoiser, as a histogram beside the learned one.
+    const oracleXs = dim === 1 ? pg.oracle_samples(4000) : undefined;
+    if (oracleXs) this.view.oracle = histogramDensity(oracleXs, this.view.lo, this.view.hi, pg.marginal_bins());
     // The source μ as a profile at t = 0 (1-D), unless it is a point (a spike, not a density).
     if (dim === 1 && pg.config().source !== "point") {
       const xs = pg.source_samples(4000);
@@ -576,6 +580,7 @@ export class BoltzmannPlayground extends HTMLElement {
     if (this.view.dim === 1) items.push(["model", "sample histogram"], ["truth", "true density"]);
     else items.push(["sample", "last samples"]);
     if (this.comparePg) items.push(["compare", "Adjoint Sampling (compare)"]);
+    if (this.view.oracle) items.push(["oracle", "oracle sampler"]);
     items.push(["loss", "loss"]);
     this.ui.legend.replaceChildren(
       ...items.map(([c, text]) => {
@@ -755,6 +760,7 @@ export class BoltzmannPlayground extends HTMLElement {
       });
       const model = pg.marginal_model(0).slice();
       const lines = [{ values: v.truth, colour: theme.truth }];
+      if (v.oracle) lines.push({ values: v.oracle, colour: theme.oracle, step: true, width: 1.3 });
       if (this.comparePg) lines.push({ values: this.comparePg.marginal_model(0).slice(), colour: theme.compare, step: true, width: 1.4 });
       drawDensity1d(this.surfaces.hist, theme, { lo: v.lo, hi: v.hi, bars: m.iteration > 0 ? model : null, lines });
     }

@@ -27,8 +27,8 @@ export const SCENES = [
     name: "few-steps",
     title: "Too few time steps",
     caption:
-      "The same Adjoint Sampling run as the default, but the SDE is simulated with only 5 Euler–Maruyama steps instead of 100. The regression targets come from coarse paths whose noise cannot be fine-tuned by the control, so the samples stay too spread out and the modes' masses drift, however long it trains. Compare the marginal histograms with the true marginals.",
-    config: { sampler: "adjoint", preset: "browser", energy: "seed-gmm", steps: 5, seed: 1 },
+      "DDPM's reverse chain takes Gaussian steps around the learned mean E[x(t − Δt) | x(t)], which is right only when the steps are small. Here the chain has 4 steps instead of 100: each adds noise of variance σ_q²/4, and the narrow mode at x = 2 comes out blurred however long the network trains. The oracle sampler (green outline) uses the exact denoiser with the same 4 steps and is blurred the same way: the fault is the step count, not the learning. Compare with the scene on far-apart modes, which runs 100 steps.",
+    config: { sampler: "ddpm", preset: "browser", energy: "gmm1d-demo", steps: 4, seed: 1 },
   },
   {
     name: "mode-collapse",
