@@ -240,6 +240,7 @@ export class BoltzmannPlayground extends HTMLElement {
     if (!this.hasAttribute("aria-label")) this.setAttribute("aria-label", "Boltzmann Playground");
     this.dataset.state = this.started ? this.dataset.state : "poster";
     this.applyControls();
+    this.checkAttributes();
     this.describe();
     this.io = new IntersectionObserver((entries) => this.onIntersect(entries), { rootMargin: NEAR });
     this.io.observe(this);
@@ -259,6 +260,7 @@ export class BoltzmannPlayground extends HTMLElement {
 
   attributeChangedCallback(name, old, value) {
     if (old === value || !this.isConnected) return;
+    this.checkAttributes();
     if (name === "controls") this.applyControls();
     else if (name === "theme") this.refreshTheme();
     else if (this.started && this.configOverride === null) this.rebuild(this.attributeConfig());
@@ -386,6 +388,28 @@ export class BoltzmannPlayground extends HTMLElement {
 
   /** Shows warnings (e.g. about a link's values) above the canvas; [] hides them. */
   showWarnings(list) {
+    this.givenWarnings = list;
+    this.renderWarnings();
+  }
+
+  /** Names attribute values the element cannot use (they are ignored, never replaced silently). */
+  checkAttributes() {
+    const warnings = [];
+    const raw = this.getAttribute("controls");
+    if (raw !== null && raw.trim() !== "none") {
+      const unknown = raw.split(",").map((c) => c.trim()).filter((c) => c && !CONTROLS.includes(c));
+      if (unknown.length > 0) warnings.push(`unknown control "${unknown.join('", "')}" (known: ${CONTROLS.join(", ")}, or none)`);
+    }
+    const theme = this.getAttribute("theme");
+    if (theme !== null && !["auto", "light", "dark"].includes(theme)) warnings.push(`unknown theme "${theme}" (known: auto, light, dark)`);
+    const scene = this.getAttribute("scene");
+    if (scene && !findScene(scene.trim())) warnings.push(`unknown scene "${scene}"`);
+    this.attributeWarnings = warnings;
+    this.renderWarnings();
+  }
+
+  renderWarnings() {
+    const list = [...(this.attributeWarnings ?? []), ...(this.givenWarnings ?? [])];
     const el = this.ui.warn;
     el.replaceChildren();
     el.hidden = list.length === 0;
@@ -607,16 +631,11 @@ export class BoltzmannPlayground extends HTMLElement {
     const energy = typeof config.energy === "object" ? "a custom target" : config.energy ?? "the default target";
     this.ui.posterLabel.textContent = `${config.sampler ?? "adjoint"} on ${energy}`;
     this.ui.start.setAttribute("aria-label", `Start ${this.ui.posterLabel.textContent}`);
-    if (this.getAttribute("scene") && !scene) {
-      this.showWarnings([`unknown scene "${this.getAttribute("scene")}"`]);
-    }
   }
 
   applyControls() {
     const raw = (this.getAttribute("controls") ?? DEFAULT_CONTROLS.join(",")).trim();
     const wanted = raw === "none" ? [] : raw.split(",").map((s) => s.trim()).filter(Boolean);
-    const unknown = wanted.filter((c) => !CONTROLS.includes(c));
-    if (unknown.length > 0) this.showWarnings([`unknown control "${unknown.join('", "')}" (known: ${CONTROLS.join(", ")}, or none)`]);
     for (const el of this.ui.bar.querySelectorAll("[data-control]")) el.hidden = !wanted.includes(el.dataset.control);
     this.ui.bar.hidden = wanted.length === 0;
   }

@@ -267,6 +267,24 @@ async function iframeChecks({ browser, base, check, assert, waitFor, sleep, watc
     assert(calmState === "paused", `reduced motion: ${calmState}`);
     assert(played, "autoplay did not play without reduced motion");
   });
+
+  await check("iframe: invalid values in its link are named in the element while the rest runs", async () => {
+    const ctx = await browser.newContext({ viewport: { width: 800, height: 800 } });
+    const p = await ctx.newPage();
+    watch(p, "iframe-bad-link");
+    await p.goto(`${base}embed.html#sampler=adjoint&energy=gmm9&seed=8&paths=abc&theme=purple&controls=play,fly`);
+    await p.waitForFunction(() => document.documentElement.dataset.ready === "true", null, { timeout: 30000 });
+    const got = await p.evaluate(() => {
+      const el = document.getElementById("playground");
+      const warn = el.shadowRoot.querySelector(".warn");
+      return { text: warn.textContent, visible: !warn.hidden, state: el.dataset.state, config: el.pg.config() };
+    });
+    await ctx.close();
+    assert(got.visible, "no warning shown");
+    for (const word of ["paths=abc", "purple", "fly"]) assert(got.text.includes(word), `the warning does not name ${word}: ${got.text}`);
+    assert(got.state === "paused" && got.config.seed === 8 && got.config.energy === "gmm9", `the rest did not run: ${got.state}`);
+    return `"${got.text.slice(0, 100)}"`;
+  });
 }
 
 /** The main page: copy link, hide flags, scenes, export and import. */
