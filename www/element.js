@@ -256,6 +256,25 @@ export class BoltzmannPlayground extends HTMLElement {
     this.setPlaying(false);
     cancelAnimationFrame(this.raf);
     this.raf = 0;
+    // Moved elements are disconnected and connected again in one task: free the run only
+    // when the element is really gone.
+    setTimeout(() => {
+      if (!this.isConnected) this.release();
+    }, 0);
+  }
+
+  /** Frees the wasm objects; the element shows its poster again if it is ever reattached. */
+  release() {
+    if (!this.started) return;
+    this.pg?.free();
+    this.comparePg?.free();
+    this.pg = null;
+    this.comparePg = null;
+    this.started = false;
+    this.startPromise = null;
+    this.pendingPlay = false;
+    this.ui.poster.hidden = false;
+    this.dataset.state = "poster";
   }
 
   attributeChangedCallback(name, old, value) {
