@@ -97,6 +97,9 @@ async function main() {
   el.addEventListener("bp-metrics", (e) => queueMetrics(e.detail));
   el.addEventListener("bp-error", (e) => post({ type: "error", message: e.detail.message }));
   window.addEventListener("message", onMessage);
+  // A host that changes the iframe's src hash gets the run the new hash describes (the page's
+  // own updates use replaceState, which fires no hashchange).
+  window.addEventListener("hashchange", () => window.location.reload());
   new ResizeObserver(() => post({ type: "height", height: Math.ceil(root.scrollHeight) })).observe(document.body);
 
   if (!(await el.start())) {

@@ -285,6 +285,23 @@ async function iframeChecks({ browser, base, check, assert, waitFor, sleep, watc
     assert(got.state === "paused" && got.config.seed === 8 && got.config.energy === "gmm9", `the rest did not run: ${got.state}`);
     return `"${got.text.slice(0, 100)}"`;
   });
+
+  await check("iframe: theme=dark in the link darkens the element on a light page", async () => {
+    const ctx = await browser.newContext({ viewport: { width: 800, height: 800 }, colorScheme: "light" });
+    const p = await ctx.newPage();
+    watch(p, "iframe-theme");
+    const background = async (hash) => {
+      await p.goto(`${base}embed.html#${hash}`);
+      await p.waitForFunction(() => document.documentElement.dataset.ready === "true", null, { timeout: 30000 });
+      return p.evaluate(() => getComputedStyle(document.getElementById("playground").shadowRoot.querySelector(".frame")).backgroundColor);
+    };
+    const light = await background("sampler=adjoint&energy=gmm9");
+    const dark = await background("sampler=adjoint&energy=gmm9&theme=dark");
+    await ctx.close();
+    const luminance = (c) => c.match(/\d+/g).slice(0, 3).reduce((a, v) => a + Number(v), 0);
+    assert(luminance(light) > 600 && luminance(dark) < 200, `light ${light}, dark ${dark}`);
+    return `${light} → ${dark}`;
+  });
 }
 
 /** The main page: copy link, hide flags, scenes, export and import. */
