@@ -283,6 +283,7 @@ export class BoltzmannPlayground extends HTMLElement {
     if (name === "controls") this.applyControls();
     else if (name === "theme") this.refreshTheme();
     else if (this.started && this.configOverride === null) this.rebuild(this.attributeConfig());
+    else if (!this.started && this.dataset.state === "error" && this.visible) this.start();
     else this.describe();
   }
 
@@ -467,12 +468,15 @@ export class BoltzmannPlayground extends HTMLElement {
         } catch (err) {
           this.showError(`The playground could not start: ${messageOf(err)}`);
           this.dataset.state = "error";
+          this.startPromise = null;
           return false;
         }
         const config = this.configOverride ?? this.attributeConfig();
         const result = this.rebuild(config, this.wantsCompare());
         if (!result.ok) {
+          // A corrected attribute, a click or coming into view tries again.
           this.dataset.state = "error";
+          this.startPromise = null;
           return false;
         }
         this.started = true;

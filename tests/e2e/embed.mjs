@@ -113,6 +113,33 @@ export async function embedChecks(t) {
     await page.click("#first .play");
   });
 
+  await check("example post: a bad attribute value is named in the element, and fixing it starts the run", async () => {
+    const result = await page.evaluate(async () => {
+      const el = document.createElement("boltzmann-playground");
+      el.id = "added";
+      el.setAttribute("sampler", "adjoint");
+      el.setAttribute("target", "no-such-target");
+      document.querySelector("article").prepend(el);
+      window.scrollTo(0, 0);
+      const until = async (fn) => {
+        for (let k = 0; k < 100 && !fn(); k++) await new Promise((r) => setTimeout(r, 100));
+        return fn();
+      };
+      await until(() => el.dataset.state === "error");
+      const shown = el.shadowRoot.querySelector(".error");
+      const message = shown.hidden ? "" : shown.textContent;
+      el.setAttribute("target", "gmm9");
+      await until(() => el.dataset.state === "paused");
+      const state = el.dataset.state;
+      const energy = el.pg ? el.pg.config().energy : null;
+      el.remove();
+      return { message, state, energy };
+    });
+    assert(result.message.includes("no-such-target"), `message: ${result.message}`);
+    assert(result.state === "paused" && result.energy === "gmm9", `after the fix: ${JSON.stringify(result)}`);
+    return `"${result.message.slice(0, 80)}"`;
+  });
+
   for (const [name, options] of [
     ["desktop", { viewport: { width: 1280, height: 900 } }],
     ["360", { viewport: { width: 360, height: 800 }, deviceScaleFactor: 2 }],
