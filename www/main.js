@@ -7,6 +7,7 @@
 import init, { Playground, catalog, samplers } from "../pkg/boltzmann_playground.js";
 import {
   BUDGET,
+  HIDEABLE,
   CUSTOM_ENERGY,
   EXAMPLE_MIXTURE,
   PRESETS,
@@ -32,6 +33,8 @@ import { drawModeBars } from "./views/modes.js";
 import { TimeFieldView } from "./views/timefield.js";
 import { drawDensity1d } from "./views/density1d.js";
 import { formatCount, formatNumber, formatSignificant } from "./views/ticks.js";
+import { SCENES, findScene } from "./scenes.js";
+import { configFromExport, configToExport, historyCsv } from "./exchange.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -305,10 +308,24 @@ function updateCompare() {
  * @returns {string[]} the warnings shown
  */
 function loadFromHash() {
-  const link = decodeHash(window.location.hash, catalogNames);
+  const link = decodeHash(
+    window.location.hash,
+    catalogNames,
+    SCENES.map((s) => s.name),
+  );
   const warnings = [...link.warnings];
   if (link.budget !== null) state.budget = link.budget;
+  state.scene = link.scene;
+  const scene = link.scene ? findScene(link.scene) : undefined;
+  if (scene) {
+    // The scene's settings, overridden by any given beside it in the link.
+    link.config = { ...scene.config, ...link.config };
+    state.compare = Boolean(scene.compare);
+  }
   if (link.compare !== null) state.compare = link.compare;
+  state.hide = link.hide ?? [];
+  applyHide();
+  updateScene();
   let created = tryCreate(link.config);
   const rejectedKeys = new Set();
   if (!created.ok) {
@@ -374,9 +391,124 @@ function applySetting(key, value, errorEl, inputEl) {
     return false;
   }
   clearFieldError(errorEl, inputEl);
+  leaveScene();
   adopt(created.playground);
   announce(`Started a new run with ${key} = ${shorten(displayValue(value), 40)}.`);
   return true;
+}
+
+/** Shows the scene's caption above the canvas (none when the run is not a scene's). */
+function updateScene() {
+  const scene = state.scene ? findScene(state.scene) : undefined;
+  $("scene-caption").hidden = !scene;
+  if (scene) {
+    $("scene-title").textContent = scene.title;
+    $("scene-text").textContent = scene.caption;
+  }
+  for (const a of $("scene-list").querySelectorAll("a")) a.setAttribute("aria-current", String(a.dataset.scene === state.scene));
+}
+
+/** A changed setting makes the run the user's own: the scene's caption no longer describes it. */
+function leaveScene() {
+  if (state.scene === null) return;
+  state.scene = null;
+  updateScene();
+}
+
+/** Hides the regions the link's `hide` flag names (classroom use). */
+function applyHide() {
+  for (const el of document.querySelectorAll("[data-hideable]")) el.hidden = state.hide.includes(el.dataset.hideable);
+  document.documentElement.dataset.hide = state.hide.join(",");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sharing, export and import
+
+async function copyLink() {
+  writeHash();
+  const link = window.location.href;
+  const status = $("copy-status");
+  const fallback = $("copy-fallback");
+  try {
+    if (!navigator.clipboard || !window.isSecureContext) throw new Error("no clipboard");
+    await navigator.clipboard.writeText(link);
+    fallback.hidden = true;
+    status.textContent = "Link copied.";
+  } catch {
+    // No clipboard (an insecure origin, a refused permission): hand over the link selected.
+    fallback.value = link;
+    fallback.hidden = false;
+    fallback.focus();
+    fallback.select();
+    status.textContent = "Copy the selected link (Ctrl+C).";
+  }
+  $("copy-link").dataset.copied = String(Date.now());
+  setTimeout(() => {
+    if (status.textContent === "Link copied.") status.textContent = "";
+  }, 4000);
+}
+
+function download(name, blob) {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+function exportName(ext) {
+  const c = state.config;
+  const energy = typeof c.energy === "string" ? c.energy : "custom";
+  return `boltzmann-${c.sampler}-${energy}-seed${c.seed}.${ext}`;
+}
+
+function exportPng() {
+  $("field").toBlob((blob) => {
+    if (blob) download(exportName("png"), blob);
+  }, "image/png");
+}
+
+function exportCsv() {
+  if (!playground) return;
+  download(exportName("csv"), new Blob([historyCsv(playground.history())], { type: "text/csv" }));
+}
+
+function exportJson() {
+  const text = JSON.stringify(configToExport(state), null, 2);
+  download(exportName("json"), new Blob([`${text}\n`], { type: "application/json" }));
+}
+
+async function importJson() {
+  const input = $("import-json");
+  const file = input.files && input.files[0];
+  input.value = "";
+  if (!file) return;
+  const errorEl = $("import-error");
+  let parsed;
+  try {
+    parsed = configFromExport(JSON.parse(await file.text()));
+  } catch (err) {
+    parsed = { ok: false, message: `${file.name} is not JSON: ${messageOf(err)}` };
+  }
+  if (!parsed.ok) {
+    showFieldError(errorEl, null, `Import failed: ${parsed.message}`);
+    return;
+  }
+  const created = tryCreate(parsed.config);
+  if (!created.ok) {
+    showFieldError(errorEl, null, `Import failed: ${created.message}. The current run keeps going.`);
+    return;
+  }
+  clearFieldError(errorEl, null);
+  state.compare = parsed.compare;
+  if (parsed.budget !== null) state.budget = parsed.budget;
+  state.scene = null;
+  updateScene();
+  adopt(created.playground);
+  announce(`Imported ${file.name}.`);
 }
 
 function writeHash() {
@@ -436,6 +568,7 @@ function wireControls() {
   $("custom-apply").addEventListener("click", applyCustom);
   $("compare").addEventListener("change", () => {
     state.compare = $("compare").checked;
+    leaveScene();
     updateCompare();
     showForRun();
     writeHash();
@@ -448,6 +581,20 @@ function wireControls() {
     counters.dirty = true;
   });
   $("settings").addEventListener("submit", (e) => e.preventDefault());
+  $("copy-link").addEventListener("click", copyLink);
+  $("export-png").addEventListener("click", exportPng);
+  $("export-csv").addEventListener("click", exportCsv);
+  $("export-json").addEventListener("click", exportJson);
+  $("import-json").addEventListener("change", importJson);
+  for (const scene of SCENES) {
+    const li = document.createElement("li");
+    const a = document.createElement("a");
+    a.href = `#scene=${scene.name}`;
+    a.textContent = scene.title;
+    a.dataset.scene = scene.name;
+    li.append(a);
+    $("scene-list").append(li);
+  }
 
   document.addEventListener("keydown", onShortcut);
 }

@@ -57,6 +57,9 @@ export const EXAMPLE_MIXTURE = {
   },
 };
 
+/** Regions a link can hide for classroom use (`hide=settings,metrics`): `data-hideable` names. */
+export const HIDEABLE = ["settings", "target", "sampler", "metrics", "transport", "speed", "scenes", "share"];
+
 /** Per-frame training budget, milliseconds (page setting, not part of the run's config). */
 export const BUDGET = { min: 1, max: 40, fallback: 8 };
 
@@ -105,11 +108,14 @@ export const PRESET_KEEPS = ["sampler", "energy", "seed", "temperature"];
  * `config` is the run's configuration (as resolved by the facade once a run exists);
  * `budget` the per-frame training time; `playing` whether the animation trains; `compare`
  * whether Adjoint Sampling runs beside ASBS on the same settings and seed.
- * @typedef {{ config: Record<string, unknown>, budget: number, playing: boolean, compare: boolean }} PageState
+ * `scene` names the curated scene the run came from (null once a setting changes); `hide`
+ * lists the regions hidden for classroom use.
+ * @typedef {{ config: Record<string, unknown>, budget: number, playing: boolean, compare: boolean,
+ *             scene: string | null, hide: string[] }} PageState
  * @returns {PageState}
  */
 export function createState() {
-  return { config: {}, budget: BUDGET.fallback, playing: false, compare: false };
+  return { config: {}, budget: BUDGET.fallback, playing: false, compare: false, scene: null, hide: [] };
 }
 
 /**
@@ -200,18 +206,21 @@ function fail(message) {
  * Reads a URL hash.
  * @param {string} hash `location.hash`, with or without the leading "#"
  * @param {string[]} catalogNames
+ * @param {string[]} [sceneNames] names of the curated scenes
  * @returns {{ config: Record<string, unknown>, budget: number | null, compare: boolean | null,
- *            warnings: string[], untyped: string[] }}
+ *            scene: string | null, hide: string[] | null, warnings: string[], untyped: string[] }}
  *   `untyped`: keys the page has no type for; the caller checks that the facade knows them.
  */
-export function decodeHash(hash, catalogNames) {
+export function decodeHash(hash, catalogNames, sceneNames = []) {
   const config = {};
   const warnings = [];
   const untyped = [];
   let budget = null;
   let compare = null;
+  let scene = null;
+  let hide = null;
   const body = hash.replace(/^#/, "");
-  if (body === "") return { config, budget, compare, warnings, untyped };
+  if (body === "") return { config, budget, compare, scene, hide, warnings, untyped };
   for (const part of body.split("&")) {
     if (part === "") continue;
     const eq = part.indexOf("=");
@@ -236,6 +245,22 @@ export function decodeHash(hash, catalogNames) {
       else warnings.push(`compare=${shorten(raw)} in the link is not 1 or 0; it was ignored.`);
       continue;
     }
+    if (key === "scene") {
+      if (sceneNames.includes(raw)) scene = raw;
+      else warnings.push(`unknown scene "${shorten(raw)}" in the link (known: ${sceneNames.join(", ")}); it was ignored.`);
+      continue;
+    }
+    if (key === "hide") {
+      hide = [];
+      for (const name of raw.split(",").map((s) => s.trim()).filter(Boolean)) {
+        if (HIDEABLE.includes(name)) {
+          if (!hide.includes(name)) hide.push(name);
+        } else {
+          warnings.push(`hide=${shorten(name)} in the link names no part of the page (known: ${HIDEABLE.join(", ")}); it was ignored.`);
+        }
+      }
+      continue;
+    }
     if (eq < 0 || raw === "") {
       warnings.push(`"${key}" in the link has no value; it was ignored.`);
       continue;
@@ -248,7 +273,7 @@ export function decodeHash(hash, catalogNames) {
     if (!FIELDS[key]) untyped.push(key);
     config[key] = parsed.value;
   }
-  return { config, budget, compare, warnings, untyped };
+  return { config, budget, compare, scene, hide, warnings, untyped };
 }
 
 /**
@@ -260,6 +285,7 @@ export function encodeHash(state) {
   const keys = Object.keys(FIELDS).filter((k) => k in state.config);
   for (const k of Object.keys(state.config)) if (!keys.includes(k)) keys.push(k);
   const parts = [];
+  if (state.scene) parts.push(`scene=${encodeURIComponent(state.scene)}`);
   for (const key of keys) {
     const value = state.config[key];
     if (value === null || value === undefined) continue;
@@ -268,6 +294,7 @@ export function encodeHash(state) {
   }
   if (state.compare) parts.push("compare=1");
   parts.push(`budget=${state.budget}`);
+  if (state.hide && state.hide.length > 0) parts.push(`hide=${state.hide.join(",")}`);
   return parts.join("&");
 }
 

@@ -9,9 +9,13 @@ const NAMES = [
 
 /** @typedef {Record<string, string> & { ramp: number[][], font: string }} Theme */
 
-/** @returns {Theme} */
-export function readTheme() {
-  const style = getComputedStyle(document.documentElement);
+/**
+ * @param {Element} [root] the element whose custom properties hold the colours (an embedded
+ *   element's shadow root wrapper; the page's root by default)
+ * @returns {Theme}
+ */
+export function readTheme(root = document.documentElement) {
+  const style = getComputedStyle(root);
   const theme = /** @type {Theme} */ ({});
   for (const name of NAMES) theme[name] = style.getPropertyValue(`--c-${name}`).trim() || "#888";
   theme.ramp = [0, 1, 2, 3, 4].map((i) => parseColor(theme[`ramp-${i}`]));

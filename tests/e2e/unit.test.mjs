@@ -6,6 +6,9 @@ import assert from "node:assert/strict";
 import { createState, decodeHash, encodeHash, parseSetting, EXAMPLE_MIXTURE } from "../../www/state.js";
 import { contourSegments } from "../../www/views/contours.js";
 import { niceTicks, formatTick } from "../../www/views/ticks.js";
+import { configFromExport, configToExport, historyCsv } from "../../www/exchange.js";
+import { isCommand } from "../../www/protocol.js";
+import { SCENES, findScene } from "../../www/scenes.js";
 
 const CATALOG = ["seed-gmm", "well", "gmm9", "gmm25", "double-well"];
 
@@ -183,4 +186,68 @@ test("state: compare and the text settings round-trip through the hash", async (
   assert.equal(bad.compare, null);
   assert.equal(bad.warnings.length, 2);
   assert.ok(bad.warnings[0].includes("maybe") && bad.warnings[1].includes("nope"), bad.warnings.join(" | "));
+});
+
+test("scene and hide flags round-trip through the hash; unknown ones are named", () => {
+  const names = SCENES.map((s) => s.name);
+  const state = createState();
+  state.config = { sampler: "adjoint", energy: "seed-gmm", seed: 1 };
+  state.scene = "few-steps";
+  state.hide = ["settings", "metrics"];
+  const back = decodeHash(`#${encodeHash(state)}`, CATALOG, names);
+  assert.deepEqual(back.warnings, []);
+  assert.equal(back.scene, "few-steps");
+  assert.deepEqual(back.hide, ["settings", "metrics"]);
+  const bad = decodeHash("#scene=nope&hide=settings,bogus", CATALOG, names);
+  assert.equal(bad.scene, null);
+  assert.deepEqual(bad.hide, ["settings"]);
+  assert.equal(bad.warnings.length, 2);
+  assert.ok(bad.warnings[0].includes('"nope"') && bad.warnings[1].includes("bogus"), bad.warnings.join(" | "));
+});
+
+test("every scene has a caption paragraph and a configuration naming its sampler", () => {
+  assert.ok(SCENES.length >= 4);
+  for (const scene of SCENES) {
+    assert.equal(findScene(scene.name), scene);
+    assert.ok(scene.caption.length > 200 && !scene.caption.includes("\n"), scene.name);
+    assert.equal(typeof scene.config.sampler, "string", scene.name);
+  }
+  assert.equal(new Set(SCENES.map((s) => s.name)).size, SCENES.length);
+});
+
+test("a run's JSON export imports back to the same configuration; bad documents are named", () => {
+  const state = { config: { sampler: "asbs", energy: EXAMPLE_MIXTURE, seed: 4, lr: 0.002 }, compare: true, budget: 12 };
+  const doc = JSON.parse(JSON.stringify(configToExport(state)));
+  const back = configFromExport(doc);
+  assert.equal(back.ok, true);
+  assert.deepEqual(back.config, state.config);
+  assert.equal(back.compare, true);
+  assert.equal(back.budget, 12);
+  for (const [broken, word] of [
+    [null, "object"],
+    [[], "object"],
+    [{ ...doc, format: "other" }, "format"],
+    [{ ...doc, version: 9 }, "version"],
+    [{ ...doc, config: [1] }, "config"],
+    [{ ...doc, compare: "yes" }, "compare"],
+    [{ ...doc, budget: 1000 }, "budget"],
+  ]) {
+    const r = configFromExport(broken);
+    assert.equal(r.ok, false, JSON.stringify(broken));
+    assert.ok(r.message.includes(word), r.message);
+  }
+});
+
+test("the metric history as CSV: header, one row per iteration, NaN and null as empty cells", () => {
+  const csv = historyCsv({ iteration: [1, 2], loss: [0.5, 0.25], log_z_elbo: [NaN, -1.5], ess: [null, 0.9] });
+  assert.equal(csv, "iteration,loss,log_z_elbo,ess\n1,0.5,,\n2,0.25,-1.5,0.9\n");
+});
+
+test("only the protocol's exact messages are commands", () => {
+  for (const ok of [{ type: "play" }, { type: "pause" }, { type: "step" }, { type: "reset" }, { type: "status" }, { type: "set-state", state: { seed: 2 } }]) {
+    assert.equal(isCommand(ok), true, JSON.stringify(ok));
+  }
+  for (const bad of ["play", null, undefined, 3, [], { type: "explode" }, { type: "play", extra: 1 }, { type: "set-state" }, { type: "set-state", state: 3 }, { type: "set-state", state: [1] }, { type: "set-state", state: null }, { kind: "play" }, { type: 1 }]) {
+    assert.equal(isCommand(bad), false, JSON.stringify(bad));
+  }
 });

@@ -1,0 +1,453 @@
+// End-to-end checks of embedding and sharing (issue 6): the custom element on the example
+// post, the iframe page's postMessage protocol, copy link, hide flags, scenes, export and
+// import, and screenshots of the example post. Called by run.mjs with its helpers.
+
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+
+/**
+ * @param {{ browser: import("playwright-core").Browser, base: string, artifacts: string,
+ *           check: Function, assert: Function, waitFor: Function, sleep: Function,
+ *           watch: Function, openPage: Function }} t
+ */
+export async function embedChecks(t) {
+  const { browser, base, artifacts, check, assert, waitFor, sleep, watch, openPage } = t;
+  const exampleUrl = `${base}embed-example.html`;
+
+  /** state and iteration of the elements on a page, by id. */
+  const elements = (page) =>
+    page.evaluate(() =>
+      Object.fromEntries(
+        [...document.querySelectorAll("boltzmann-playground")].map((el) => [
+          el.id,
+          { state: el.dataset.state, iteration: el.pg ? el.pg.metrics().iteration : -1, error: el.dataset.error ?? "" },
+        ]),
+      ),
+    );
+
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  watch(page, "example");
+  await page.goto(exampleUrl, { waitUntil: "load" });
+
+  await check("example post: the elements start lazily, a poster until they come near", async () => {
+    await page.waitForFunction(() => document.getElementById("first").dataset.state === "paused", null, { timeout: 30000 });
+    await sleep(500);
+    let els = await elements(page);
+    assert(els.second.state === "poster" && els.third.state === "poster", `below the fold already started: ${JSON.stringify(els)}`);
+    const posterVisible = await page.locator("#second .poster").isVisible();
+    assert(posterVisible, "the second element shows no poster");
+    await page.locator("#second").scrollIntoViewIfNeeded();
+    const started = await waitFor(async () => (await elements(page)).second.state === "paused", 20000);
+    assert(started, "the second element did not start when scrolled into view");
+    assert(await page.locator("#second .poster").isHidden(), "the poster stays after the start");
+    els = await elements(page);
+    assert(els.third.state === "poster", `the third started too early: ${els.third.state}`);
+    // A click on the poster starts (and plays) an element that is not near yet.
+    return `first ${els.first.state}, second ${els.second.state}, third ${els.third.state}`;
+  });
+
+  await check("example post: two elements run independently", async () => {
+    await page.locator("#first").scrollIntoViewIfNeeded();
+    await page.click("#first .play");
+    const rose = await waitFor(async () => (await elements(page)).first.iteration >= 3, 30000);
+    assert(rose, "the first element does not train");
+    await page.click("#first .play"); // pause
+    const els = await elements(page);
+    assert(els.first.state === "paused", `first is ${els.first.state} after Pause`);
+    assert(els.second.iteration === 0, `the second trained along: iteration ${els.second.iteration}`);
+    await page.locator("#second").scrollIntoViewIfNeeded();
+    await page.click("#second .step");
+    const after = await elements(page);
+    assert(after.second.iteration === 1, `Step on the second gave iteration ${after.second.iteration}`);
+    assert(after.first.iteration === els.first.iteration, "stepping the second moved the first");
+    return `first at ${after.first.iteration}, second at ${after.second.iteration}`;
+  });
+
+  await check("example post: keyboard shortcuts inside a focused element", async () => {
+    await page.focus("#second");
+    const i0 = (await elements(page)).second.iteration;
+    await page.keyboard.press(".");
+    const i1 = (await elements(page)).second.iteration;
+    assert(i1 === i0 + 1, `'.' stepped ${i0} → ${i1}`);
+    await page.keyboard.press(" ");
+    assert(await waitFor(async () => (await elements(page)).second.state === "playing", 3000), "space did not play");
+    await page.keyboard.press(" ");
+    assert((await elements(page)).second.state === "paused", "space did not pause");
+    await page.keyboard.press("r");
+    assert((await elements(page)).second.iteration === 0, "r did not reset");
+    const labelled = await page.evaluate(() => {
+      const root = document.getElementById("second").shadowRoot;
+      const live = root.querySelector("[aria-live=polite]");
+      const buttons = [...root.querySelectorAll(".bar button")].filter((b) => !b.hidden);
+      return { live: live ? live.textContent : null, names: buttons.map((b) => b.textContent.trim()) };
+    });
+    assert(labelled.live && labelled.live.length > 0, "no live summary text");
+    assert(labelled.names.every((n) => n.length > 0), `unlabelled buttons: ${JSON.stringify(labelled.names)}`);
+    return `summary "${labelled.live.slice(0, 60)}"`;
+  });
+
+  await check("example post: an element pauses when scrolled away and when the tab is hidden", async () => {
+    await page.locator("#first").scrollIntoViewIfNeeded();
+    await page.click("#first .play");
+    assert(await waitFor(async () => (await elements(page)).first.state === "playing", 3000), "did not play");
+    await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+    assert(await waitFor(async () => (await elements(page)).first.state === "paused", 5000), "still playing out of view");
+    const i0 = (await elements(page)).first.iteration;
+    await sleep(800);
+    const i1 = (await elements(page)).first.iteration;
+    assert(i1 === i0, `trained out of view: ${i0} → ${i1}`);
+    await page.locator("#first").scrollIntoViewIfNeeded();
+    assert(await waitFor(async () => (await elements(page)).first.state === "playing", 5000), "did not resume in view");
+    // A hidden tab: the visibility API as a browser reports it when the tab goes to the background.
+    await page.evaluate(() => {
+      Object.defineProperty(document, "hidden", { configurable: true, get: () => true });
+      document.dispatchEvent(new Event("visibilitychange"));
+    });
+    assert((await elements(page)).first.state === "paused", "still playing in a hidden tab");
+    await page.evaluate(() => {
+      Object.defineProperty(document, "hidden", { configurable: true, get: () => false });
+      document.dispatchEvent(new Event("visibilitychange"));
+    });
+    assert(await waitFor(async () => (await elements(page)).first.state === "playing", 3000), "did not resume when visible");
+    await page.click("#first .play");
+  });
+
+  await check("example post: a bad attribute value is named in the element, and fixing it starts the run", async () => {
+    const result = await page.evaluate(async () => {
+      const el = document.createElement("boltzmann-playground");
+      el.id = "added";
+      el.setAttribute("sampler", "adjoint");
+      el.setAttribute("target", "no-such-target");
+      document.querySelector("article").prepend(el);
+      window.scrollTo(0, 0);
+      const until = async (fn) => {
+        for (let k = 0; k < 100 && !fn(); k++) await new Promise((r) => setTimeout(r, 100));
+        return fn();
+      };
+      await until(() => el.dataset.state === "error");
+      const shown = el.shadowRoot.querySelector(".error");
+      const message = shown.hidden ? "" : shown.textContent;
+      el.setAttribute("target", "gmm9");
+      await until(() => el.dataset.state === "paused");
+      const state = el.dataset.state;
+      const energy = el.pg ? el.pg.config().energy : null;
+      el.remove();
+      return { message, state, energy };
+    });
+    assert(result.message.includes("no-such-target"), `message: ${result.message}`);
+    assert(result.state === "paused" && result.energy === "gmm9", `after the fix: ${JSON.stringify(result)}`);
+    return `"${result.message.slice(0, 80)}"`;
+  });
+
+  for (const [name, options] of [
+    ["desktop", { viewport: { width: 1280, height: 900 } }],
+    ["360", { viewport: { width: 360, height: 800 }, deviceScaleFactor: 2 }],
+    ["dark", { viewport: { width: 1280, height: 900 }, colorScheme: "dark" }],
+  ]) {
+    await check(`screenshot of the example post (${name})`, async () => {
+      const ctx = await browser.newContext(options);
+      const p = await ctx.newPage();
+      watch(p, `example-${name}`);
+      await p.goto(exampleUrl, { waitUntil: "load" });
+      await p.waitForFunction(() => document.getElementById("first").dataset.state === "paused", null, { timeout: 30000 });
+      await p.click("#first .play");
+      await waitFor(() => p.evaluate(() => document.getElementById("first").pg.metrics().iteration >= 20), 30000);
+      await p.click("#first .play");
+      await p.locator("#first").scrollIntoViewIfNeeded();
+      const overflow = await p.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      await p.screenshot({ path: join(artifacts, `embed-example-${name}.png`) });
+      await ctx.close();
+      assert(overflow <= 0, `horizontal overflow of ${overflow} px`);
+      return `artifacts/embed-example-${name}.png`;
+    });
+  }
+  await context.close();
+
+  await iframeChecks(t);
+  await pageChecks(t);
+}
+
+/** The iframe page driven by a host page through postMessage. */
+async function iframeChecks({ browser, base, check, assert, waitFor, sleep, watch }) {
+  const context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
+  const host = await context.newPage();
+  watch(host, "iframe-host");
+  const src = `${base}embed.html#sampler=adjoint&energy=gmm9&seed=3&controls=play,step,reset`;
+  // The host is another origin (about:blank's opaque one), as on a blog.
+  await host.setContent(`<!doctype html><body>
+    <iframe id="f" src="${src}" style="width: 700px; height: 600px; border: 0" title="playground"></iframe>
+    <script>
+      window.received = [];
+      window.addEventListener("message", (e) => {
+        if (e.source === document.getElementById("f").contentWindow) window.received.push(e.data);
+      });
+      window.send = (m) => document.getElementById("f").contentWindow.postMessage(m, "*");
+    </script></body>`);
+  const received = () => host.evaluate(() => window.received);
+  const lastOf = async (type) => (await received()).filter((m) => m.type === type).at(-1);
+  const send = (m) => host.evaluate((msg) => window.send(msg), m);
+  const frame = () => host.frames().find((f) => f.url().includes("embed.html"));
+  const iterationIn = async () => frame().evaluate(() => document.getElementById("playground").pg.metrics().iteration);
+
+  await check("iframe: reports ready and its height", async () => {
+    assert(await waitFor(async () => (await lastOf("ready")) !== undefined, 30000), "no ready message");
+    assert(await waitFor(async () => (await lastOf("height")) !== undefined, 5000), "no height message");
+    const ready = await lastOf("ready");
+    const height = (await lastOf("height")).height;
+    assert(ready.state.config.energy === "gmm9" && ready.state.config.seed === 3, `ready state ${JSON.stringify(ready.state.config)}`);
+    assert(height > 200 && height < 2000, `height ${height}`);
+    return `height ${height}`;
+  });
+
+  await check("iframe: play, metrics, pause, step, reset by postMessage", async () => {
+    await send({ type: "play" });
+    assert(await waitFor(async () => (await lastOf("state"))?.state.playing === true, 5000), "no state {playing: true}");
+    assert(await waitFor(async () => (await lastOf("metrics"))?.metrics.iteration >= 2, 30000), "no metrics with iteration ≥ 2");
+    const metricsCount = (await received()).filter((m) => m.type === "metrics").length;
+    await send({ type: "pause" });
+    assert(await waitFor(async () => (await lastOf("state"))?.state.playing === false, 5000), "no state {playing: false}");
+    const i0 = await iterationIn();
+    await send({ type: "step" });
+    assert(await waitFor(async () => (await iterationIn()) === i0 + 1, 5000), "step did not add one iteration");
+    await send({ type: "reset" });
+    assert(await waitFor(async () => (await iterationIn()) === 0, 5000), "reset did not go back to iteration 0");
+    return `${metricsCount} metrics messages (throttled), paused at ${i0}`;
+  });
+
+  await check("iframe: set-state starts a new run, speed alone keeps the progress", async () => {
+    await send({ type: "step" });
+    await send({ type: "step" });
+    assert(await waitFor(async () => (await iterationIn()) === 2, 5000), "steps did not land");
+    await send({ type: "set-state", state: { budget: 4 } });
+    await sleep(300);
+    assert((await iterationIn()) === 2, "a speed change lost the progress");
+    await send({ type: "set-state", state: { seed: 5, energy: "gmm25" } });
+    assert(await waitFor(async () => (await lastOf("state"))?.state.config.seed === 5, 5000), "no state with seed 5");
+    const s = (await lastOf("state")).state;
+    assert(s.config.energy === "gmm25" && s.iteration === 0 && s.budget === 4, `state ${JSON.stringify({ e: s.config.energy, i: s.iteration, b: s.budget })}`);
+    const hash = await frame().evaluate(() => location.hash);
+    assert(hash.includes("seed=5") && hash.includes("energy=gmm25"), `the iframe's hash does not follow: ${hash}`);
+    await send({ type: "set-state", state: { paths: -3 } });
+    assert(await waitFor(async () => (await lastOf("error")) !== undefined, 5000), "an invalid set-state gave no error message");
+    const err = await lastOf("error");
+    assert(/paths/.test(err.message), `the error does not name the setting: ${err.message}`);
+    assert((await lastOf("state")).state.config.paths !== -3, "the invalid value was applied");
+    return `error "${err.message.slice(0, 80)}"`;
+  });
+
+  await check("iframe: malformed messages are counted and ignored", async () => {
+    const before = await iterationIn();
+    for (const m of ["play", { type: "explode" }, { type: "play", extra: 1 }, { type: "set-state", state: 3 }, null, [1, 2], { kind: "play" }]) {
+      await send(m);
+    }
+    await send({ type: "status" });
+    assert(await waitFor(async () => (await lastOf("status")) !== undefined, 5000), "no status reply");
+    const status = await lastOf("status");
+    const attr = await frame().evaluate(() => document.documentElement.dataset.ignoredMessages);
+    await sleep(500);
+    const after = await iterationIn();
+    assert(status.ignored === 7 && attr === "7", `ignored ${status.ignored}, attribute ${attr}`);
+    assert(status.state.playing === false && after === before, `a malformed message acted: playing ${status.state.playing}, ${before} → ${after}`);
+    return `${status.ignored} ignored`;
+  });
+
+  await check("iframe: divergence (learning rate 1e3) stops with a message naming the setting, Reset recovers", async () => {
+    await send({ type: "set-state", state: { lr: 1000, energy: "seed-gmm" } });
+    assert(await waitFor(async () => (await lastOf("state"))?.state.config.lr === 1000, 5000), "lr 1000 not applied");
+    const errorsBefore = (await received()).filter((m) => m.type === "error").length;
+    await send({ type: "play" });
+    const diverged = await waitFor(async () => (await received()).filter((m) => m.type === "error").length > errorsBefore, 60000);
+    assert(diverged, "no error message within 60 s at lr 1e3");
+    const err = await lastOf("error");
+    assert(/learning rate/.test(err.message), `no suggestion: ${err.message}`);
+    const shown = await frame().evaluate(() => document.getElementById("playground").shadowRoot.querySelector(".error").textContent);
+    assert(shown.includes("Training stopped"), `not shown in the page: ${shown}`);
+    const st = (await lastOf("state")).state;
+    assert(st.playing === false, "still playing after divergence");
+    const m = await frame().evaluate(() => document.getElementById("playground").pg.metrics());
+    assert(m.loss === null || Number.isFinite(m.loss), `the state shown is not the last good one: loss ${m.loss}`);
+    await send({ type: "set-state", state: { lr: 0.001 } });
+    await send({ type: "play" });
+    assert(await waitFor(async () => (await iterationIn()) >= 2, 30000), "training did not resume after lowering lr");
+    await send({ type: "pause" });
+    return `"${err.message.slice(0, 90)}"`;
+  });
+  await context.close();
+
+  await check("iframe: prefers-reduced-motion starts paused despite autoplay", async () => {
+    const calm = await browser.newContext({ viewport: { width: 800, height: 800 }, reducedMotion: "reduce" });
+    const p = await calm.newPage();
+    watch(p, "iframe-reduced");
+    await p.goto(`${base}embed.html#sampler=adjoint&energy=gmm9&autoplay=1`);
+    await p.waitForFunction(() => document.documentElement.dataset.ready === "true", null, { timeout: 30000 });
+    await sleep(800);
+    const calmState = await p.evaluate(() => document.getElementById("playground").dataset.state);
+    await calm.close();
+    const lively = await browser.newContext({ viewport: { width: 800, height: 800 } });
+    const q = await lively.newPage();
+    watch(q, "iframe-autoplay");
+    await q.goto(`${base}embed.html#sampler=adjoint&energy=gmm9&autoplay=1`);
+    await q.waitForFunction(() => document.documentElement.dataset.ready === "true", null, { timeout: 30000 });
+    const played = await waitFor(() => q.evaluate(() => document.getElementById("playground").dataset.state === "playing"), 5000);
+    await lively.close();
+    assert(calmState === "paused", `reduced motion: ${calmState}`);
+    assert(played, "autoplay did not play without reduced motion");
+  });
+
+  await check("iframe: invalid values in its link are named in the element while the rest runs", async () => {
+    const ctx = await browser.newContext({ viewport: { width: 800, height: 800 } });
+    const p = await ctx.newPage();
+    watch(p, "iframe-bad-link");
+    await p.goto(`${base}embed.html#sampler=adjoint&energy=gmm9&seed=8&paths=abc&theme=purple&controls=play,fly`);
+    await p.waitForFunction(() => document.documentElement.dataset.ready === "true", null, { timeout: 30000 });
+    const got = await p.evaluate(() => {
+      const el = document.getElementById("playground");
+      const warn = el.shadowRoot.querySelector(".warn");
+      return { text: warn.textContent, visible: !warn.hidden, state: el.dataset.state, config: el.pg.config() };
+    });
+    await ctx.close();
+    assert(got.visible, "no warning shown");
+    for (const word of ["paths=abc", "purple", "fly"]) assert(got.text.includes(word), `the warning does not name ${word}: ${got.text}`);
+    assert(got.state === "paused" && got.config.seed === 8 && got.config.energy === "gmm9", `the rest did not run: ${got.state}`);
+    return `"${got.text.slice(0, 100)}"`;
+  });
+
+  await check("iframe: theme=dark in the link darkens the element on a light page", async () => {
+    const ctx = await browser.newContext({ viewport: { width: 800, height: 800 }, colorScheme: "light" });
+    const p = await ctx.newPage();
+    watch(p, "iframe-theme");
+    const background = async (hash) => {
+      await p.goto(`${base}embed.html#${hash}`);
+      await p.waitForFunction(() => document.documentElement.dataset.ready === "true", null, { timeout: 30000 });
+      return p.evaluate(() => getComputedStyle(document.getElementById("playground").shadowRoot.querySelector(".frame")).backgroundColor);
+    };
+    const light = await background("sampler=adjoint&energy=gmm9");
+    const dark = await background("sampler=adjoint&energy=gmm9&theme=dark");
+    await ctx.close();
+    const luminance = (c) => c.match(/\d+/g).slice(0, 3).reduce((a, v) => a + Number(v), 0);
+    assert(luminance(light) > 600 && luminance(dark) < 200, `light ${light}, dark ${dark}`);
+    return `${light} → ${dark}`;
+  });
+}
+
+/** The main page: copy link, hide flags, scenes, export and import. */
+async function pageChecks({ browser, base, artifacts, check, assert, waitFor, watch, openPage }) {
+  const context = await browser.newContext({
+    viewport: { width: 1280, height: 900 },
+    permissions: ["clipboard-read", "clipboard-write"],
+    acceptDownloads: true,
+  });
+
+  await check("copy link: the clipboard gets the address, with a visible confirmation and a fallback", async () => {
+    const page = await openPage(context, `${base}#sampler=adjoint&energy=gmm9&seed=11`, "copy-link");
+    await page.click("#copy-link");
+    await page.locator("#copy-status").filter({ hasText: "Link copied" }).waitFor({ timeout: 3000 });
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    const href = await page.evaluate(() => location.href);
+    assert(copied === href && copied.includes("seed=11"), `clipboard ${copied}`);
+    await page.evaluate(() => {
+      navigator.clipboard.writeText = () => Promise.reject(new Error("denied"));
+    });
+    await page.click("#copy-link");
+    await page.locator("#copy-fallback").waitFor({ state: "visible", timeout: 3000 });
+    const fallback = await page.inputValue("#copy-fallback");
+    const selected = await page.evaluate(() => {
+      const el = document.getElementById("copy-fallback");
+      return el.selectionEnd - el.selectionStart === el.value.length && document.activeElement === el;
+    });
+    await page.close();
+    assert(fallback === href && selected, `fallback ${fallback}, selected ${selected}`);
+  });
+
+  await check("hide flags hide the named regions and an unknown flag is named", async () => {
+    const page = await openPage(context, `${base}#sampler=adjoint&energy=gmm9&hide=settings,metrics,nonsense`, "hide");
+    const shown = await page.evaluate(() => ({
+      settings: !document.getElementById("settings").hidden && document.getElementById("settings").offsetParent !== null,
+      metrics: document.querySelector(".metrics-col").offsetParent !== null,
+      transport: document.querySelector(".transport").offsetParent !== null,
+      hash: location.hash,
+      warning: document.getElementById("link-warnings").textContent,
+    }));
+    await page.close();
+    assert(!shown.settings && !shown.metrics && shown.transport, `visibility ${JSON.stringify(shown)}`);
+    assert(shown.hash.includes("hide=settings,metrics"), `hash ${shown.hash}`);
+    assert(shown.warning.includes("nonsense"), `warning: ${shown.warning}`);
+  });
+
+  const { SCENES } = await import("../../www/scenes.js");
+  await check("scenes load by link with their captions, and the page lists them", async () => {
+    const page = await openPage(context, `${base}#sampler=adjoint`, "scenes");
+    const listed = await page.locator("#scene-list a").count();
+    assert(listed === SCENES.length, `${listed} scenes listed`);
+    const seen = [];
+    for (const scene of SCENES) {
+      await page.evaluate((name) => {
+        location.hash = `scene=${name}`;
+      }, scene.name);
+      await waitFor(() => page.evaluate((n) => location.hash.startsWith(`#scene=${n}&`), scene.name), 10000);
+      const got = await page.evaluate(() => ({
+        title: document.getElementById("scene-title").textContent,
+        text: document.getElementById("scene-text").textContent,
+        visible: !document.getElementById("scene-caption").hidden,
+        config: window.boltzmannPlayground.playground.config(),
+        compare: window.boltzmannPlayground.compare !== null,
+      }));
+      assert(got.visible && got.title === scene.title && got.text === scene.caption, `${scene.name}: caption ${got.title}`);
+      for (const [k, v] of Object.entries(scene.config)) assert(got.config[k] === v, `${scene.name}: ${k} = ${got.config[k]}, not ${v}`);
+      assert(got.compare === Boolean(scene.compare), `${scene.name}: compare ${got.compare}`);
+      seen.push(scene.name);
+    }
+    // A changed setting makes the run the user's own: the caption goes.
+    await page.fill("#seed", "4");
+    await page.locator("#seed").dispatchEvent("change");
+    const after = await page.evaluate(() => ({ hidden: document.getElementById("scene-caption").hidden, hash: location.hash }));
+    await page.close();
+    assert(after.hidden && !after.hash.includes("scene="), `after a change: ${JSON.stringify(after)}`);
+    return seen.join(", ");
+  });
+
+  await check("export: PNG, CSV and JSON downloads; JSON import restores the run and rejects bad files", async () => {
+    const page = await openPage(context, `${base}#sampler=adjoint&energy=gmm9&seed=21&paths=128&lr=0.002`, "export");
+    await page.click("#pause");
+    await page.click("#step");
+    await page.click("#step");
+    const rows = await page.evaluate(() => window.boltzmannPlayground.playground.history().iteration.length);
+    const grab = async (button) => {
+      const [download] = await Promise.all([page.waitForEvent("download"), page.click(button)]);
+      const path = join(artifacts, download.suggestedFilename());
+      await download.saveAs(path);
+      return { name: download.suggestedFilename(), body: await readFile(path) };
+    };
+    const png = await grab("#export-png");
+    assert(png.name.endsWith(".png") && png.body.subarray(1, 4).toString() === "PNG" && png.body.length > 2000, `png ${png.name} ${png.body.length} B`);
+    const csv = await grab("#export-csv");
+    const lines = csv.body.toString().trim().split("\n");
+    assert(lines[0].startsWith("iteration,loss") && rows >= 2 && lines.length === rows + 1, `csv ${lines.length} lines, header ${lines[0]}`);
+    const json = await grab("#export-json");
+    const doc = JSON.parse(json.body.toString());
+    assert(doc.format === "boltzmann-playground" && doc.config.seed === 21 && doc.config.paths === 128, `json ${json.body.toString().slice(0, 120)}`);
+
+    // Change the run, then import: the exported configuration comes back in full.
+    await page.fill("#seed", "99");
+    await page.locator("#seed").dispatchEvent("change");
+    await page.setInputFiles("#import-json", { name: "run.json", mimeType: "application/json", buffer: json.body });
+    await waitFor(() => page.evaluate(() => window.boltzmannPlayground.playground.config().seed === 21), 5000);
+    const restored = await page.evaluate(() => window.boltzmannPlayground.playground.config());
+    assert(JSON.stringify(restored) === JSON.stringify(doc.config), "the imported configuration differs from the exported one");
+
+    const bad = { ...doc, config: { ...doc.config, lr: -1 } };
+    await page.setInputFiles("#import-json", { name: "bad.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(bad)) });
+    await page.locator("#import-error").waitFor({ state: "visible", timeout: 3000 });
+    const message = await page.textContent("#import-error");
+    await page.setInputFiles("#import-json", { name: "other.json", mimeType: "application/json", buffer: Buffer.from('{"hello": 1}') });
+    const message2 = await page.textContent("#import-error");
+    const still = await page.evaluate(() => window.boltzmannPlayground.playground.config());
+    await page.close();
+    assert(/lr/.test(message), `bad lr: ${message}`);
+    assert(/format/.test(message2), `wrong format: ${message2}`);
+    assert(still.lr === doc.config.lr, "a rejected import changed the run");
+    return `${png.name}, ${csv.name} (${lines.length - 1} rows), ${json.name}`;
+  });
+  await context.close();
+}

@@ -1,0 +1,897 @@
+// <boltzmann-playground>: the playground as one custom element for blogs and lecture notes.
+//
+//   <script type="module" src="https://your.host/playground/www/element.js"></script>
+//   <boltzmann-playground sampler="asbs" target="gmm1d-demo" seed="7" controls="play,step,reset"
+//                         autoplay theme="auto"></boltzmann-playground>
+//
+// Attributes: sampler, target, seed, preset, scene (a curated scene, www/scenes.js), controls
+// ("play,step,reset,speed" in any selection, or "none"), autoplay, theme ("auto" | "light" |
+// "dark"), compare (ASBS only: Adjoint Sampling on the same settings beside it).
+// Every instance owns one `Playground`; all share one wasm module. An instance shows a poster
+// (what it will run and a Start button) until it comes near the viewport or is clicked, and
+// pauses while it is scrolled out of view or the tab is hidden, resuming when it comes back.
+// Colours and sizes are CSS custom properties on the element (documented in README.md's
+// Embedding section); any page rule on `boltzmann-playground` overrides them.
+
+import init, { Playground, catalog, samplers } from "../pkg/boltzmann_playground.js";
+import { Surface } from "./surface.js";
+import { readTheme } from "./theme.js";
+import { FieldView } from "./views/field.js";
+import { TimeFieldView } from "./views/timefield.js";
+import { drawDensity1d } from "./views/density1d.js";
+import { drawLineChart } from "./views/chart.js";
+import { formatCount, formatNumber, formatSignificant } from "./views/ticks.js";
+import { findScene } from "./scenes.js";
+import { histogramDensity } from "./oned.js";
+
+/** Per-frame training budget (ms) shared by all playing instances on the page. */
+const FRAME_BUDGET = 8;
+/** The screen-reader summary changes at most this often while training (ms). */
+const SUMMARY_EVERY = 5000;
+/** Metrics events at most this often (ms). */
+const METRICS_EVERY = 500;
+const CONTROLS = ["play", "step", "reset", "speed"];
+const DEFAULT_CONTROLS = ["play", "step", "reset"];
+/** Starts this far before it scrolls into view. */
+const NEAR = "200px";
+
+let corePromise = null;
+
+/**
+ * Loads the wasm module once for every instance on the page.
+ * @returns {Promise<{ targets: { name: string, dim: number }[], samplers: { name: string }[] }>}
+ */
+export function loadCore() {
+  if (!corePromise) {
+    corePromise = init().then(() => ({ targets: catalog(), samplers: samplers() }));
+  }
+  return corePromise;
+}
+
+/** Instances currently training: they split the frame budget. */
+const playing = new Set();
+
+const STYLE = `
+:host {
+  display: block;
+  position: relative;
+  contain: layout;
+  --bp-font: ui-sans-serif, system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif;
+  --bp-radius: 10px;
+  --bp-bg: #ffffff;
+  --bp-text: #1b2130;
+  --bp-muted: #5d6678;
+  --bp-border: #dde1e8;
+  --bp-accent: #2563eb;
+  --bp-accent-text: #ffffff;
+  --bp-focus: #2563eb;
+  --bp-error: #b42318;
+  --bp-error-bg: #fef3f2;
+  --bp-warn: #8a5a00;
+  --bp-warn-bg: #fffaeb;
+  --bp-aspect: 1.4;
+  --c-text: #1b2130; --c-muted: #5d6678; --c-border: #c9ced8; --c-grid: #eceef2; --c-panel: #ffffff;
+  --c-particle: #ea580c; --c-sample: rgba(234, 88, 12, 0.42); --c-traj: #7c3aed; --c-truth: #1b2130;
+  --c-model: #ea580c; --c-elbo: #ea580c; --c-iw: #7c3aed; --c-loss: #2563eb; --c-contour: #1e3a8a;
+  --c-ramp-0: #ffffff; --c-ramp-1: #e3edfb; --c-ramp-2: #b5cdf3; --c-ramp-3: #6f9ae3; --c-ramp-4: #2f5bb8;
+  --c-source: rgba(13, 148, 136, 0.55); --c-compare: #7c3aed; --c-oracle: #059669; --c-corrector: #0f766e;
+  --c-heat: #2f5bb8;
+  color-scheme: light;
+}
+${darkBlock(":host([theme=dark])")}
+@media (prefers-color-scheme: dark) {
+  ${darkBlock(":host(:not([theme=light]))")}
+}
+:host([hidden]) { display: none; }
+:host(:focus-visible) { outline: 2px solid var(--bp-focus); outline-offset: 2px; border-radius: var(--bp-radius); }
+.frame {
+  font: 14px/1.45 var(--bp-font);
+  color: var(--bp-text);
+  background: var(--bp-bg);
+  border: 1px solid var(--bp-border);
+  border-radius: var(--bp-radius);
+  padding: 10px;
+  box-sizing: border-box;
+  min-width: 0;
+}
+.title { margin: 0 0 4px; font-weight: 600; font-size: 15px; }
+.caption { margin: 0 0 8px; color: var(--bp-muted); }
+.plot { position: relative; width: 100%; aspect-ratio: var(--aspect, var(--bp-aspect)); max-height: 80vh; }
+.plot canvas, .small canvas { position: absolute; inset: 0; width: 100%; height: 100%; display: block; }
+.small { position: relative; width: 100%; height: 92px; margin-top: 6px; }
+.poster {
+  position: absolute; inset: 0; display: grid; place-content: center; gap: 8px; text-align: center;
+  background: linear-gradient(135deg, var(--c-ramp-1), var(--c-ramp-3));
+  color: var(--bp-text); border-radius: calc(var(--bp-radius) - 4px);
+}
+.poster[hidden] { display: none; }
+.poster p { margin: 0; font-weight: 600; }
+.bar { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; margin-top: 8px; }
+.bar[hidden] { display: none; }
+button {
+  font: inherit; min-height: 32px; padding: 4px 12px; border-radius: 8px; cursor: pointer;
+  border: 1px solid var(--bp-border); background: var(--bp-bg); color: var(--bp-text);
+}
+button.primary { background: var(--bp-accent); color: var(--bp-accent-text); border-color: var(--bp-accent); }
+button:focus-visible, input:focus-visible { outline: 2px solid var(--bp-focus); outline-offset: 2px; }
+label.speed { display: inline-flex; gap: 6px; align-items: center; color: var(--bp-muted); }
+label.speed input { width: 90px; }
+.status { margin: 6px 0 0; color: var(--bp-muted); font-variant-numeric: tabular-nums; font-size: 13px; }
+.banner { margin: 8px 0 0; padding: 6px 10px; border-radius: 8px; }
+.banner[hidden] { display: none; }
+.error { color: var(--bp-error); background: var(--bp-error-bg); }
+.warn { color: var(--bp-warn); background: var(--bp-warn-bg); }
+.warn ul { margin: 4px 0 0; padding-left: 18px; }
+.legend { display: flex; flex-wrap: wrap; gap: 4px 12px; margin: 6px 0 0; padding: 0; list-style: none; color: var(--bp-muted); font-size: 12px; }
+.legend[hidden], .small[hidden] { display: none; }
+.sw { display: inline-block; width: 12px; height: 3px; margin-right: 5px; vertical-align: middle; border-radius: 2px; }
+.sr-only { position: absolute; width: 1px; height: 1px; margin: -1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
+`;
+
+function darkBlock(selector) {
+  return `${selector} {
+  --bp-bg: #161a23; --bp-text: #e6e9ef; --bp-muted: #9aa3b5; --bp-border: #2a303d; --bp-accent: #4f7dff;
+  --bp-focus: #7aa2ff; --bp-error: #ff8a80; --bp-error-bg: #3a1517; --bp-warn: #f5c65b; --bp-warn-bg: #33290f;
+  --c-text: #e6e9ef; --c-muted: #9aa3b5; --c-border: #3a4150; --c-grid: #232835; --c-panel: #161a23;
+  --c-particle: #ffa45c; --c-sample: rgba(255, 164, 92, 0.3); --c-traj: #c4a5ff; --c-truth: #e6e9ef;
+  --c-model: #ff9a4d; --c-elbo: #ff9a4d; --c-iw: #c4a5ff; --c-loss: #7aa2ff; --c-contour: #a9c1ff;
+  --c-ramp-0: #161a23; --c-ramp-1: #1b2740; --c-ramp-2: #22396a; --c-ramp-3: #2f5bb8; --c-ramp-4: #6f9ae3;
+  --c-source: rgba(45, 212, 191, 0.5); --c-compare: #c4a5ff; --c-oracle: #34d399; --c-corrector: #2dd4bf;
+  --c-heat: #6f9ae3;
+  color-scheme: dark;
+}`;
+}
+
+const TEMPLATE = `
+<div class="frame" part="frame">
+  <p class="title" part="title" hidden></p>
+  <p class="caption" part="caption" hidden></p>
+  <div class="plot">
+    <canvas class="main" role="img"></canvas>
+    <div class="poster" part="poster">
+      <p class="poster-label"></p>
+      <div><button type="button" class="primary start">Start</button></div>
+    </div>
+  </div>
+  <div class="small hist" hidden><canvas role="img" aria-label="Histogram of the samples against the true density"></canvas></div>
+  <div class="small loss"><canvas role="img" aria-label="Training loss per iteration"></canvas></div>
+  <ul class="legend" aria-label="Legend"></ul>
+  <div class="bar" role="toolbar" aria-label="Training controls">
+    <button type="button" class="primary play" data-control="play" aria-keyshortcuts="Space">Play</button>
+    <button type="button" class="step" data-control="step" aria-keyshortcuts=".">Step</button>
+    <button type="button" class="reset" data-control="reset" aria-keyshortcuts="r">Reset</button>
+    <label class="speed" data-control="speed"><span>Speed</span><input type="range" min="1" max="40" step="1" value="${FRAME_BUDGET}" aria-label="Training time per frame, milliseconds"></label>
+  </div>
+  <p class="status" aria-hidden="true">Not started.</p>
+  <div class="banner warn" role="alert" hidden></div>
+  <p class="banner error" role="alert" hidden></p>
+  <p class="summary sr-only" aria-live="polite"></p>
+</div>`;
+
+export class BoltzmannPlayground extends HTMLElement {
+  static get observedAttributes() {
+    return ["sampler", "target", "seed", "preset", "scene", "controls", "theme", "compare"];
+  }
+
+  constructor() {
+    super();
+    const root = this.attachShadow({ mode: "open" });
+    root.innerHTML = `<style>${STYLE}</style>${TEMPLATE}`;
+    const q = (sel) => root.querySelector(sel);
+    this.ui = {
+      frame: q(".frame"),
+      title: q(".title"),
+      caption: q(".caption"),
+      plot: q(".plot"),
+      canvas: q("canvas.main"),
+      poster: q(".poster"),
+      posterLabel: q(".poster-label"),
+      start: q(".start"),
+      hist: q(".small.hist"),
+      loss: q(".small.loss"),
+      legend: q(".legend"),
+      bar: q(".bar"),
+      play: q(".play"),
+      step: q(".step"),
+      reset: q(".reset"),
+      speed: q("label.speed input"),
+      status: q(".status"),
+      warn: q(".warn"),
+      error: q(".error"),
+      summary: q(".summary"),
+    };
+    /** @type {Playground | null} */
+    this.pg = null;
+    /** Adjoint Sampling beside ASBS (the `compare` attribute or a scene). */
+    this.comparePg = null;
+    this.started = false;
+    this.playing = false;
+    /** Paused by scrolling out of view or a hidden tab: resume when back. */
+    this.autoPaused = false;
+    this.visible = false;
+    this.budget = FRAME_BUDGET;
+    /** A configuration given as a property (the iframe page), instead of the attributes. */
+    this.configOverride = null;
+    this.dirty = true;
+    this.raf = 0;
+    this.lastSummary = 0;
+    this.lastMetrics = 0;
+    this.lastStatus = 0;
+    this.history = null;
+    this.historyIteration = -1;
+    this.view = null;
+    this.surfaces = null;
+    this.errorMessage = "";
+    this.frame = this.frame.bind(this);
+    this.onVisibility = this.onVisibility.bind(this);
+    this.onSchemeChange = () => this.refreshTheme();
+
+    this.ui.start.addEventListener("click", () => this.start({ play: true }));
+    this.ui.play.addEventListener("click", () => (this.playing ? this.pause() : this.play()));
+    this.ui.step.addEventListener("click", () => this.step());
+    this.ui.reset.addEventListener("click", () => this.reset());
+    this.ui.speed.addEventListener("input", () => this.setBudget(Number(this.ui.speed.value)));
+    this.addEventListener("keydown", (e) => this.onKey(e));
+  }
+
+  connectedCallback() {
+    if (!this.hasAttribute("tabindex")) this.tabIndex = 0;
+    if (!this.hasAttribute("role")) this.setAttribute("role", "group");
+    if (!this.hasAttribute("aria-label")) this.setAttribute("aria-label", "Boltzmann Playground");
+    this.dataset.state = this.started ? this.dataset.state : "poster";
+    this.applyControls();
+    this.checkAttributes();
+    this.describe();
+    this.io = new IntersectionObserver((entries) => this.onIntersect(entries), { rootMargin: NEAR });
+    this.io.observe(this);
+    document.addEventListener("visibilitychange", this.onVisibility);
+    this.scheme = window.matchMedia("(prefers-color-scheme: dark)");
+    this.scheme.addEventListener("change", this.onSchemeChange);
+  }
+
+  disconnectedCallback() {
+    this.io?.disconnect();
+    document.removeEventListener("visibilitychange", this.onVisibility);
+    this.scheme?.removeEventListener("change", this.onSchemeChange);
+    this.setPlaying(false);
+    cancelAnimationFrame(this.raf);
+    this.raf = 0;
+    // Moved elements are disconnected and connected again in one task: free the run only
+    // when the element is really gone.
+    setTimeout(() => {
+      if (!this.isConnected) this.release();
+    }, 0);
+  }
+
+  /** Frees the wasm objects; the element shows its poster again if it is ever reattached. */
+  release() {
+    if (!this.started) return;
+    this.pg?.free();
+    this.comparePg?.free();
+    this.pg = null;
+    this.comparePg = null;
+    this.started = false;
+    this.startPromise = null;
+    this.pendingPlay = false;
+    this.ui.poster.hidden = false;
+    this.dataset.state = "poster";
+  }
+
+  attributeChangedCallback(name, old, value) {
+    if (old === value || !this.isConnected) return;
+    this.checkAttributes();
+    if (name === "controls") this.applyControls();
+    else if (name === "theme") this.refreshTheme();
+    else if (this.started && this.configOverride === null) this.rebuild(this.attributeConfig());
+    else if (!this.started && this.dataset.state === "error" && this.visible) this.start();
+    else this.describe();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Public API (also what the iframe page's postMessage protocol drives)
+
+  /** Training iterations done so far (0 before the start). */
+  get iteration() {
+    return this.pg ? this.pg.metrics().iteration : 0;
+  }
+
+  /** The resolved configuration of the running sampler (null before the start). */
+  get config() {
+    return this.pg ? this.pg.config() : null;
+  }
+
+  /** The latest metrics object of the core (null before the start). */
+  metrics() {
+    return this.pg ? this.pg.metrics() : null;
+  }
+
+  /** The page-level state: {config, playing, budget, compare, iteration, scene}. */
+  get state() {
+    return {
+      config: this.config,
+      playing: this.playing,
+      budget: this.budget,
+      compare: this.comparePg !== null,
+      iteration: this.iteration,
+      scene: this.getAttribute("scene"),
+    };
+  }
+
+  async play() {
+    if (!(await this.start())) return;
+    this.hideError();
+    this.autoPaused = false;
+    this.setPlaying(true);
+    this.say("Training.");
+  }
+
+  pause() {
+    this.autoPaused = false;
+    this.setPlaying(false);
+    this.say(this.summaryText("Paused."));
+  }
+
+  async step() {
+    if (!(await this.start())) return;
+    this.setPlaying(false);
+    try {
+      this.pg.step_iteration();
+      this.comparePg?.step_iteration();
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    this.kick();
+    this.say(this.summaryText("Stepped one iteration."));
+  }
+
+  async reset() {
+    if (!(await this.start())) return;
+    try {
+      this.pg.reset();
+      this.comparePg?.reset();
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    this.hideError();
+    this.history = null;
+    this.historyIteration = -1;
+    this.kick();
+    this.emitState();
+    this.say(this.summaryText("Reset."));
+  }
+
+  /** Training time per frame in ms (1–40): a page setting, the run keeps its progress. */
+  setBudget(ms) {
+    if (!(Number.isFinite(ms) && ms >= 1 && ms <= 40)) return false;
+    this.budget = ms;
+    this.ui.speed.value = String(ms);
+    this.emitState();
+    return true;
+  }
+
+  /**
+   * Applies a partial state {config keys…, budget?, compare?, playing?}. Settings equal to the
+   * running ones, speed and playing keep the progress; other settings start a new run. Values
+   * the core rejects leave the current run going and come back as {ok: false, message}.
+   * @returns {Promise<{ ok: true, rebuilt: boolean } | { ok: false, message: string }>}
+   */
+  async setState(partial) {
+    if (partial === null || typeof partial !== "object" || Array.isArray(partial)) {
+      return { ok: false, message: "state must be an object" };
+    }
+    const { budget, compare, playing: wantPlaying, ...config } = partial;
+    if (budget !== undefined && !this.setBudget(Number(budget))) {
+      return { ok: false, message: `budget must be between 1 and 40 ms, got ${JSON.stringify(budget)}` };
+    }
+    if (!(await this.start())) return { ok: false, message: this.errorMessage };
+    const current = this.pg.config();
+    const changed = Object.keys(config).some((k) => JSON.stringify(current[k]) !== JSON.stringify(config[k]));
+    const compareChanged = compare !== undefined && Boolean(compare) !== (this.comparePg !== null);
+    let rebuilt = false;
+    if (changed || compareChanged) {
+      const next = { ...current, ...config };
+      if ("preset" in config && config.preset !== current.preset) {
+        // A new preset brings its own settings; keep only what was given.
+        for (const k of Object.keys(next)) if (!(k in config) && !["sampler", "energy", "seed"].includes(k)) delete next[k];
+      }
+      const result = this.rebuild(next, compare === undefined ? this.comparePg !== null : Boolean(compare));
+      if (!result.ok) return result;
+      rebuilt = true;
+    }
+    if (wantPlaying === true) this.play();
+    else if (wantPlaying === false) this.pause();
+    this.emitState();
+    return { ok: true, rebuilt };
+  }
+
+  /** Shows warnings (e.g. about a link's values) above the canvas; [] hides them. */
+  showWarnings(list) {
+    this.givenWarnings = list;
+    this.renderWarnings();
+  }
+
+  /** Names attribute values the element cannot use (they are ignored, never replaced silently). */
+  checkAttributes() {
+    const warnings = [];
+    const raw = this.getAttribute("controls");
+    if (raw !== null && raw.trim() !== "none") {
+      const unknown = raw.split(",").map((c) => c.trim()).filter((c) => c && !CONTROLS.includes(c));
+      if (unknown.length > 0) warnings.push(`unknown control "${unknown.join('", "')}" (known: ${CONTROLS.join(", ")}, or none)`);
+    }
+    const theme = this.getAttribute("theme");
+    if (theme !== null && !["auto", "light", "dark"].includes(theme)) warnings.push(`unknown theme "${theme}" (known: auto, light, dark)`);
+    const scene = this.getAttribute("scene");
+    if (scene && !findScene(scene.trim())) warnings.push(`unknown scene "${scene}"`);
+    this.attributeWarnings = warnings;
+    this.renderWarnings();
+  }
+
+  renderWarnings() {
+    const list = [...(this.attributeWarnings ?? []), ...(this.givenWarnings ?? [])];
+    const el = this.ui.warn;
+    el.replaceChildren();
+    el.hidden = list.length === 0;
+    if (list.length === 0) return;
+    const title = document.createElement("strong");
+    title.textContent = "Some settings could not be used:";
+    const ul = document.createElement("ul");
+    for (const w of list) {
+      const li = document.createElement("li");
+      li.textContent = w;
+      ul.append(li);
+    }
+    el.append(title, ul);
+  }
+
+  /** The main canvas as a PNG data URL. */
+  toDataURL() {
+    return this.ui.canvas.toDataURL("image/png");
+  }
+
+  /**
+   * Creates the run (loads the core on first use); the poster gives way to the first frame.
+   * @returns {Promise<boolean>} whether a run exists
+   */
+  async start(options = {}) {
+    if (this.pg) {
+      if (options.play) this.play();
+      return true;
+    }
+    if (!this.startPromise) {
+      this.startPromise = (async () => {
+        this.dataset.state = "loading";
+        this.ui.status.textContent = "Loading the WebAssembly core…";
+        try {
+          await loadCore();
+        } catch (err) {
+          this.showError(`The playground could not start: ${messageOf(err)}`);
+          this.dataset.state = "error";
+          this.startPromise = null;
+          return false;
+        }
+        const config = this.configOverride ?? this.attributeConfig();
+        const result = this.rebuild(config, this.wantsCompare());
+        if (!result.ok) {
+          // A corrected attribute, a click or coming into view tries again.
+          this.dataset.state = "error";
+          this.startPromise = null;
+          return false;
+        }
+        this.started = true;
+        this.ui.poster.hidden = true;
+        this.dataset.state = "paused";
+        this.dispatchEvent(new CustomEvent("bp-ready", { detail: this.state }));
+        const reduceMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+        if ((this.hasAttribute("autoplay") && !reduceMotion && this.visible) || this.pendingPlay) this.play();
+        return true;
+      })();
+    }
+    if (options.play) this.pendingPlay = true;
+    const ok = await this.startPromise;
+    if (ok && options.play && !this.playing) this.play();
+    return ok;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Runs
+
+  /** The configuration the attributes describe (a scene's, overridden by explicit ones). */
+  attributeConfig() {
+    const scene = this.sceneEntry();
+    const config = scene ? { ...scene.config } : {};
+    const sampler = this.getAttribute("sampler");
+    const target = this.getAttribute("target");
+    const preset = this.getAttribute("preset");
+    const seed = this.getAttribute("seed");
+    if (sampler) config.sampler = sampler.trim();
+    if (target) config.energy = target.trim().startsWith("{") ? safeJson(target) : target.trim();
+    if (preset) config.preset = preset.trim();
+    if (seed !== null && seed.trim() !== "") config.seed = /^\d+$/.test(seed.trim()) ? Number(seed) : seed;
+    return config;
+  }
+
+  sceneEntry() {
+    const name = this.getAttribute("scene");
+    return name ? findScene(name.trim()) : undefined;
+  }
+
+  wantsCompare() {
+    const attr = this.getAttribute("compare");
+    if (attr !== null) return attr !== "false" && attr !== "0";
+    return Boolean(this.sceneEntry()?.compare);
+  }
+
+  /**
+   * Replaces the run with one for `config`; on failure the old run keeps going and the
+   * message (naming the setting) shows in the element.
+   * @returns {{ ok: true } | { ok: false, message: string }}
+   */
+  rebuild(config, compare = this.comparePg !== null) {
+    if (typeof config.seed === "string") return this.reject(`seed must be a whole number, got "${config.seed}"`);
+    let next;
+    try {
+      next = new Playground(config);
+    } catch (err) {
+      return this.reject(messageOf(err));
+    }
+    let nextCompare = null;
+    if (compare && next.config().sampler === "asbs") {
+      try {
+        nextCompare = new Playground({ ...next.config(), sampler: "adjoint" });
+      } catch (err) {
+        next.free();
+        return this.reject(`Adjoint Sampling could not start beside ASBS: ${messageOf(err)}`);
+      }
+    }
+    this.pg?.free();
+    this.comparePg?.free();
+    this.pg = next;
+    this.comparePg = nextCompare;
+    this.history = null;
+    this.historyIteration = -1;
+    this.hideError();
+    this.buildView();
+    this.describe();
+    this.kick();
+    this.emitState();
+    return { ok: true };
+  }
+
+  reject(message) {
+    this.showError(this.pg ? `${message}. The previous run keeps going.` : message);
+    return { ok: false, message };
+  }
+
+  buildView() {
+    const pg = this.pg;
+    const plotWindow = Array.from(pg.window());
+    const dim = pg.dim();
+    if (!this.surfaces) {
+      this.surfaces = {
+        main: new Surface(this.ui.canvas),
+        hist: new Surface(this.ui.hist.querySelector("canvas")),
+        loss: new Surface(this.ui.loss.querySelector("canvas")),
+      };
+      // After the surfaces' own observers (created first, so called first): redraw at the new size.
+      this.resizeObserver = new ResizeObserver(() => this.kick());
+      for (const el of [this.ui.plot, this.ui.hist, this.ui.loss]) this.resizeObserver.observe(el);
+    }
+    this.view = {
+      dim,
+      lo: plotWindow[0],
+      hi: plotWindow[1],
+      reversed: pg.time_reversed(),
+      field: dim === 2 ? new FieldView(this.surfaces.main) : null,
+      time: dim === 1 ? new TimeFieldView(this.surfaces.main) : null,
+      truth: dim === 1 ? pg.marginal_truth(0).slice() : null,
+      source: null,
+      oracle: null,
+    };
+    // DDPM: the reverse chain driven by the exact denoiser, as a histogram beside the learned one.
+    const oracleXs = dim === 1 ? pg.oracle_samples(4000) : undefined;
+    if (oracleXs) this.view.oracle = histogramDensity(oracleXs, this.view.lo, this.view.hi, pg.marginal_bins());
+    // The source μ as a profile at t = 0 (1-D), unless it is a point (a spike, not a density).
+    if (dim === 1 && pg.config().source !== "point") {
+      const xs = pg.source_samples(4000);
+      if (xs.length > 0) this.view.source = histogramDensity(xs, this.view.lo, this.view.hi, pg.marginal_bins());
+    }
+    if (dim === 2) {
+      this.view.field.setTarget({
+        window: plotWindow,
+        nx: pg.grid_nx(),
+        ny: pg.grid_ny(),
+        density: pg.density_grid().slice(),
+        modes: pg.mode_centres().slice(),
+      });
+    }
+    const aspect = dim === 2 ? (plotWindow[1] - plotWindow[0]) / (plotWindow[3] - plotWindow[2]) : 1.8;
+    this.ui.plot.style.setProperty("--aspect", String(aspect));
+    this.ui.hist.hidden = dim !== 1;
+    this.ui.canvas.setAttribute(
+      "aria-label",
+      dim === 2
+        ? "Target density with energy contours, particles in flight, the last samples and a few trajectories"
+        : "Paths of the sampler over time t (across) in x (up), over the target",
+    );
+    this.fillLegend();
+    this.theme = readTheme(this.ui.frame);
+  }
+
+  fillLegend() {
+    const items = [
+      ["particle", "particles"],
+      ["traj", "trajectories"],
+    ];
+    if (this.view.dim === 1) items.push(["model", "sample histogram"], ["truth", "true density"]);
+    else items.push(["sample", "last samples"]);
+    if (this.comparePg) items.push(["compare", "Adjoint Sampling (compare)"]);
+    if (this.view.oracle) items.push(["oracle", "oracle sampler"]);
+    items.push(["loss", "loss"]);
+    this.ui.legend.replaceChildren(
+      ...items.map(([c, text]) => {
+        const li = document.createElement("li");
+        const sw = document.createElement("span");
+        sw.className = "sw";
+        sw.style.background = `var(--c-${c})`;
+        li.append(sw, text);
+        return li;
+      }),
+    );
+  }
+
+  /** Title, caption and poster text from the scene and attributes. */
+  describe() {
+    const scene = this.sceneEntry();
+    const config = this.pg ? this.pg.config() : this.configOverride ?? this.attributeConfig();
+    this.ui.title.hidden = !scene;
+    this.ui.caption.hidden = !scene;
+    if (scene) {
+      this.ui.title.textContent = scene.title;
+      this.ui.caption.textContent = scene.caption;
+    }
+    const energy = typeof config.energy === "object" ? "a custom target" : config.energy ?? "the default target";
+    this.ui.posterLabel.textContent = `${config.sampler ?? "adjoint"} on ${energy}`;
+    this.ui.start.setAttribute("aria-label", `Start ${this.ui.posterLabel.textContent}`);
+  }
+
+  applyControls() {
+    const raw = (this.getAttribute("controls") ?? DEFAULT_CONTROLS.join(",")).trim();
+    const wanted = raw === "none" ? [] : raw.split(",").map((s) => s.trim()).filter(Boolean);
+    for (const el of this.ui.bar.querySelectorAll("[data-control]")) el.hidden = !wanted.includes(el.dataset.control);
+    this.ui.bar.hidden = wanted.length === 0;
+  }
+
+  refreshTheme() {
+    if (!this.view) return;
+    this.theme = readTheme(this.ui.frame);
+    this.view.field?.invalidate();
+    if (this.view.time) this.view.time.heatKey = null;
+    this.kick();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Visibility, focus and keys
+
+  onIntersect(entries) {
+    const entry = entries[entries.length - 1];
+    this.visible = entry.isIntersecting;
+    if (this.visible) {
+      if (!this.started) this.start();
+      else if (this.autoPaused && !document.hidden) {
+        this.autoPaused = false;
+        this.setPlaying(true);
+      }
+      this.kick();
+    } else if (this.playing) {
+      this.setPlaying(false);
+      this.autoPaused = true;
+    }
+  }
+
+  onVisibility() {
+    if (document.hidden && this.playing) {
+      this.setPlaying(false);
+      this.autoPaused = true;
+    } else if (!document.hidden && this.autoPaused && this.visible) {
+      this.autoPaused = false;
+      this.setPlaying(true);
+    }
+  }
+
+  onKey(e) {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    const origin = e.composedPath()[0];
+    const tag = origin && origin.tagName;
+    if (tag === "INPUT") return;
+    if (e.key === " " || e.code === "Space") {
+      if (tag === "BUTTON") return;
+      e.preventDefault();
+      if (this.playing) this.pause();
+      else this.play();
+    } else if (e.key === ".") {
+      e.preventDefault();
+      this.step();
+    } else if (e.key === "r" || e.key === "R") {
+      e.preventDefault();
+      this.reset();
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Animation
+
+  setPlaying(on) {
+    on = on && this.pg !== null;
+    const changed = on !== this.playing;
+    this.playing = on;
+    if (on) playing.add(this);
+    else playing.delete(this);
+    if (this.pg) this.dataset.state = on ? "playing" : "paused";
+    this.ui.play.textContent = on ? "Pause" : "Play";
+    this.ui.play.setAttribute("aria-pressed", String(on));
+    this.kick();
+    if (changed) this.emitState();
+  }
+
+  kick() {
+    this.dirty = true;
+    if (!this.raf && this.isConnected) this.raf = requestAnimationFrame(this.frame);
+  }
+
+  frame(now) {
+    this.raf = 0;
+    if (!this.pg) return;
+    if (this.playing) {
+      const share = this.budget / Math.max(1, playing.size);
+      try {
+        if (this.comparePg) {
+          this.pg.train(share / 2);
+          this.comparePg.train(share / 2);
+        } else {
+          this.pg.train(share);
+        }
+      } catch (err) {
+        this.fail(err);
+      }
+      this.dirty = true;
+    }
+    if (this.dirty && (this.visible || !this.playing)) {
+      this.dirty = false;
+      try {
+        this.render(now);
+      } catch (err) {
+        this.setPlaying(false);
+        this.showError(`Drawing stopped: ${messageOf(err)}. Reset to start again.`);
+      }
+    }
+    if (this.playing || this.dirty) this.raf = requestAnimationFrame(this.frame);
+  }
+
+  render(now) {
+    const pg = this.pg;
+    const theme = this.theme;
+    const v = this.view;
+    const m = pg.metrics();
+    if (this.history === null || m.iteration !== this.historyIteration) {
+      this.history = pg.history();
+      this.historyIteration = m.iteration;
+    }
+    if (v.dim === 2) {
+      const cmp = this.comparePg;
+      v.field.draw(theme, {
+        particles: () => pg.particles(),
+        samples: () => pg.samples(),
+        trajectories: () => pg.trajectories(),
+        trajectoryCount: pg.trajectory_count(),
+        trajectoryPoints: pg.trajectory_points(),
+        compare: cmp ? () => cmp.samples() : null,
+      });
+    } else {
+      v.time.draw(theme, {
+        lo: v.lo,
+        hi: v.hi,
+        reversed: v.reversed,
+        source: v.source,
+        trajectories: () => pg.trajectories(),
+        trajectoryCount: pg.trajectory_count(),
+        trajectoryPoints: pg.trajectory_points(),
+        particles: () => pg.particles(),
+        particleT: pg.rollout_time(),
+      });
+      const model = pg.marginal_model(0).slice();
+      const lines = [{ values: v.truth, colour: theme.truth }];
+      if (v.oracle) lines.push({ values: v.oracle, colour: theme.oracle, step: true, width: 1.3 });
+      if (this.comparePg) lines.push({ values: this.comparePg.marginal_model(0).slice(), colour: theme.compare, step: true, width: 1.4 });
+      drawDensity1d(this.surfaces.hist, theme, { lo: v.lo, hi: v.hi, bars: m.iteration > 0 ? model : null, lines });
+    }
+    const h = this.history;
+    drawLineChart(this.surfaces.loss, theme, {
+      series: [{ xs: h.iteration, ys: h.loss, colour: theme.loss }],
+      logY: true,
+      empty: "loss: not trained yet",
+    });
+    const text = this.statusText(m);
+    if (this.ui.status.textContent !== text && (now - this.lastStatus > 200 || !this.playing)) {
+      this.ui.status.textContent = text;
+      this.lastStatus = now;
+    }
+    this.dataset.iteration = String(m.iteration);
+    if (this.playing && now - this.lastSummary > SUMMARY_EVERY) this.say(this.summaryText("Training.", m));
+    if (now - this.lastMetrics > METRICS_EVERY) {
+      this.lastMetrics = now;
+      this.dispatchEvent(new CustomEvent("bp-metrics", { detail: m }));
+    }
+  }
+
+  statusText(m) {
+    const parts = [`${this.playing ? "Training" : "Paused"} · iteration ${formatCount(m.iteration)}`];
+    if (Number.isFinite(m.loss)) parts.push(`loss ${formatSignificant(m.loss, 4)}`);
+    if (Number.isFinite(m.w2)) parts.push(`W2 ${formatNumber(m.w2, 3)}`);
+    else if (Number.isFinite(m.log_z_elbo)) parts.push(`log Ẑ ${formatNumber(m.log_z_elbo, 2)} (true ${formatNumber(m.log_z_true, 2)})`);
+    return parts.join(" · ");
+  }
+
+  summaryText(prefix, metrics) {
+    const m = metrics || this.metrics();
+    if (!m) return prefix;
+    const parts = [prefix, `Iteration ${m.iteration}.`];
+    if (Number.isFinite(m.loss)) parts.push(`Loss ${formatSignificant(m.loss, 3)}.`);
+    if (Number.isFinite(m.log_z_elbo)) parts.push(`log Z estimate ${formatNumber(m.log_z_elbo, 2)}, true ${formatNumber(m.log_z_true, 2)}.`);
+    if (Number.isFinite(m.w1)) parts.push(`Distance to the target W1 ${formatNumber(m.w1, 2)}.`);
+    if (Number.isFinite(m.mode_coverage)) parts.push(`Mode coverage ${Math.round(m.mode_coverage * 100)} percent.`);
+    return parts.join(" ");
+  }
+
+  say(text) {
+    this.ui.summary.textContent = text;
+    this.lastSummary = performance.now();
+  }
+
+  /** Divergence or another fault: stop, say what to change; the core rolled back already. */
+  fail(err) {
+    this.setPlaying(false);
+    this.autoPaused = false;
+    const lr = this.pg ? this.pg.config().lr : undefined;
+    const hint = lr !== undefined ? ` Try a smaller learning rate (now ${lr}) or fewer SDE steps, then Reset.` : " Try other settings, then Reset.";
+    this.showError(`Training stopped: ${messageOf(err).replace(/\.$/, "")}.${hint}`);
+    this.say(`Training stopped: ${messageOf(err)}`);
+    this.kick();
+  }
+
+  showError(message) {
+    this.errorMessage = message;
+    this.ui.error.textContent = message;
+    this.ui.error.hidden = false;
+    this.dataset.error = message;
+    this.dispatchEvent(new CustomEvent("bp-error", { detail: { message } }));
+  }
+
+  hideError() {
+    this.ui.error.hidden = true;
+    delete this.dataset.error;
+  }
+
+  emitState() {
+    if (!this.pg) return;
+    this.dispatchEvent(new CustomEvent("bp-state", { detail: this.state }));
+  }
+}
+
+function safeJson(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+export function messageOf(err) {
+  if (err instanceof WebAssembly.RuntimeError) return `internal error in the wasm core (${err.message}); please report this link`;
+  if (err instanceof Error) return err.message;
+  if (typeof err === "string") return err;
+  return String(err);
+}
+
+if (!customElements.get("boltzmann-playground")) customElements.define("boltzmann-playground", BoltzmannPlayground);

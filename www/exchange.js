@@ -1,0 +1,60 @@
+// Export and import of a run: the configuration as JSON (a file that restores the run), the
+// metric history as CSV. Plain functions of plain data, unit-tested in tests/e2e/unit.test.mjs.
+
+import { BUDGET } from "./state.js";
+
+export const EXPORT_FORMAT = "boltzmann-playground";
+export const EXPORT_VERSION = 1;
+
+/**
+ * The JSON document of a run: every setting of the resolved configuration and the page's
+ * own flags.
+ * @param {{ config: Record<string, unknown>, compare: boolean, budget: number }} state
+ */
+export function configToExport(state) {
+  return { format: EXPORT_FORMAT, version: EXPORT_VERSION, config: state.config, compare: state.compare, budget: state.budget };
+}
+
+/**
+ * Checks an imported document's shape; the configuration's values are the core's to judge.
+ * @returns {{ ok: true, config: Record<string, unknown>, compare: boolean, budget: number | null }
+ *          | { ok: false, message: string }}
+ */
+export function configFromExport(doc) {
+  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) return { ok: false, message: "the file holds no JSON object" };
+  if (doc.format !== EXPORT_FORMAT) return { ok: false, message: `"format" must be "${EXPORT_FORMAT}", got ${JSON.stringify(doc.format)}` };
+  if (doc.version !== EXPORT_VERSION) return { ok: false, message: `unsupported version ${JSON.stringify(doc.version)} (this page reads ${EXPORT_VERSION})` };
+  const config = doc.config;
+  if (config === null || typeof config !== "object" || Array.isArray(config)) return { ok: false, message: '"config" must be an object of settings' };
+  if (doc.compare !== undefined && typeof doc.compare !== "boolean") return { ok: false, message: `"compare" must be true or false, got ${JSON.stringify(doc.compare)}` };
+  let budget = null;
+  if (doc.budget !== undefined) {
+    if (typeof doc.budget !== "number" || !(doc.budget >= BUDGET.min && doc.budget <= BUDGET.max)) {
+      return { ok: false, message: `"budget" must be a number of ms between ${BUDGET.min} and ${BUDGET.max}, got ${JSON.stringify(doc.budget)}` };
+    }
+    budget = doc.budget;
+  }
+  return { ok: true, config, compare: doc.compare === true, budget };
+}
+
+/**
+ * The metric history as CSV: a header of the series' names, one row per iteration; values
+ * that do not exist (NaN, null) are empty cells.
+ * @param {Record<string, ArrayLike<number | null>>} history
+ */
+export function historyCsv(history) {
+  const keys = Object.keys(history);
+  const rows = [keys.join(",")];
+  const n = keys.length > 0 ? history[keys[0]].length : 0;
+  for (let i = 0; i < n; i++) {
+    rows.push(
+      keys
+        .map((k) => {
+          const v = history[k][i];
+          return typeof v === "number" && Number.isFinite(v) ? String(v) : "";
+        })
+        .join(","),
+    );
+  }
+  return `${rows.join("\n")}\n`;
+}

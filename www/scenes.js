@@ -1,0 +1,45 @@
+// Curated scenes: a name in a link (`#scene=NAME`, or `scene="NAME"` on the custom element)
+// stands for a configuration, a page-level flag or two and a caption that says what to watch.
+// Settings given beside the scene override its own.
+
+/**
+ * @typedef {{ name: string, title: string, caption: string,
+ *             config: Record<string, unknown>, compare?: boolean }} Scene
+ * @type {Scene[]}
+ */
+export const SCENES = [
+  {
+    name: "as-bias",
+    title: "Adjoint Sampling's bias from a spread-out source, removed by ASBS",
+    caption:
+      "Both samplers start their paths from a normal source N(0, 1) instead of a point. Adjoint Sampling (purple outline) regresses its control as if the source were the base process's own marginal, so its samples stay smeared toward the source and the modes' masses come out wrong. ASBS (orange bars) learns a corrector h that accounts for the source: stage by stage its histogram settles onto the true density (solid line) while Adjoint Sampling's does not.",
+    config: { sampler: "asbs", preset: "browser", energy: "gmm1d-demo", seed: 1 },
+    compare: true,
+  },
+  {
+    name: "ddpm-far",
+    title: "DDPM learning far-apart modes",
+    caption:
+      "DDPM learns from samples of the target, not its energy: it adds noise forward and learns to undo it step by step. Here the two modes lie far apart, so the reverse chain has to split its mass early, at large t, where the noised modes still overlap. Watch the learned histogram: the split settles in the right proportion only once the denoiser is learned at the large times.",
+    config: { sampler: "ddpm", preset: "browser", energy: "gmm1d-far", seed: 1 },
+  },
+  {
+    name: "few-steps",
+    title: "Too few time steps",
+    caption:
+      "DDPM's reverse chain takes Gaussian steps around the learned mean E[x(t − Δt) | x(t)], which is right only when the steps are small. Here the chain has 4 steps instead of 100: each adds noise of variance σ_q²/4, and the narrow mode at x = 2 comes out blurred however long the network trains. The oracle sampler (green outline) uses the exact denoiser with the same 4 steps and is blurred the same way: the fault is the step count, not the learning. Compare with the scene on far-apart modes, which runs 100 steps.",
+    config: { sampler: "ddpm", preset: "browser", energy: "gmm1d-demo", steps: 4, seed: 1 },
+  },
+  {
+    name: "mode-collapse",
+    title: "Mode collapse without whitening",
+    caption:
+      "Adjoint Sampling on the seed's two-mode target, without whitening: the paths start at the origin in the target's own coordinates and the base process's noise is narrow compared with the distance between the modes. Paths that never reach the far mode produce no signal pulling toward it, so the samples collapse onto the nearer mode; the mode-mass bars show one mode starved.",
+    config: { sampler: "adjoint", preset: "browser", energy: "seed-gmm", whiten: false, seed: 1 },
+  },
+];
+
+/** @returns {Scene | undefined} */
+export function findScene(name) {
+  return SCENES.find((s) => s.name === name);
+}
