@@ -207,7 +207,7 @@ pub fn encode_base64(bytes: &[u8]) -> String {
 /// Inverse of [`encode_base64`]; rejects other alphabets, bad padding and lengths.
 pub fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
     let s = text.as_bytes();
-    if s.len() % 4 != 0 {
+    if !s.len().is_multiple_of(4) {
         return Err(format!("base64 length {} is not a multiple of 4", s.len()));
     }
     let mut out = Vec::with_capacity(s.len() / 4 * 3);
