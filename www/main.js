@@ -4,7 +4,7 @@
 // Typed arrays from the core are views into wasm memory, which any allocation may move:
 // they are fetched right where they are drawn, every frame, and never kept.
 
-import init, { Playground, catalog, samplers } from "../pkg/boltzmann_playground.js";
+import init, { Playground, catalog, samplers, check_formula } from "../pkg/boltzmann_playground.js";
 import {
   BUDGET,
   HIDEABLE,
@@ -35,6 +35,7 @@ import { drawDensity1d } from "./views/density1d.js";
 import { formatCount, formatNumber, formatSignificant } from "./views/ticks.js";
 import { SCENES, findScene } from "./scenes.js";
 import { configFromExport, configToExport, historyCsv } from "./exchange.js";
+import { FORMULA_ENERGY, FormulaEditor } from "./formula.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -50,6 +51,8 @@ let targets = [];
 let compareRun = null;
 let catalogNames = [];
 let theme = readTheme();
+/** The formula box (www/formula.js), shown while the target is a formula. */
+let formulaEditor = null;
 
 const surfaces = {
   field: new Surface($("field")),
@@ -177,6 +180,15 @@ async function main() {
 function tryCreate(config) {
   try {
     return { ok: true, playground: new Playground(config) };
+  } catch (err) {
+    return { ok: false, message: messageOf(err) };
+  }
+}
+
+/** A run restored from a saved state (an imported file). */
+function tryRestore(config, saved) {
+  try {
+    return { ok: true, playground: Playground.restore(config, saved) };
   } catch (err) {
     return { ok: false, message: messageOf(err) };
   }
@@ -477,7 +489,9 @@ function exportCsv() {
 }
 
 function exportJson() {
-  const text = JSON.stringify(configToExport(state), null, 2);
+  // The core saves its last completed iteration: the network's weights and all it needs to go on.
+  const saved = playground ? { iteration: playground.history().iteration.length, state: playground.save_state() } : null;
+  const text = JSON.stringify(configToExport(state, saved), null, 2);
   download(exportName("json"), new Blob([`${text}\n`], { type: "application/json" }));
 }
 
@@ -497,7 +511,7 @@ async function importJson() {
     showFieldError(errorEl, null, `Import failed: ${parsed.message}`);
     return;
   }
-  const created = tryCreate(parsed.config);
+  const created = parsed.run ? tryRestore(parsed.config, parsed.run.state) : tryCreate(parsed.config);
   if (!created.ok) {
     showFieldError(errorEl, null, `Import failed: ${created.message}. The current run keeps going.`);
     return;
@@ -508,7 +522,7 @@ async function importJson() {
   state.scene = null;
   updateScene();
   adopt(created.playground);
-  announce(`Imported ${file.name}.`);
+  announce(parsed.run ? `Imported ${file.name}: the run goes on from iteration ${parsed.run.iteration}.` : `Imported ${file.name}.`);
 }
 
 function writeHash() {
@@ -523,6 +537,7 @@ function fillSelects() {
   const energy = $("energy");
   for (const t of targets) energy.append(new Option(t.name, t.name));
   energy.append(new Option("custom mixture…", CUSTOM_ENERGY));
+  energy.append(new Option("your formula…", FORMULA_ENERGY));
   for (const s of SAMPLERS) {
     const option = new Option(s.label, s.value);
     option.title = s.description;
@@ -552,6 +567,10 @@ function wireControls() {
   }
 
   $("energy").addEventListener("change", onEnergySelect);
+  formulaEditor = new FormulaEditor($("formula-block"), {
+    check: (text, dim) => check_formula(text, dim),
+    apply: (energy, errorEl, inputEl) => applySetting("energy", energy, errorEl, inputEl),
+  });
   const text = $("custom-json");
   text.addEventListener("input", () => {
     // Syntax errors show while typing; the mixture itself is checked on Apply.
@@ -624,7 +643,12 @@ function onEnergySelect() {
   const select = $("energy");
   const custom = select.value === CUSTOM_ENERGY;
   $("custom-block").hidden = !custom;
+  $("formula-block").hidden = select.value !== FORMULA_ENERGY;
   updateDescription(select.value);
+  if (select.value === FORMULA_ENERGY) {
+    formulaEditor.apply();
+    return;
+  }
   if (custom) {
     const text = $("custom-json");
     if (text.value.trim() === "") text.value = formatEnergy(EXAMPLE_MIXTURE);
@@ -668,6 +692,8 @@ function syncControls() {
     const choice = energyChoice(config.energy);
     select.value = choice;
     $("custom-block").hidden = choice !== CUSTOM_ENERGY;
+    $("formula-block").hidden = choice !== FORMULA_ENERGY;
+    if (choice === FORMULA_ENERGY) formulaEditor.sync(config.energy);
     if (choice === CUSTOM_ENERGY && $("custom-json").getAttribute("aria-invalid") !== "true") {
       $("custom-json").value = formatEnergy(config.energy);
     }
@@ -681,7 +707,9 @@ function updateDescription(choice) {
   const target = targets.find((t) => t.name === choice);
   $("energy-desc").textContent = target
     ? target.description
-    : "A Gaussian mixture of your own: positive weights, one mean and one positive-definite covariance per component.";
+    : choice === FORMULA_ENERGY
+      ? "An energy of your own, typed as a formula and differentiated exactly in the core."
+      : "A Gaussian mixture of your own: positive weights, one mean and one positive-definite covariance per component.";
 }
 
 /** A mixture as readable JSON: one line per field, numbers kept compact. */

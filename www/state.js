@@ -303,9 +303,11 @@ function encodeComponent(text) {
   return encodeURIComponent(text).replace(/%(2C|3A)/g, (m, hex) => String.fromCharCode(parseInt(hex, 16)));
 }
 
-/** The select's value for a config's energy. */
+/** The select's value for a config's energy: a catalog name, "formula" or the custom mixture. */
 export function energyChoice(energy) {
-  return typeof energy === "string" ? energy : CUSTOM_ENERGY;
+  if (typeof energy === "string") return energy;
+  if (energy && typeof energy === "object" && energy.formula) return "formula";
+  return CUSTOM_ENERGY;
 }
 
 /** Shortens long link values for messages. */

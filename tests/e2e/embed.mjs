@@ -339,6 +339,50 @@ async function pageChecks({ browser, base, artifacts, check, assert, waitFor, wa
     acceptDownloads: true,
   });
 
+  await check("formula box: a parse error points at its column while the run keeps going; a valid formula runs and round-trips through the hash", async () => {
+    const page = await openPage(context, `${base}#sampler=adjoint&energy=gmm9&seed=3&paths=128`, "formula");
+    const pg = () => page.evaluate(() => ({ config: window.boltzmannPlayground.playground.config(), iteration: window.boltzmannPlayground.playground.metrics().iteration, playing: window.boltzmannPlayground.state.playing }));
+    await page.selectOption("#energy", "formula");
+    const example = await pg();
+    assert(example.config.energy.formula && example.config.energy.formula.window.length === 2, `the example formula runs: ${JSON.stringify(example.config.energy)}`);
+    if (!example.playing) await page.click("#play");
+    // A parse error: named at the box with its column marked, the example keeps training.
+    await page.fill("#formula-text", "x^2 + * y");
+    await page.locator("#formula-error").waitFor({ state: "visible", timeout: 3000 });
+    const message = await page.textContent("#formula-error");
+    const marked = await page.textContent(".formula-mark mark");
+    const before = await pg();
+    await page.press("#formula-text", "Enter");
+    const selected = await page.evaluate(() => {
+      const t = document.getElementById("formula-text");
+      return t.value.slice(t.selectionStart, t.selectionEnd);
+    });
+    await waitFor(async () => (await pg()).iteration > before.iteration + 1, 15000);
+    const during = await pg();
+    assert(/column 7/.test(message) && marked === "*" && selected === "*", `error ${message}, marked "${marked}", selected "${selected}"`);
+    assert(JSON.stringify(during.config.energy) === JSON.stringify(example.config.energy), "a bad formula replaced the run");
+    assert(during.iteration > before.iteration, `the previous run stopped: ${before.iteration} → ${during.iteration}`);
+    assert((await page.getAttribute("#formula-text", "aria-invalid")) === "true", "the box is not marked invalid");
+    // A valid formula starts a run on it; the link holds it, and a reload restores it.
+    const text = "(x^2 - 1)^2 + y^2 / 2";
+    await page.fill("#formula-text", text);
+    await page.press("#formula-text", "Enter");
+    await waitFor(async () => (await pg()).config.energy.formula?.energy === text, 5000);
+    const running = await pg();
+    assert(await page.locator("#formula-error").isHidden(), "the error stays after a valid formula");
+    const hash = await page.evaluate(() => window.location.hash);
+    assert(decodeURIComponent(hash).includes(text), `hash ${hash}`);
+    await page.reload({ waitUntil: "load" });
+    await page.waitForFunction(() => document.documentElement.dataset.ready === "true", null, { timeout: 30000 });
+    const reloaded = await pg();
+    const shown = await page.inputValue("#formula-text");
+    const choice = await page.inputValue("#energy");
+    await page.close();
+    assert(JSON.stringify(reloaded.config) === JSON.stringify(running.config), `after reload: ${JSON.stringify(reloaded.config.energy)}`);
+    assert(shown === text && choice === "formula", `the box shows "${shown}", the select ${choice}`);
+    return `${message}`;
+  });
+
   await check("copy link: the clipboard gets the address, with a visible confirmation and a fallback", async () => {
     const page = await openPage(context, `${base}#sampler=adjoint&energy=gmm9&seed=11`, "copy-link");
     await page.click("#copy-link");
@@ -407,7 +451,7 @@ async function pageChecks({ browser, base, artifacts, check, assert, waitFor, wa
     return seen.join(", ");
   });
 
-  await check("export: PNG, CSV and JSON downloads; JSON import restores the run and rejects bad files", async () => {
+  await check("export: PNG, CSV and JSON with the network's weights; JSON import restores the run where it was and rejects bad files", async () => {
     const page = await openPage(context, `${base}#sampler=adjoint&energy=gmm9&seed=21&paths=128&lr=0.002`, "export");
     await page.click("#pause");
     await page.click("#step");
@@ -427,14 +471,24 @@ async function pageChecks({ browser, base, artifacts, check, assert, waitFor, wa
     const json = await grab("#export-json");
     const doc = JSON.parse(json.body.toString());
     assert(doc.format === "boltzmann-playground" && doc.config.seed === 21 && doc.config.paths === 128, `json ${json.body.toString().slice(0, 120)}`);
+    assert(doc.run && doc.run.iteration === rows && typeof doc.run.state["sampler.net"].f32 === "string", "the JSON holds the network's weights");
+    // What the original does next: one more iteration.
+    await page.click("#step");
+    const next = await page.evaluate(() => window.boltzmannPlayground.playground.history());
 
-    // Change the run, then import: the exported configuration comes back in full.
+    // Change the run, then import: the exported configuration and the trained state come
+    // back, and the restored run's next iteration is the original's, to the bit.
     await page.fill("#seed", "99");
     await page.locator("#seed").dispatchEvent("change");
     await page.setInputFiles("#import-json", { name: "run.json", mimeType: "application/json", buffer: json.body });
     await waitFor(() => page.evaluate(() => window.boltzmannPlayground.playground.config().seed === 21), 5000);
     const restored = await page.evaluate(() => window.boltzmannPlayground.playground.config());
     assert(JSON.stringify(restored) === JSON.stringify(doc.config), "the imported configuration differs from the exported one");
+    const resumed = await page.evaluate(() => window.boltzmannPlayground.playground.metrics().iteration);
+    assert(resumed === rows, `the import resumes at iteration ${resumed}, not ${rows}`);
+    await page.click("#step");
+    const again = await page.evaluate(() => window.boltzmannPlayground.playground.history());
+    assert(JSON.stringify(again) === JSON.stringify(next), `after import and a step the history differs: ${JSON.stringify(again.loss)} vs ${JSON.stringify(next.loss)}`);
 
     const bad = { ...doc, config: { ...doc.config, lr: -1 } };
     await page.setInputFiles("#import-json", { name: "bad.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(bad)) });

@@ -223,6 +223,15 @@ test("a run's JSON export imports back to the same configuration; bad documents 
   assert.deepEqual(back.config, state.config);
   assert.equal(back.compare, true);
   assert.equal(back.budget, 12);
+  assert.equal(back.run, null);
+  // With the saved run state (version 2), and a version 1 file without one.
+  const saved = { iteration: 3, state: { "sampler.net": { f32: "AACAPw==" } } };
+  const full = configFromExport(JSON.parse(JSON.stringify(configToExport(state, saved))));
+  assert.equal(full.ok, true);
+  assert.deepEqual(full.run, saved);
+  const v1 = configFromExport({ format: doc.format, version: 1, config: state.config });
+  assert.equal(v1.ok, true);
+  assert.equal(v1.run, null);
   for (const [broken, word] of [
     [null, "object"],
     [[], "object"],
@@ -231,6 +240,9 @@ test("a run's JSON export imports back to the same configuration; bad documents 
     [{ ...doc, config: [1] }, "config"],
     [{ ...doc, compare: "yes" }, "compare"],
     [{ ...doc, budget: 1000 }, "budget"],
+    [{ ...doc, run: [] }, "run"],
+    [{ ...doc, run: { iteration: -1, state: {} } }, "run.iteration"],
+    [{ ...doc, run: { iteration: 2, state: "x" } }, "run.state"],
   ]) {
     const r = configFromExport(broken);
     assert.equal(r.ok, false, JSON.stringify(broken));
