@@ -36,6 +36,7 @@ import { formatCount, formatNumber, formatSignificant } from "./views/ticks.js";
 import { SCENES, findScene } from "./scenes.js";
 import { configFromExport, configToExport, historyCsv } from "./exchange.js";
 import { FORMULA_ENERGY, FormulaEditor } from "./formula.js";
+import { DEFAULT_VERSUS, Track, comparisonName, versusConfig, versusLabel } from "./compare.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -47,8 +48,10 @@ const state = createState();
 let playground = null;
 /** @type {{ name: string, description: string, dim: number }[]} */
 let targets = [];
-/** Adjoint Sampling on the same settings and seed, trained beside ASBS when comparing. */
+/** The compared run (www/compare.js): another sampler on the same settings and seed. */
 let compareRun = null;
+/** Both runs' comparison series and training time. */
+const tracks = { main: new Track(), other: new Track() };
 let catalogNames = [];
 let theme = readTheme();
 /** The formula box (www/formula.js), shown while the target is a formula. */
@@ -66,6 +69,8 @@ const surfaces = {
   ptLearned: new Surface($("pt-learned")),
   ptExact: new Surface($("pt-exact")),
   f: new Surface($("fplot")),
+  compareEvals: new Surface($("compare-evals")),
+  compareTime: new Surface($("compare-time")),
 };
 const fieldView = new FieldView(surfaces.field);
 const timeView = new TimeFieldView(surfaces.field);
@@ -302,16 +307,37 @@ function showForRun() {
   }
 }
 
-/** Starts or stops the Adjoint Sampling run beside ASBS. */
+/** The compared run's sampler and changed settings. */
+function currentVersus() {
+  return state.versus ?? { sampler: DEFAULT_VERSUS, settings: {} };
+}
+
+function samplerLabel(name) {
+  return SAMPLERS.find((s) => s.value === name)?.label ?? name;
+}
+
+/** Starts or stops the compared run; a configuration it rejects is named at the checkbox. */
 function updateCompare() {
   if (compareRun) {
     compareRun.free();
     compareRun = null;
   }
-  if (!state.compare || view.sampler !== "asbs") return;
-  const created = tryCreate({ ...state.config, sampler: "adjoint" });
+  tracks.main.reset();
+  tracks.other.reset();
+  view.compareKey = "";
+  view.compareMetrics = null;
+  view.compareHist = null;
+  const versus = currentVersus();
+  $("compare-with").value = versus.sampler;
+  const label = versusLabel(versus, samplerLabel);
+  for (const el of document.querySelectorAll(".compare-name")) el.textContent = label;
+  $("compare-main-name").textContent = samplerLabel(view.sampler);
+  $("compare-metric").textContent = `${comparisonName(view.dim)} after each iteration`;
+  clearFieldError($("compare-error"), null);
+  if (!state.compare) return;
+  const created = tryCreate(versusConfig(state.config, versus));
   if (created.ok) compareRun = created.playground;
-  else showRunError(`Adjoint Sampling could not start beside ASBS: ${created.message}`);
+  else showFieldError($("compare-error"), null, `${label} could not start beside this run: ${created.message}`);
 }
 
 /**
@@ -335,6 +361,7 @@ function loadFromHash() {
     state.compare = Boolean(scene.compare);
   }
   if (link.compare !== null) state.compare = link.compare;
+  state.versus = link.versus ?? (scene && scene.versus ? { sampler: scene.versus.sampler, settings: { ...(scene.versus.settings ?? {}) } } : null);
   state.hide = link.hide ?? [];
   applyHide();
   updateScene();
@@ -542,6 +569,7 @@ function fillSelects() {
     const option = new Option(s.label, s.value);
     option.title = s.description;
     $("sampler").append(option);
+    $("compare-with").append(new Option(s.label, s.value));
   }
   for (const p of PRESETS) $("preset").append(new Option(p.label, p.value));
   for (const a of ACTIVATIONS) $("activation").append(new Option(a, a));
@@ -585,15 +613,20 @@ function wireControls() {
     }
   });
   $("custom-apply").addEventListener("click", applyCustom);
-  $("compare").addEventListener("change", () => {
+  const onCompareChange = () => {
     state.compare = $("compare").checked;
+    const chosen = $("compare-with").value;
+    if (chosen !== currentVersus().sampler) state.versus = { sampler: chosen, settings: {} };
     leaveScene();
     updateCompare();
     showForRun();
     writeHash();
     counters.dirty = true;
-    announce(state.compare ? "Adjoint Sampling now trains beside ASBS on the same settings and seed." : "Comparison stopped.");
-  });
+    const label = versusLabel(currentVersus(), samplerLabel);
+    announce(state.compare ? `${label} now trains beside this run on the same settings and seed.` : "Comparison stopped.");
+  };
+  $("compare").addEventListener("change", onCompareChange);
+  $("compare-with").addEventListener("change", onCompareChange);
   $("scrub").addEventListener("input", () => {
     view.scrubT = Number($("scrub").value);
     $("scrub-value").textContent = view.scrubT.toFixed(2);
@@ -767,8 +800,14 @@ function stepOnce() {
   state.playing = false;
   updateTransport();
   try {
+    const t0 = performance.now();
     playground.step_iteration();
-    if (compareRun) compareRun.step_iteration();
+    const t1 = performance.now();
+    tracks.main.ms += t1 - t0;
+    if (compareRun) {
+      compareRun.step_iteration();
+      tracks.other.ms += performance.now() - t1;
+    }
   } catch (err) {
     stopOnError(err);
   }
@@ -781,6 +820,8 @@ function resetRun() {
   try {
     playground.reset();
     if (compareRun) compareRun.reset();
+    tracks.main.reset();
+    tracks.other.reset();
     view.iteration = -1;
     view.compareKey = "";
   } catch (err) {
@@ -866,12 +907,17 @@ function frame(now) {
   counters.windowFrames += 1;
   if (state.playing) {
     try {
+      const t0 = performance.now();
       if (compareRun) {
-        // Both runs share the frame's budget.
+        // Both runs share the frame's budget; each one's training time is its own.
         counters.windowUnits += playground.train(state.budget / 2);
+        const t1 = performance.now();
+        tracks.main.ms += t1 - t0;
         compareRun.train(state.budget / 2);
+        tracks.other.ms += performance.now() - t1;
       } else {
         counters.windowUnits += playground.train(state.budget);
+        tracks.main.ms += performance.now() - t0;
       }
     } catch (err) {
       stopOnError(err);
@@ -917,7 +963,11 @@ function render(now) {
   }
   const history = counters.history;
   if (metrics.iteration !== view.iteration) refreshIterationData(pg, metrics.iteration);
-  if (compareRun) refreshCompare();
+  if (compareRun) {
+    refreshCompare();
+    tracks.main.record(metrics, view.dim);
+    drawComparison();
+  }
 
   if (view.dim === 2) {
     fieldView.draw(theme, {
@@ -1021,14 +1071,33 @@ function refreshIterationData(pg, iteration) {
   }
 }
 
-/** The compared Adjoint Sampling run's histogram and numbers, when its iteration moved. */
+/** The compared run's histogram and numbers, when its iteration moved. */
 function refreshCompare() {
   const m = compareRun.metrics();
   const key = `${m.iteration}`;
   if (key === view.compareKey) return;
   view.compareKey = key;
   view.compareMetrics = m;
+  tracks.other.record(m, view.dim);
   view.compareHist = view.dim === 1 ? compareRun.marginal_model(0).slice() : null;
+}
+
+/** Both runs' comparison value against energy evaluations and against training time. */
+function drawComparison() {
+  const empty = view.dim === 2 && view.compareMetrics && view.compareMetrics.true_mode_masses.length === 0 ? "this target has no modes to compare" : undefined;
+  for (const [surface, axis] of [
+    [surfaces.compareEvals, "evals"],
+    [surfaces.compareTime, "seconds"],
+  ]) {
+    drawLineChart(surface, theme, {
+      series: [
+        { xs: tracks.main[axis], ys: tracks.main.values, colour: theme.model },
+        { xs: tracks.other[axis], ys: tracks.other.values, colour: theme.compare },
+      ],
+      xTicks: "any",
+      empty,
+    });
+  }
 }
 
 function render1d(pg) {

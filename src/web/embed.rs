@@ -58,12 +58,13 @@ pub fn check_formula(text: &str, dim: usize) -> Result<JsValue, JsError> {
     }
 }
 
-/// What a poster draws of a target before its run starts: the display window
-/// `[xlo, xhi(, ylo, yhi)]`, the grid size and the normalised log density on it (x
-/// fastest), for 1-D a single row. `energy` is a catalog name or a custom JSON target;
-/// throws an Error naming what is wrong with it.
+/// What a poster draws of a run's target before the run starts: the display window
+/// `[xlo, xhi(, ylo, yhi)]`, the density grid (x fastest; the page's own) and in 1-D the
+/// true density at the marginal's bin centres. `config` is a partial configuration (its
+/// preset supplies the target when none is named); no sampler or network is built. Throws
+/// an Error naming what is wrong.
 #[wasm_bindgen]
-pub fn target_preview(energy: JsValue, temperature: f64) -> Result<JsValue, JsError> {
+pub fn target_preview(config: JsValue) -> Result<JsValue, JsError> {
     #[derive(Serialize)]
     struct Preview {
         dim: usize,
@@ -71,13 +72,12 @@ pub fn target_preview(energy: JsValue, temperature: f64) -> Result<JsValue, JsEr
         nx: usize,
         ny: usize,
         log_density: Vec<f32>,
-        modes: Vec<Vec<f64>>,
+        modes: Vec<f32>,
+        marginal: Vec<f32>,
     }
-    // Read as a configuration's energy, for its messages about a bad custom target.
-    let energy: serde_json::Value = from_js(energy, "energy")?;
-    let config = Config::from_partial(&serde_json::json!({ "energy": energy }))
-        .map_err(|e| JsError::new(&e))?;
-    let target = Target::new(&config.energy, temperature).map_err(|e| JsError::new(&e))?;
+    let partial: serde_json::Value = from_js(config, "config")?;
+    let config = Config::from_partial(&partial).map_err(|e| JsError::new(&e))?;
+    let target = Target::new(&config.energy, config.temperature).map_err(|e| JsError::new(&e))?;
     let truth = target.ground_truth();
     let g = &truth.grid;
     let window = target
@@ -93,6 +93,11 @@ pub fn target_preview(energy: JsValue, temperature: f64) -> Result<JsValue, JsEr
         nx: g.nx,
         ny: g.ny,
         log_density: g.log_density.iter().map(|&v| v as f32).collect(),
-        modes: target.modes.clone(),
+        modes: target.modes.iter().flatten().map(|&v| v as f32).collect(),
+        marginal: truth.marginals[0]
+            .density
+            .iter()
+            .map(|&v| v as f32)
+            .collect(),
     })
 }

@@ -2,7 +2,7 @@
 // post, the iframe page's postMessage protocol, copy link, hide flags, scenes, export and
 // import, and screenshots of the example post. Called by run.mjs with its helpers.
 
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
 /**
@@ -37,6 +37,25 @@ export async function embedChecks(t) {
     assert(els.second.state === "poster" && els.third.state === "poster", `below the fold already started: ${JSON.stringify(els)}`);
     const posterVisible = await page.locator("#second .poster").isVisible();
     assert(posterVisible, "the second element shows no poster");
+    // The posters below draw their target's density (the core is loaded by the first).
+    await page.waitForFunction(() => document.getElementById("third").dataset.preview === "drawn", null, { timeout: 15000 });
+    const poster = await page.evaluate(() => {
+      const el = document.getElementById("third");
+      const canvas = el.shadowRoot.querySelector("canvas.main");
+      const ctx = canvas.getContext("2d");
+      const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);
+      // Drawn pixels: opaque and not the first pixel's colour (the background).
+      let drawn = 0;
+      let sampled = 0;
+      for (let k = 0; k < data.length; k += 4 * 7) {
+        sampled += 1;
+        if (data[k + 3] > 0 && (data[k] !== data[0] || data[k + 1] !== data[1] || data[k + 2] !== data[2])) drawn += 1;
+      }
+      return { state: el.dataset.state, drawn: drawn / sampled, width: canvas.width, png: canvas.toDataURL("image/png") };
+    });
+    assert(poster.state === "poster" && poster.width > 0 && poster.drawn > 0.005, `the third poster shows no density: ${poster.state}, ${(100 * poster.drawn).toFixed(2)} % drawn`);
+    // Kept as an artifact without scrolling to it (which would start it).
+    await writeFile(join(artifacts, "embed-poster.png"), Buffer.from(poster.png.split(",")[1], "base64"));
     await page.locator("#second").scrollIntoViewIfNeeded();
     const started = await waitFor(async () => (await elements(page)).second.state === "paused", 20000);
     assert(started, "the second element did not start when scrolled into view");
