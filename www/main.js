@@ -36,6 +36,7 @@ import { formatCount, formatNumber, formatSignificant } from "./views/ticks.js";
 import { SCENES, findScene } from "./scenes.js";
 import { configFromExport, configToExport, historyCsv } from "./exchange.js";
 import { FORMULA_ENERGY, FormulaEditor } from "./formula.js";
+import { MixtureEditor } from "./mixture.js";
 import { DEFAULT_VERSUS, Track, comparisonName, versusConfig, versusLabel } from "./compare.js";
 
 const $ = (id) => document.getElementById(id);
@@ -56,6 +57,8 @@ let catalogNames = [];
 let theme = readTheme();
 /** The formula box (www/formula.js), shown while the target is a formula. */
 let formulaEditor = null;
+/** The mixture editor (www/mixture.js): the custom mixture's table and its means on the plot. */
+let mixtureEditor = null;
 
 const surfaces = {
   field: new Surface($("field")),
@@ -595,6 +598,12 @@ function wireControls() {
   }
 
   $("energy").addEventListener("change", onEnergySelect);
+  mixtureEditor = new MixtureEditor({
+    root: $("mixture-editor"),
+    errorEl: $("custom-error"),
+    plotEl: $("field-plot"),
+    apply: (energy) => applySetting("energy", energy, $("custom-error"), null),
+  });
   formulaEditor = new FormulaEditor($("formula-block"), {
     check: (text, dim) => check_formula(text, dim),
     apply: (energy, errorEl, inputEl) => applySetting("energy", energy, errorEl, inputEl),
@@ -734,6 +743,8 @@ function syncControls() {
   }
   $("budget").value = String(state.budget);
   $("budget-value").textContent = `${state.budget} ms/frame`;
+  if (energyChoice(config.energy) === CUSTOM_ENERGY && playground) mixtureEditor.sync(config.energy, Array.from(playground.window()));
+  else mixtureEditor.hide();
 }
 
 function updateDescription(choice) {

@@ -402,6 +402,98 @@ async function pageChecks({ browser, base, artifacts, check, assert, waitFor, wa
     return `${message}`;
   });
 
+  await check("comparison: a scene's second run with other settings, any sampler chosen beside it, both plotted against evaluations and time", async () => {
+    const page = await openPage(context, `${base}#scene=gfn-exploration`, "compare");
+    const info = () =>
+      page.evaluate(() => {
+        const bp = window.boltzmannPlayground;
+        const blank = (id) => {
+          const c = document.getElementById(id);
+          const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+          let n = 0;
+          for (let k = 0; k < d.length; k += 4 * 5) if (d[k + 3] > 0 && (d[k] !== d[0] || d[k + 1] !== d[1] || d[k + 2] !== d[2])) n += 1;
+          return n;
+        };
+        return {
+          main: bp.playground.config(),
+          other: bp.compare ? bp.compare.config() : null,
+          otherIteration: bp.compare ? bp.compare.metrics().iteration : -1,
+          card: !document.getElementById("compare-card").hidden,
+          drawnEvals: blank("compare-evals"),
+          drawnTime: blank("compare-time"),
+          hash: decodeURIComponent(window.location.hash),
+          legend: document.querySelector(".compare-name").textContent,
+        };
+      });
+    if (!(await page.evaluate(() => window.boltzmannPlayground.state.playing))) await page.click("#play");
+    await waitFor(async () => (await info()).otherIteration >= 3, 30000);
+    const first = await info();
+    assert(first.main.sampler === "tb" && first.main.explore === 0 && first.other && first.other.sampler === "tb" && first.other.explore === 0.2, `runs: ${JSON.stringify([first.main.explore, first.other?.explore])}`);
+    assert(first.card && first.drawnEvals > 20 && first.drawnTime > 20, `comparison charts: ${JSON.stringify(first)}`);
+    assert(first.main.seed === first.other.seed && first.main.energy === first.other.energy, "the runs differ in seed or target");
+    // Another sampler beside it, by the select: in the link, and trained.
+    await page.selectOption("#compare-with", "vargrad");
+    await waitFor(async () => (await info()).otherIteration >= 2, 30000);
+    const second = await info();
+    await page.close();
+    assert(second.other.sampler === "vargrad" && second.hash.includes("vs=vargrad") && second.hash.includes("compare=1"), `after choosing vargrad: ${second.other.sampler}, ${second.hash}`);
+    assert(/VarGrad|vargrad/i.test(second.legend), `legend ${second.legend}`);
+    return `${first.legend} then ${second.legend}`;
+  });
+
+  await check("mixture editor: add, remove, edit with the core's messages while the run keeps going, drag a mean; the link keeps it", async () => {
+    const mixture = { gmm: { weights: [0.3, 0.7], means: [[-3, 0], [3, 1]], covs: [[[1, 0], [0, 1]], [[0.5, 0], [0, 2]]] } };
+    const page = await openPage(context, `${base}#sampler=adjoint&seed=4&paths=128&energy=${encodeURIComponent(JSON.stringify(mixture))}`, "mixture");
+    const gmm = () => page.evaluate(() => window.boltzmannPlayground.playground.config().energy.gmm);
+    const iteration = () => page.evaluate(() => window.boltzmannPlayground.playground.metrics().iteration);
+    if (!(await page.evaluate(() => window.boltzmannPlayground.state.playing))) await page.click("#play");
+    assert((await page.locator(".mean-handle").count()) === 2, "two mean handles");
+    // A non-positive weight and a covariance that is not positive definite: named, run kept.
+    const edit = async (component, key, value) => {
+      const input = page.locator(`#mixture-editor input[data-component="${component}"][data-key="${key}"]`);
+      await input.fill(String(value));
+      await input.dispatchEvent("change");
+    };
+    await edit(0, "w", -1);
+    const weightMessage = await page.textContent("#custom-error");
+    const before = await iteration();
+    await edit(1, "sxy", 5);
+    const covMessage = await page.textContent("#custom-error");
+    await waitFor(async () => (await iteration()) > before + 1, 15000);
+    assert(/weight/i.test(weightMessage) && /positive/i.test(weightMessage), `weight message: ${weightMessage}`);
+    assert(/definite/i.test(covMessage), `covariance message: ${covMessage}`);
+    assert(JSON.stringify(await gmm()) === JSON.stringify(mixture.gmm), "a rejected edit replaced the run");
+    // Fix both, add a component, remove it again.
+    await edit(0, "w", 0.3);
+    await edit(1, "sxy", 0.2);
+    await waitFor(async () => (await gmm()).covs[1][0][1] === 0.2, 5000);
+    await page.click("#mixture-editor button:text('Add component')");
+    await waitFor(async () => (await gmm()).weights.length === 3, 5000);
+    assert((await page.locator(".mean-handle").count()) === 3, "three handles after adding");
+    await page.click("#mixture-editor button[aria-label='Remove component 3']");
+    await waitFor(async () => (await gmm()).weights.length === 2, 5000);
+    // Drag the first mean to the middle of the plot.
+    const handle = page.locator(".mean-handle").first();
+    const box = await handle.boundingBox();
+    const plot = await page.locator("#field-plot").boundingBox();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(plot.x + plot.width / 2, plot.y + plot.height / 2, { steps: 8 });
+    await page.mouse.up();
+    await waitFor(async () => (await gmm()).means[0][0] !== -3, 5000);
+    const dragged = await gmm();
+    const win = await page.evaluate(() => Array.from(window.boltzmannPlayground.playground.window()));
+    const centre = [(win[0] + win[1]) / 2, (win[2] + win[3]) / 2];
+    assert(Math.abs(dragged.means[0][0] - centre[0]) < 0.3 && Math.abs(dragged.means[0][1] - centre[1]) < 0.3, `dragged to ${dragged.means[0]}, centre ${centre}`);
+    await page.reload({ waitUntil: "load" });
+    await page.waitForFunction(() => document.documentElement.dataset.ready === "true", null, { timeout: 30000 });
+    const reloaded = await gmm();
+    await page.screenshot({ path: join(artifacts, "mixture-editor.png") });
+    await page.close();
+    assert(JSON.stringify(reloaded) === JSON.stringify(dragged), "the link lost the edited mixture");
+    return `${weightMessage} / ${covMessage}`;
+  });
+
   await check("copy link: the clipboard gets the address, with a visible confirmation and a fallback", async () => {
     const page = await openPage(context, `${base}#sampler=adjoint&energy=gmm9&seed=11`, "copy-link");
     await page.click("#copy-link");
