@@ -47,8 +47,9 @@ export class FormulaEditor {
   constructor(root, hooks) {
     this.root = root;
     this.hooks = hooks;
-    const id = (name) => `formula-${name}${ids === 0 ? "" : `-${ids}`}`;
+    const suffix = ids === 0 ? "" : `-${ids}`;
     ids += 1;
+    const id = (name) => `formula-${name}${suffix}`;
     root.classList.add("formula-editor");
     root.innerHTML = `
       <div class="formula-head">
