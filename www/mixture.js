@@ -1,11 +1,11 @@
-// The mixture editor: a custom 2-D Gaussian mixture as a table of components (weight, mean,
+// The mixture editor: a custom 2-D Gaussian mixture as a list of components (weight, mean,
 // covariance) with add and remove, and its means as handles on the main view that can be
 // dragged (or moved with the arrow keys). Every edit starts a run on the new mixture through
 // the page's usual path, so the core's checks (positive weights, positive-definite
 // covariances, …) are named at the editor and the running run is kept when one fails. The
 // result is the same {"gmm": …} JSON the text box and the URL hash hold.
 
-/** Inputs of one component row, in the order of the table's columns. */
+/** Inputs of one component, in their order. */
 const COLUMNS = [
   { key: "w", label: "weight" },
   { key: "mx", label: "mean x" },
@@ -83,22 +83,8 @@ export class MixtureEditor {
     this.window = [0, 1, 0, 1];
     this.handles = [];
     root.classList.add("mixture-editor");
-    this.table = document.createElement("table");
-    this.table.className = "mixture-table";
-    const head = document.createElement("tr");
-    for (const text of ["#", ...COLUMNS.map((c) => c.label), ""]) {
-      const th = document.createElement("th");
-      th.scope = "col";
-      th.textContent = text;
-      head.append(th);
-    }
-    const thead = document.createElement("thead");
-    thead.append(head);
-    this.body = document.createElement("tbody");
-    this.table.append(thead, this.body);
-    const scroller = document.createElement("div");
-    scroller.className = "mixture-scroll";
-    scroller.append(this.table);
+    this.list = document.createElement("div");
+    this.list.className = "mixture-list";
     this.addButton = document.createElement("button");
     this.addButton.type = "button";
     this.addButton.textContent = "Add component";
@@ -109,7 +95,7 @@ export class MixtureEditor {
     const hint = document.createElement("p");
     hint.className = "desc";
     hint.textContent = "Drag a mean (the numbered handles on the plot), or focus one and use the arrow keys.";
-    root.append(scroller, this.addButton, hint);
+    root.append(this.list, this.addButton, hint);
   }
 
   /** Shows the running mixture (2-D only) and its handles; anything else hides both. */
@@ -137,15 +123,32 @@ export class MixtureEditor {
   }
 
   render() {
-    this.body.replaceChildren();
+    this.list.replaceChildren();
     this.rows.forEach((row, k) => {
-      const tr = document.createElement("tr");
-      const n = document.createElement("th");
-      n.scope = "row";
-      n.textContent = String(k + 1);
-      tr.append(n);
+      const box = document.createElement("div");
+      box.className = "mixture-component";
+      box.setAttribute("role", "group");
+      box.setAttribute("aria-label", `Component ${k + 1}`);
+      const head = document.createElement("div");
+      head.className = "mixture-head";
+      const legend = document.createElement("span");
+      legend.textContent = `Component ${k + 1}`;
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "mixture-remove";
+      remove.textContent = "Remove";
+      remove.setAttribute("aria-label", `Remove component ${k + 1}`);
+      remove.disabled = this.rows.length === 1;
+      remove.addEventListener("click", () => {
+        this.rows.splice(k, 1);
+        this.commit();
+      });
+      const grid = document.createElement("div");
+      grid.className = "mixture-grid";
       for (const { key, label } of COLUMNS) {
-        const td = document.createElement("td");
+        const field = document.createElement("label");
+        const name = document.createElement("span");
+        name.textContent = label;
         const input = document.createElement("input");
         input.type = "number";
         input.step = "any";
@@ -158,23 +161,12 @@ export class MixtureEditor {
           row[key] = input.value.trim() === "" ? NaN : Number(input.value);
           this.commit();
         });
-        td.append(input);
-        tr.append(td);
+        field.append(name, input);
+        grid.append(field);
       }
-      const td = document.createElement("td");
-      const remove = document.createElement("button");
-      remove.type = "button";
-      remove.className = "mixture-remove";
-      remove.textContent = "×";
-      remove.setAttribute("aria-label", `Remove component ${k + 1}`);
-      remove.disabled = this.rows.length === 1;
-      remove.addEventListener("click", () => {
-        this.rows.splice(k, 1);
-        this.commit();
-      });
-      td.append(remove);
-      tr.append(td);
-      this.body.append(tr);
+      head.append(legend, remove);
+      box.append(head, grid);
+      this.list.append(box);
     });
     this.renderHandles();
   }
