@@ -355,6 +355,8 @@ function loadFromHash() {
     SCENES.map((s) => s.name),
   );
   const warnings = [...link.warnings];
+  const compareBefore = state.compare;
+  const versusBefore = JSON.stringify(state.versus);
   if (link.budget !== null) state.budget = link.budget;
   state.scene = link.scene;
   const scene = link.scene ? findScene(link.scene) : undefined;
@@ -402,6 +404,15 @@ function loadFromHash() {
     showLinkWarnings(warnings);
     return warnings;
   }
+  if (playground && warnings.length > 0 && sameRun(created.playground, compareBefore, versusBefore)) {
+    // A link edited to hold a bad value and nothing else new: the value is named and the
+    // running run goes on with its progress; the address bar shows what runs.
+    created.playground.free();
+    writeHash();
+    warnings.push("The run keeps going with its settings; the address bar now shows them.");
+    showLinkWarnings(warnings);
+    return warnings;
+  }
   adopt(created.playground);
   for (const key of link.untyped) {
     if (!(key in state.config) && !rejectedKeys.has(key)) warnings.push(`Unknown setting "${key}" in the link was ignored.`);
@@ -411,6 +422,15 @@ function loadFromHash() {
   }
   showLinkWarnings(warnings);
   return warnings;
+}
+
+/** Whether `next` would run what runs now: the same resolved configuration and comparison. */
+function sameRun(next, compareBefore, versusBefore) {
+  return (
+    JSON.stringify(next.config()) === JSON.stringify(state.config) &&
+    state.compare === compareBefore &&
+    JSON.stringify(state.versus) === versusBefore
+  );
 }
 
 /**

@@ -498,6 +498,30 @@ async function pageChecks({ browser, base, artifacts, check, assert, waitFor, wa
     return `${weightMessage} / ${covMessage}`;
   });
 
+  await check("a link edited to hold an invalid value names it while the run keeps its progress", async () => {
+    const page = await openPage(context, `${base}#sampler=adjoint&energy=gmm9&seed=12&paths=128`, "bad-hash-edit");
+    const iteration = () => page.evaluate(() => window.boltzmannPlayground.playground.metrics().iteration);
+    if (!(await page.evaluate(() => window.boltzmannPlayground.state.playing))) await page.click("#play");
+    await waitFor(async () => (await iteration()) >= 3, 20000);
+    const config = await page.evaluate(() => window.boltzmannPlayground.playground.config());
+    await page.evaluate(() => {
+      window.location.hash = `${window.location.hash}&lr=abc`;
+    });
+    const banner = page.locator("#link-warnings");
+    await banner.waitFor({ state: "visible", timeout: 5000 });
+    const text = (await banner.textContent()).replace(/\s+/g, " ");
+    const at = await iteration();
+    await waitFor(async () => (await iteration()) > at + 1, 15000);
+    const after = await iteration();
+    const same = await page.evaluate(() => window.boltzmannPlayground.playground.config());
+    const hash = await page.evaluate(() => window.location.hash);
+    await page.close();
+    assert(/lr=abc/.test(text), `the warning does not name lr=abc: ${text}`);
+    assert(at >= 3 && after > at, `the run lost its progress: ${at} → ${after}`);
+    assert(JSON.stringify(same) === JSON.stringify(config) && !hash.includes("abc"), `config or hash changed: ${hash}`);
+    return text.slice(0, 100);
+  });
+
   await check("copy link: the clipboard gets the address, with a visible confirmation and a fallback", async () => {
     const page = await openPage(context, `${base}#sampler=adjoint&energy=gmm9&seed=11`, "copy-link");
     await page.click("#copy-link");
