@@ -13,11 +13,13 @@ const READABLE_VERSIONS = [1, 2];
  * The JSON document of a run: every setting of the resolved configuration, the page's own
  * flags and, when given, `run`: the core's saved state (`Playground.save_state()`: network
  * weights, optimizer moments, replay buffers, generator states, history) at `iteration`.
- * @param {{ config: Record<string, unknown>, compare: boolean, budget: number }} state
+ * @param {{ config: Record<string, unknown>, compare: boolean, budget: number,
+ *           versus?: { sampler: string, settings: Record<string, unknown> } | null }} state
  * @param {{ iteration: number, state: Record<string, unknown> } | null} [saved]
  */
 export function configToExport(state, saved = null) {
   const doc = { format: EXPORT_FORMAT, version: EXPORT_VERSION, config: state.config, compare: state.compare, budget: state.budget };
+  if (state.versus) doc.versus = state.versus;
   if (saved) doc.run = { iteration: saved.iteration, state: saved.state };
   return doc;
 }
@@ -25,6 +27,7 @@ export function configToExport(state, saved = null) {
 /**
  * Checks an imported document's shape; the configuration's values are the core's to judge.
  * @returns {{ ok: true, config: Record<string, unknown>, compare: boolean, budget: number | null,
+ *            versus: { sampler: string, settings: Record<string, unknown> } | null,
  *            run: { iteration: number, state: Record<string, unknown> } | null }
  *          | { ok: false, message: string }}
  */
@@ -44,6 +47,13 @@ export function configFromExport(doc) {
     }
     budget = doc.budget;
   }
+  let versus = null;
+  if (doc.versus !== undefined) {
+    const v = doc.versus;
+    const ok = v !== null && typeof v === "object" && typeof v.sampler === "string" && v.settings !== null && typeof v.settings === "object" && !Array.isArray(v.settings);
+    if (!ok) return { ok: false, message: '"versus" must be {sampler, settings}, the compared run' };
+    versus = { sampler: v.sampler, settings: v.settings };
+  }
   let run = null;
   if (doc.run !== undefined) {
     const r = doc.run;
@@ -52,7 +62,7 @@ export function configFromExport(doc) {
     if (r.state === null || typeof r.state !== "object" || Array.isArray(r.state)) return { ok: false, message: '"run.state" must be the object the page saved' };
     run = { iteration: r.iteration, state: r.state };
   }
-  return { ok: true, config, compare: doc.compare === true, budget, run };
+  return { ok: true, config, compare: doc.compare === true, versus, budget, run };
 }
 
 /**

@@ -568,6 +568,7 @@ async function importJson() {
   }
   clearFieldError(errorEl, null);
   state.compare = parsed.compare;
+  state.versus = parsed.versus;
   if (parsed.budget !== null) state.budget = parsed.budget;
   state.scene = null;
   updateScene();

@@ -232,6 +232,10 @@ test("a run's JSON export imports back to the same configuration; bad documents 
   const full = configFromExport(JSON.parse(JSON.stringify(configToExport(state, saved))));
   assert.equal(full.ok, true);
   assert.deepEqual(full.run, saved);
+  const versus = { sampler: "tb", settings: { explore: 0.2 } };
+  const withVersus = configFromExport(JSON.parse(JSON.stringify(configToExport({ ...state, versus }))));
+  assert.deepEqual(withVersus.versus, versus);
+  assert.equal(configFromExport({ ...doc, versus: { sampler: 3 } }).ok, false);
   const v1 = configFromExport({ format: doc.format, version: 1, config: state.config });
   assert.equal(v1.ok, true);
   assert.equal(v1.run, null);
