@@ -11,6 +11,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 mod embed;
+pub use embed::{check_formula, target_preview};
 
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
     value
