@@ -3,7 +3,8 @@
 // dragged (or moved with the arrow keys). Every edit starts a run on the new mixture through
 // the page's usual path, so the core's checks (positive weights, positive-definite
 // covariances, …) are named at the editor and the running run is kept when one fails. The
-// result is the same {"gmm": …} JSON the text box and the URL hash hold.
+// result is the same {"gmm": …} JSON the text box and the URL hash hold. Components are
+// numbered from 0, as the core's messages number them.
 
 /** Inputs of one component, in their order. */
 const COLUMNS = [
@@ -42,7 +43,7 @@ export function rowsToMixture(rows) {
   if (rows.length === 0) return { ok: false, message: "the mixture needs at least one component" };
   for (let k = 0; k < rows.length; k++) {
     for (const { key, label } of COLUMNS) {
-      if (!Number.isFinite(rows[k][key])) return { ok: false, message: `component ${k + 1}: ${label} must be a number` };
+      if (!Number.isFinite(rows[k][key])) return { ok: false, message: `component ${k}: ${label} must be a number` };
     }
   }
   return {
@@ -128,16 +129,16 @@ export class MixtureEditor {
       const box = document.createElement("div");
       box.className = "mixture-component";
       box.setAttribute("role", "group");
-      box.setAttribute("aria-label", `Component ${k + 1}`);
+      box.setAttribute("aria-label", `Component ${k}`);
       const head = document.createElement("div");
       head.className = "mixture-head";
       const legend = document.createElement("span");
-      legend.textContent = `Component ${k + 1}`;
+      legend.textContent = `Component ${k}`;
       const remove = document.createElement("button");
       remove.type = "button";
       remove.className = "mixture-remove";
       remove.textContent = "Remove";
-      remove.setAttribute("aria-label", `Remove component ${k + 1}`);
+      remove.setAttribute("aria-label", `Remove component ${k}`);
       remove.disabled = this.rows.length === 1;
       remove.addEventListener("click", () => {
         this.rows.splice(k, 1);
@@ -154,7 +155,7 @@ export class MixtureEditor {
         input.step = "any";
         input.inputMode = "decimal";
         input.value = String(row[key]);
-        input.setAttribute("aria-label", `component ${k + 1} ${label}`);
+        input.setAttribute("aria-label", `component ${k} ${label}`);
         input.dataset.component = String(k);
         input.dataset.key = key;
         input.addEventListener("change", () => {
@@ -178,8 +179,8 @@ export class MixtureEditor {
       const h = document.createElement("button");
       h.type = "button";
       h.className = "mean-handle";
-      h.textContent = String(k + 1);
-      h.setAttribute("aria-label", `Mean of component ${k + 1}: x ${row.mx}, y ${row.my}. Drag, or use the arrow keys`);
+      h.textContent = String(k);
+      h.setAttribute("aria-label", `Mean of component ${k}: x ${row.mx}, y ${row.my}. Drag, or use the arrow keys`);
       const place = (x, y) => {
         h.style.left = `${(100 * (x - xlo)) / (xhi - xlo)}%`;
         h.style.top = `${100 - (100 * (y - ylo)) / (yhi - ylo)}%`;
