@@ -380,11 +380,15 @@ impl AsbsSampler {
             .fill(&mut self.rollout.x, self.dim, &mut self.rng);
         self.x0.copy_from_slice(&self.rollout.x);
         self.record_trajectories();
-        while self.rollout.step < self.grid.steps() {
-            self.rollout
-                .advance(&self.net, &self.grid, &self.features, self.dim);
-            self.record_trajectories();
-        }
+        // All steps in one call: the rollout's threads meet once, not once per step.
+        self.rollout.advance_steps(
+            self.grid.steps(),
+            &self.net,
+            &self.grid,
+            &self.features,
+            self.dim,
+            Some(&mut self.trajectories),
+        );
         let t1 = now();
         self.finish_rollout(Stage::Adjoint)?;
         let t2 = now();
