@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Activation {
-    /// x·Φ(x) with the exact normal CDF (torch's default `nn.GELU()`).
+    /// x·Φ(x) with the exact normal CDF (torch's default `nn.GELU()`): the forward value
+    /// through a rational erf (`normal_cdf_fast`, abs error ≤ 2.5e-7), the derivative
+    /// through `normal_cdf_and_pdf`.
     Gelu,
     /// x·σ(x).
     Silu,
@@ -18,7 +20,7 @@ impl Activation {
     #[inline(always)]
     pub fn apply(self, z: f32) -> f32 {
         match self {
-            Activation::Gelu => z * normal_cdf_and_pdf(z).0,
+            Activation::Gelu => z * normal_cdf_fast(z),
             Activation::Silu => z * sigmoid(z),
             Activation::Relu => z.max(0.0),
         }
@@ -150,6 +152,38 @@ fn normal_cdf_and_pdf(z: f32) -> (f32, f32) {
     let tail = if z < 0.0 { upper } else { 1.0 - upper };
     let cdf = if u < 1.0 { central } else { tail };
     (cdf, pdf)
+}
+
+/// Φ(z) = ½(1 + erf(z/√2)) with erf(u) ≈ u·P(u²)/Q(u²) on u clamped to [−4, 4]: one
+/// division and no exponential, so GELU's forward value costs ~15 vector operations instead
+/// of ~50 (it was half of a seed forward pass). P (degree 6) and Q (degree 4, Q(0) = 1,
+/// positive on [0, 16]) were fitted for this crate by iteratively reweighted least squares
+/// (max error 5.5e-8 in f64; 4e-7 after f32 rounding, tested below). The absolute error
+/// is what the network sees; like torch's own f32 `0.5·z·(1 + erf(z/√2))`, the far lower
+/// tail (z < −4) is not relatively accurate, which `derivative` does not rely on.
+#[inline(always)]
+fn normal_cdf_fast(z: f32) -> f32 {
+    const P: [f32; 7] = [
+        1.128_378_6,
+        0.213_981_7,
+        0.052_438_51,
+        0.004_294_656,
+        0.000_155_576_64,
+        -1.990_490_5e-6,
+        1.921_662_3e-8,
+    ];
+    const Q: [f32; 5] = [1.0, 0.522_964, 0.120_815_05, 0.015_554_329, 0.001_098_431];
+    let u = (z * std::f32::consts::FRAC_1_SQRT_2).clamp(-ERF_SATURATION, ERF_SATURATION);
+    let s = u * u;
+    let mut p = P[6];
+    for &c in P[..6].iter().rev() {
+        p = p * s + c;
+    }
+    let mut q = Q[4];
+    for &c in Q[..4].iter().rev() {
+        q = q * s + c;
+    }
+    0.5 + 0.5 * (u * p / q)
 }
 
 /// Beyond this, 1 − erf(x) < 1.6e-8, below half an f32 ulp of 1.
@@ -375,12 +409,34 @@ pub(crate) mod tests {
         }
         assert!(worst_v < 3e-7, "GELU value error {worst_v}");
         assert!(worst_d < 5e-7, "GELU derivative error {worst_d}");
-        // Lower tail keeps relative accuracy (Φ(−5) ≈ 2.87e-7).
-        let tail = Activation::Gelu.apply(-5.0) as f64;
+        // The derivative's lower tail keeps relative accuracy (φ(−5)·5 ≈ 7.4e-6).
+        let z = -5.0f64;
+        let exact =
+            normal_cdf_f64(z) + z * (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt();
+        let tail = Activation::Gelu.derivative(z as f32) as f64;
+        assert!((tail / exact - 1.0).abs() < 1e-4, "{tail} vs {exact}");
+    }
+
+    #[test]
+    fn fast_normal_cdf_max_abs_error_below_2_5e7() {
+        // The rational erf behind GELU's forward value, on a dense grid past its clamp.
+        let mut worst = (0.0f64, 0.0f32);
+        let n = 1_000_000;
+        for i in 0..=n {
+            let z = -9.0 + 18.0 * i as f32 / n as f32;
+            let err = (normal_cdf_fast(z) as f64 - normal_cdf_f64(z as f64)).abs();
+            if err > worst.0 {
+                worst = (err, z);
+            }
+        }
         assert!(
-            (tail / (-5.0 * normal_cdf_f64(-5.0)) - 1.0).abs() < 1e-5,
-            "{tail}"
+            worst.0 <= 2.5e-7,
+            "max |Φ error| {} at {}",
+            worst.0,
+            worst.1
         );
+        assert_eq!(normal_cdf_fast(0.0), 0.5);
+        assert_eq!(normal_cdf_fast(f32::INFINITY), 1.0);
     }
 
     #[test]
