@@ -15,3 +15,5 @@ pub mod sde;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;
+#[cfg(target_arch = "wasm32")]
+pub mod web_workers;

@@ -6,6 +6,7 @@ use crate::nn::{FourierFeatures, Mlp, Workspace};
 use crate::rng::Rng;
 use crate::sde::TimeGrid;
 use ndarray::Array2;
+use rand::RngCore;
 
 /// Paths shown as trajectories.
 pub(crate) const TRAJECTORIES: usize = 24;
@@ -40,6 +41,9 @@ pub(crate) fn rollout_threads() -> usize {
 /// One block's private state.
 #[derive(Clone)]
 struct PathBlock {
+    /// The seed `rng` started from at the last restart (a Web Worker rebuilds the stream
+    /// from it).
+    seed: u64,
     rng: Rng,
     inputs: Array2<f32>,
     ws: Workspace,
@@ -59,6 +63,7 @@ impl PathBatch {
     pub(crate) fn new(n: usize, d: usize, features: &FourierFeatures) -> PathBatch {
         let blocks = (0..n.div_ceil(BLOCK))
             .map(|b| PathBlock {
+                seed: 0,
                 rng: Rng::new(0),
                 inputs: Array2::zeros((BLOCK.min(n - b * BLOCK), d + features.dim())),
                 ws: Workspace::new(),
@@ -79,8 +84,47 @@ impl PathBatch {
         self.x.fill(0.0); // Dirac source at the origin.
         self.log_ratio.fill(0.0);
         for block in &mut self.blocks {
-            block.rng = rng.fork();
+            // The same stream as `rng.fork()`, with its seed kept.
+            block.seed = rng.next_u64();
+            block.rng = Rng::new(block.seed);
         }
+    }
+
+    /// Back to t = 0 with the blocks' streams started from `seeds` (one per block, as
+    /// `block_seeds` of the batch this one simulates a share of); x is left as it is.
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn restart_from_seeds(&mut self, seeds: &[u64]) -> Result<(), String> {
+        if seeds.len() != self.blocks.len() {
+            return Err(format!(
+                "rollout share: {} block seeds for {} blocks",
+                seeds.len(),
+                self.blocks.len()
+            ));
+        }
+        self.step = 0;
+        self.log_ratio.fill(0.0);
+        for (block, &seed) in self.blocks.iter_mut().zip(seeds) {
+            block.seed = seed;
+            block.rng = Rng::new(seed);
+        }
+        Ok(())
+    }
+
+    /// The seed of every block's stream since the last restart.
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn block_seeds(&self) -> impl Iterator<Item = u64> + '_ {
+        self.blocks.iter().map(|b| b.seed)
+    }
+
+    /// Blocks, each a contiguous run of paths; a share of a rollout is a range of them.
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn n_blocks(&self) -> usize {
+        self.blocks.len()
+    }
+
+    /// The first path of block `b` (b = n_blocks gives the number of paths).
+    pub(crate) fn block_start(&self, b: usize) -> usize {
+        (b * BLOCK).min(self.log_ratio.len())
     }
 
     /// One Euler–Maruyama step of every path with the network's control.
@@ -107,6 +151,25 @@ impl PathBatch {
         d: usize,
         trace: Option<&mut [f32]>,
     ) {
+        let count = count.min(grid.steps() - self.step);
+        let all = 0..self.blocks.len();
+        self.advance_block_range(all, count, net, grid, features, d, trace);
+        self.step += count;
+    }
+
+    /// `count` steps from `self.step` of the blocks in `range` only (the others are left to
+    /// another worker); `self.step` is not moved. The trace, if any, needs block 0 in range.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn advance_block_range(
+        &mut self,
+        range: std::ops::Range<usize>,
+        count: usize,
+        net: &Mlp,
+        grid: &TimeGrid,
+        features: &FourierFeatures,
+        d: usize,
+        trace: Option<&mut [f32]>,
+    ) {
         let first = self.step;
         let count = count.min(grid.steps() - first);
         if count == 0 {
@@ -116,8 +179,9 @@ impl PathBatch {
         if let Some(trace) = &trace {
             let k = trace.len() / (points * d);
             assert!(
-                trace.len() == k * points * d && k <= self.blocks[0].inputs.nrows(),
-                "rollout trace: traced paths must lie in the first block"
+                trace.len() == k * points * d
+                    && (k == 0 || range.start == 0 && k <= self.blocks[0].inputs.nrows()),
+                "rollout trace: traced paths must lie in the first block, in range"
             );
         }
         let run_share = |share: Share| {
@@ -148,15 +212,15 @@ impl PathBatch {
                 (x, log_ratio) = (xr, lr);
             }
         };
-        let threads = self.threads.min(self.blocks.len()).min(MAX_SHARES);
+        let threads = self.threads.min(range.len()).min(MAX_SHARES);
+        let paths = self.block_start(range.start)..self.block_start(range.end);
         let whole = Share {
-            blocks: &mut self.blocks[..],
-            x: &mut self.x[..],
-            log_ratio: &mut self.log_ratio[..],
+            blocks: &mut self.blocks[range],
+            x: &mut self.x[paths.start * d..paths.end * d],
+            log_ratio: &mut self.log_ratio[paths],
             trace,
         };
         run_shares(whole, threads, d, &run_share);
-        self.step += count;
     }
 }
 
