@@ -820,6 +820,39 @@ impl Sampler for AsbsSampler {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rollout_and_training_loops_do_not_allocate() {
+        // Issue 5: the Euler–Maruyama steps and the inner Adam steps reuse preallocated
+        // buffers. Counted on this thread with the rollout pinned to it.
+        use crate::alloc_count::allocations_on_this_thread;
+        use crate::bench::{BenchConfig, BenchSampler};
+        let mut cfg = BenchConfig::preset("browser").unwrap();
+        for (f, v) in [("paths", "600"), ("steps", "20"), ("inner", "4")] {
+            cfg.set(f, v).unwrap();
+        }
+        let start = std::time::Instant::now();
+        let now = || start.elapsed().as_secs_f64();
+        // The counter sees an allocation on this thread.
+        let before = allocations_on_this_thread();
+        std::hint::black_box(Vec::<u8>::with_capacity(8));
+        assert_eq!(allocations_on_this_thread() - before, 1);
+        let mut bench = BenchSampler::new(&cfg).unwrap();
+        let s = &mut bench.sampler;
+        s.rollout.set_threads(1);
+        s.timed_iteration(&now).unwrap(); // sizes every buffer
+        s.begin_split_iteration();
+        let before = allocations_on_this_thread();
+        s.advance_share(0..s.rollout_blocks());
+        assert_eq!(allocations_on_this_thread() - before, 0, "rollout steps");
+        s.rollout.step = s.grid.steps();
+        s.finish_rollout(Stage::Adjoint).unwrap();
+        let before = allocations_on_this_thread();
+        for _ in 0..4 {
+            s.adjoint_step().unwrap();
+        }
+        assert_eq!(allocations_on_this_thread() - before, 0, "Adam steps");
+    }
     use crate::energy::Target;
 
     /// A rollout of the untrained (base) sampler on a harmonic well, its replay rows drawn

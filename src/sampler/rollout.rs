@@ -110,6 +110,12 @@ impl PathBatch {
         Ok(())
     }
 
+    /// Runs on `threads` threads from now on (tests pin 1 to see every allocation).
+    #[cfg(test)]
+    pub(crate) fn set_threads(&mut self, threads: usize) {
+        self.threads = threads;
+    }
+
     /// The seed of every block's stream since the last restart.
     #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
     pub(crate) fn block_seeds(&self) -> impl Iterator<Item = u64> + '_ {
