@@ -70,7 +70,7 @@ fn split_seeds(seeds: &[u64]) -> Vec<u32> {
 }
 
 fn join_seeds(halves: &[u32]) -> Result<Vec<u64>, JsError> {
-    if halves.len() % 2 != 0 {
+    if !halves.len().is_multiple_of(2) {
         return Err(JsError::new(
             "rollout share: seeds come in (low, high) pairs",
         ));
@@ -206,7 +206,7 @@ impl RolloutShareWorker {
     /// seeds as (low, high) halves, `params` the coordinator's parameters.
     pub fn run(&mut self, params: &[f32], seeds: &[u32], x: &[f32]) -> Result<(), JsError> {
         let d = self.bench.sampler.dim();
-        if x.len() % d != 0 {
+        if !x.len().is_multiple_of(d) {
             return Err(JsError::new("rollout share: x is not whole paths"));
         }
         let paths = x.len() / d;
