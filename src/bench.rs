@@ -9,6 +9,7 @@
 
 use crate::config::{Config, Preset};
 use crate::energy::{Affine, Energy, Pulled, Target};
+use crate::nn::Activation;
 use crate::sampler::asbs::AsbsSampler;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -27,6 +28,9 @@ pub struct BenchConfig {
     pub epochs: usize,
     pub warmup: usize,
     pub seed: u64,
+    /// Not a reference flag: `--activation gelu-fast` measures the opt-in rational GELU
+    /// (the reference, like torch's `nn.GELU()`, uses the exact one).
+    pub activation: Activation,
 }
 
 impl BenchConfig {
@@ -53,11 +57,19 @@ impl BenchConfig {
             epochs: 5,
             warmup: 1,
             seed: 22,
+            activation: Activation::Gelu,
         })
     }
 
     /// Sets one `--flag value` of the reference script.
     pub fn set(&mut self, flag: &str, value: &str) -> Result<(), String> {
+        if flag == "activation" {
+            self.activation =
+                serde_json::from_value(json!(value.trim_matches('"'))).map_err(|_| {
+                    format!("--activation: unknown \"{value}\"; known: gelu, gelu-fast, silu, relu")
+                })?;
+            return Ok(());
+        }
         let n: u64 = value
             .parse()
             .map_err(|_| format!("--{flag} needs a non-negative integer, got \"{value}\""))?;
@@ -96,6 +108,7 @@ impl BenchConfig {
         c.batch = self.batch;
         c.inner_steps = self.inner;
         c.buffer_capacity = self.paths;
+        c.activation = self.activation;
         c.validate()?;
         Ok(c)
     }
@@ -213,6 +226,7 @@ pub fn report(cfg: &BenchConfig, bench: &BenchSampler, rec: &BenchRecord, thread
             "paths": cfg.paths, "steps": cfg.steps, "hidden": cfg.hidden, "layers": cfg.layers,
             "batch": cfg.batch, "inner": cfg.inner, "em_updates": cfg.steps - 1,
             "dt": 1.0 / cfg.steps as f64, "in_dim": bench.in_dim, "params": bench.params,
+            "activation": cfg.activation,
         },
         "threads": threads,
         "target_arch": std::env::consts::ARCH,
@@ -394,6 +408,12 @@ mod tests {
         assert_eq!(out["config"]["em_updates"], 4);
         assert!(out["last_train_loss"].as_f64().unwrap().is_finite());
         assert!(cfg.set("nonsense", "1").is_err());
+        cfg.set("activation", "gelu-fast").unwrap();
+        assert_eq!(
+            cfg.playground_config().unwrap().activation,
+            Activation::GeluFast
+        );
+        assert!(cfg.set("activation", "tanh").is_err());
         assert!(BenchConfig::preset("huge").is_err());
     }
 }
