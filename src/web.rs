@@ -49,7 +49,7 @@ pub fn bench(config: JsValue) -> Result<JsValue, JsError> {
     let clock = || now_ms() / 1e3;
     let mut out = crate::bench::run(&cfg, &clock).map_err(|e| JsError::new(&e))?;
     out["engine"] = "wasm32".into();
-    out["peak_gflops"] = crate::bench::peak_gflops(20_000_000, &clock).into();
+    out["peak_gflops"] = crate::bench::peak_gflops(40, 1_000_000, &clock).into();
     to_js(&out)
 }
 

@@ -10,6 +10,8 @@ pub mod ddpm;
 pub mod gfn;
 pub mod mala;
 pub mod oracle;
+#[cfg(not(target_arch = "wasm32"))]
+mod pool;
 pub mod replay_buffer;
 pub mod rollout;
 pub mod source;
