@@ -97,6 +97,8 @@ pub struct Config {
     pub learned_variance: bool,
     /// Learning rate of TB's scalar log Z.
     pub lr_log_z: f64,
+    /// Local search runs on odd iterations with it % ls_every == 1 (the paper: 100).
+    pub ls_every: usize,
 }
 
 /// The sampler names the configuration accepts.
@@ -188,6 +190,7 @@ impl Config {
                 local_search: false,
                 learned_variance: false,
                 lr_log_z: 0.1,
+                ls_every: 100,
             },
             Preset::Browser => Config {
                 preset,
@@ -222,6 +225,7 @@ impl Config {
                 local_search: false,
                 learned_variance: false,
                 lr_log_z: 0.1,
+                ls_every: 100,
             },
             Preset::Paper => Config {
                 preset,
@@ -256,6 +260,7 @@ impl Config {
                 local_search: false,
                 learned_variance: false,
                 lr_log_z: 0.1,
+                ls_every: 100,
             },
         }
     }
@@ -482,6 +487,14 @@ impl Config {
         positive("sigma_q", self.sigma_q)?;
         positive("t_scale", self.t_scale)?;
         positive("lr_log_z", self.lr_log_z)?;
+        if self.ls_every < 2 || !self.ls_every.is_multiple_of(2) || self.ls_every > 1_000_000 {
+            // Local search starts on odd iterations it with it % ls_every == 1, which
+            // happens regularly only for an even period.
+            return Err(format!(
+                "ls_every must be an even number between 2 and 1000000, got {}",
+                self.ls_every
+            ));
+        }
         if !(self.explore.is_finite() && self.explore >= 0.0) {
             return Err(format!(
                 "explore must be 0 or positive, got {}",

@@ -10,6 +10,8 @@ use js_sys::{Float32Array, Float64Array};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+mod gfn_views;
+
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
@@ -151,6 +153,7 @@ pub struct Playground {
     marginal_model: Vec<Vec<f32>>,
     /// Iteration whose rollout `samples` and `marginal_model` show.
     shown_iteration: Option<usize>,
+    gfn: gfn_views::GfnViews,
 }
 
 #[wasm_bindgen]
@@ -192,6 +195,7 @@ impl Playground {
             marginal_truth,
             marginal_model,
             shown_iteration: None,
+            gfn: Default::default(),
         })
     }
 
@@ -228,6 +232,7 @@ impl Playground {
         self.run = Run::new(self.run.config.clone()).map_err(|e| JsError::new(&e))?;
         self.work_units = 0;
         self.shown_iteration = None;
+        self.gfn.invalidate();
         Ok(())
     }
 
@@ -405,13 +410,10 @@ impl Playground {
     /// displayed axes, a copy), for drawing the source beside the target; empty for DDPM.
     pub fn source_samples(&mut self, n: usize) -> Vec<f32> {
         let full = self.run.source_samples(n);
-        let (d, k) = (self.run.dim(), self.run.display_dim());
-        if d == k {
+        if self.run.dim() == self.run.display_dim() {
             return full;
         }
-        full.chunks_exact(d)
-            .flat_map(|x| x[..k].iter().copied())
-            .collect()
+        self.run.project(&full)
     }
 
     /// DDPM at time t on the points `xs`: {learned: f_θ(x, t), oracle: f*(x, t) or null,
