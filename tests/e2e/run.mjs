@@ -8,7 +8,8 @@
 // seed-gmm browser preset takes to match the true marginal and mode masses.
 // Environment: CHROMIUM (browser binary, default /usr/bin/chromium), DIST (site folder),
 // E2E_SKIP_TOLERANCE=1 skips the time-to-tolerance run; E2E_ONLY=embed runs only the
-// embedding checks (the custom element, the iframe protocol, sharing, export; embed.mjs).
+// embedding checks (the custom element, the iframe protocol, sharing, export; embed.mjs),
+// E2E_ONLY=gfn only the GFlowNet checks (modifiers, views, time-to-coverage; gfn.mjs).
 
 import { createServer } from "node:http";
 import { readFile, mkdir, stat } from "node:fs/promises";
@@ -16,6 +17,7 @@ import { dirname, extname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { embedChecks } from "./embed.mjs";
+import { gfnChecks } from "./gfn.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const distDir = resolve(process.env.DIST || join(here, "..", "..", "dist"));
@@ -161,7 +163,7 @@ async function main() {
     let page;
     // E2E_ONLY=embed runs only the embedding checks (tests/e2e/embed.mjs).
     existing: {
-      if (process.env.E2E_ONLY === "embed") break existing;
+      if (process.env.E2E_ONLY) break existing;
 
       const loaded = await check("page loads and the wasm core starts", async () => {
         page = await openPage(desktop, base, "desktop");
@@ -738,7 +740,9 @@ async function main() {
       }
     }
 
-    await embedChecks({ browser, base, artifacts, check, assert, waitFor, sleep, watch, openPage });
+    const only = process.env.E2E_ONLY;
+    if (!only || only === "embed") await embedChecks({ browser, base, artifacts, check, assert, waitFor, sleep, watch, openPage });
+    if (!only || only === "gfn") await gfnChecks({ browser, base, artifacts, check, assert, waitFor, sleep, watch, openPage });
 
     await check("no console errors or page errors", async () => {
       assert(pageErrors.length === 0, `${pageErrors.length}: ${pageErrors.slice(0, 3).join(" | ")}`);

@@ -281,8 +281,10 @@ test("residual colours: a symmetric readable scale, grey at 0, the ends at ±R; 
   const { residualScale, residualColour, stridePoints, parseRgb } = await import("../../www/views/gfn.js");
   assert.equal(residualScale([0.1, -0.2]), 0.5);
   assert.equal(residualScale([0.3, -1.7]), 2);
-  assert.equal(residualScale([12]), 20);
+  assert.equal(residualScale([12]), 15);
   assert.equal(residualScale([5]), 5);
+  // The 80th percentile: one far-off path of ten does not set the scale.
+  assert.equal(residualScale([0.2, -0.4, 0.1, 0.3, -0.2, 0.5, 0.6, -0.9, 0.7, 40]), 1);
   const [neg, mid, pos] = [[0, 0, 255], [128, 128, 128], [255, 0, 0]];
   assert.equal(residualColour(0, 2, neg, mid, pos), "rgb(128,128,128)");
   assert.equal(residualColour(-2, 2, neg, mid, pos), "rgb(0,0,255)");

@@ -10,18 +10,20 @@ export const MAX_BUFFER_POINTS = 4000;
 const MIN_RESIDUAL_SCALE = 0.5;
 
 /**
- * The half-width R of the symmetric residual scale [−R, R]: the largest |residual|,
- * rounded up to a readable value (0.5, 1, 2, 5, 10, …) so the legend does not flicker.
+ * The half-width R of the symmetric residual scale [−R, R]: the 80th percentile of
+ * |residual| (a few far-off paths would wash out the rest; they are drawn at the ends'
+ * colours), rounded up to a readable value (0.5, 1, 1.5, 2, 3, 5, 7.5, 10, …) so the legend
+ * does not flicker.
  * @param {ArrayLike<number>} residuals
  */
 export function residualScale(residuals) {
-  let top = MIN_RESIDUAL_SCALE;
-  for (let k = 0; k < residuals.length; k++) {
-    const v = Math.abs(residuals[k]);
-    if (Number.isFinite(v) && v > top) top = v;
-  }
+  const sizes = Array.from(residuals, Math.abs)
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
+  const q = sizes.length > 0 ? sizes[Math.min(sizes.length - 1, Math.floor(0.8 * sizes.length))] : 0;
+  const top = Math.max(MIN_RESIDUAL_SCALE, q);
   const decade = 10 ** Math.floor(Math.log10(top));
-  for (const m of [1, 2, 5, 10]) if (top <= m * decade * (1 + 1e-12)) return m * decade;
+  for (const m of [1, 1.5, 2, 3, 5, 7.5, 10]) if (top <= m * decade * (1 + 1e-12)) return m * decade;
   return 10 * decade;
 }
 
@@ -102,5 +104,5 @@ export function updateResidualLegend(el, scale, reference, backward) {
 }
 
 function formatScale(v) {
-  return v >= 1 ? String(Math.round(v)) : String(v);
+  return String(Number(v.toPrecision(2)));
 }
