@@ -153,6 +153,46 @@ export async function gfnChecks(t) {
     return `pair (x10, x11): masses ${m.mode_masses.map((v) => v.toFixed(2))} vs ${m.true_mode_masses.map((v) => v.toFixed(2))}`;
   });
 
+  await check("every GFlowNet objective, MALA and funnel:2 train in the page; PIS refuses local search by name", async () => {
+    const seen = [];
+    for (const [sampler, extra] of [
+      ["vargrad", "&explore=0.1"],
+      ["db", ""],
+      ["subtb", ""],
+      ["fl-subtb", ""],
+      ["pis", ""],
+      ["mala", ""],
+      ["tb", "&energy=funnel:2"],
+      ["tb", "&energy=gmm40&langevin=true"],
+    ]) {
+      const p = await openPage(desktop, `${base}#sampler=${sampler}&preset=browser&seed=1${extra}`, `gfn-${sampler}`);
+      await p.evaluate(() => {
+        if (!window.boltzmannPlayground.state.playing) document.getElementById("play").click();
+      });
+      const ok = await waitFor(async () => (await iterationOf(p)) >= 3, 60000);
+      assert(ok, `${sampler}${extra}: no iterations`);
+      const info = await p.evaluate(() => ({
+        error: document.getElementById("run-error").hidden ? "" : document.getElementById("run-error").textContent,
+        warnings: document.getElementById("link-warnings").hidden ? "" : document.getElementById("link-warnings").textContent,
+        energy: document.getElementById("energy").value,
+        dim: window.boltzmannPlayground.playground.target_dim(),
+      }));
+      assert(info.error === "" && info.warnings === "", `${sampler}${extra}: ${info.error}${info.warnings}`);
+      if (extra.includes("funnel:2")) assert(info.energy === "funnel:2" && info.dim === 2, `funnel:2 shows ${info.energy}, d = ${info.dim}`);
+      seen.push(`${sampler}${extra.replace(/&/g, " ")}`);
+      await p.close();
+    }
+    const p = await openPage(desktop, `${base}#sampler=pis&preset=browser`, "gfn-pis-ls");
+    const visible = await p.locator("#local_search").isVisible();
+    assert(!visible, "PIS offers local search");
+    await p.close();
+    const q = await openPage(desktop, `${base}#sampler=pis&local_search=true`, "gfn-pis-ls-link");
+    const warnings = await q.locator("#link-warnings").textContent();
+    assert(/local_search=true/.test(warnings) && /off-policy/.test(warnings), `warnings "${warnings}"`);
+    await q.close();
+    return seen.join(" · ");
+  });
+
   await check("screenshots of TB + Expl + LS at 360 px and in dark mode", async () => {
     for (const [label, options] of [
       ["phone", { viewport: { width: 360, height: 800 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true }],
