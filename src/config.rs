@@ -311,29 +311,34 @@ impl Config {
                 c.buffer_capacity = 8192;
             }
             (s, Preset::Browser) if GFN_SAMPLERS.contains(&s) => {
-                // Small enough for a browser frame budget: T 20 steps of 64 trajectories,
-                // an iteration in ≈ 3 ms natively. Tuned for mode discovery on 25GMM within
-                // a minute with TB + Expl + LS (tests/gfn_page.rs; measured on 8000 fresh
-                // samples after 4000 iterations, seeds 1–4: 0.84–0.92 of the modes hold
-                // half their mass, against 0.52–0.64 with the paper's σ² 5, fixed variance
-                // and a search every 100 iterations):
+                // Small enough for a browser frame budget: T 10 steps of 64 trajectories,
+                // an iteration in ≈ 2 ms natively. Tuned for mode discovery on 25GMM within
+                // a minute with TB + Expl + LS (tests/gfn_page.rs). Coverage of 8000 fresh
+                // samples after 4000 iterations, seeds 1–4: 0.92–1.00 (0.84 after ≈ 2500),
+                // against 0.52–0.64 with the paper's σ² 5, fixed variance, T 20, lr 1e-3 and
+                // a search every 100 iterations. What each change buys (seeds 1–3, 4000
+                // iterations): σ² 5 → 20 and learned variance 0.52–0.64 → 0.84–0.92;
+                // searches every 20 iterations into buffers of 5000 keep it; T 20 → 10
+                // halves the cost per iteration at the same coverage; lr 1e-3 → 2e-3 reaches
+                // it in fewer iterations (σ² 30, batch 128 or width 128 did not pay per
+                // second):
                 // - σ² 20 (browser_t_scale): the untrained policy is the base N(0, σ²I);
                 //   with σ² 5 the outer modes at distance 10–14 lie 4.5–6.3 σ out and a
                 //   few thousand iterations do not carry mass there;
-                // - learned variance: with σ² 20 the fixed last step would add variance
-                //   σ²/T = 1 around modes of variance 0.3; ℓ = 4·tanh + log σ² can shrink it;
-                // - local search every 20 iterations into buffers of 5000: a 4000-iteration
-                //   run gets 200 searches instead of 40, from a D that holds only recent,
-                //   better-trained samples;
+                // - learned variance: with σ² 20 a fixed last step would add variance
+                //   σ²/T = 2 around modes of variance 0.3; ℓ = 4·tanh + log σ² can shrink it;
+                // - a local search every 20 iterations into buffers of 5000: 200 searches
+                //   in 4000 iterations instead of 40, from a D of recent samples;
                 // - 4000 iterations, so ε decays over the first 2000.
                 c.energy = EnergySpec::Named("gmm25".into());
                 c.whiten = false;
-                c.steps = 20;
+                c.steps = 10;
                 c.batch = 64;
                 c.paths = 64;
                 c.inner_steps = 1;
                 c.hidden = 64;
                 c.layers = 2;
+                c.lr = 2e-3;
                 c.t_scale = 20.0;
                 c.learned_variance = true;
                 c.ls_every = 20;
