@@ -9,6 +9,7 @@ use crate::metrics::marginals::{axis_histogram, axis_moments, histogram_tv};
 use crate::metrics::modes::{mode_coverage, mode_masses};
 use crate::metrics::wasserstein::{w1_1d, w2};
 use crate::rng::Rng;
+use crate::sampler::state::StateMap;
 use crate::sampler::{self, Rollout, Sampler, Work};
 use serde::Serialize;
 use std::sync::Arc;
@@ -310,6 +311,58 @@ impl Run {
                 ))
             }
         }
+    }
+
+    /// The run between its last two iterations (the state a divergence would roll back
+    /// to): the sampler's [`Sampler::save_state`] under "sampler.", the metric history and
+    /// the evaluation generator. With the configuration it restores the run
+    /// ([`Run::restore`]).
+    pub fn save_state(&self) -> StateMap {
+        let mut out = StateMap::new();
+        out.put_map("sampler.", &self.last_good.save_state());
+        out.put_u64("eval_rng", &self.eval_rng.state());
+        let h = &self.history;
+        out.put_f64("history.iteration", &h.iteration);
+        out.put_f64("history.loss", &h.loss);
+        out.put_f64("history.log_z_elbo", &h.log_z_elbo);
+        out.put_f64("history.log_z_iw", &h.log_z_iw);
+        out.put_f64("history.ess", &h.ess);
+        out
+    }
+
+    /// A run built from `config` and loaded with [`Run::save_state`]'s map: it goes on
+    /// exactly as the saved run would have from its last completed iteration. An error
+    /// names what does not fit (a map saved under other settings).
+    pub fn restore(config: Config, state: &StateMap) -> Result<Run, String> {
+        let mut run = Run::new(config)?;
+        run.sampler.load_state(&state.sub_map("sampler."))?;
+        run.last_good = run.sampler.snapshot();
+        run.eval_rng = Rng::from_state(&state.u64s("eval_rng")?)?;
+        let history = History {
+            iteration: state.f64s("history.iteration")?,
+            loss: state.f64s("history.loss")?,
+            log_z_elbo: state.f64s("history.log_z_elbo")?,
+            log_z_iw: state.f64s("history.log_z_iw")?,
+            ess: state.f64s("history.ess")?,
+        };
+        let n = history.iteration.len();
+        if [
+            &history.loss,
+            &history.log_z_elbo,
+            &history.log_z_iw,
+            &history.ess,
+        ]
+        .iter()
+        .any(|s| s.len() != n)
+        {
+            return Err("saved state: the history's series differ in length".into());
+        }
+        // The latest metrics are a function of the last rollout (no randomness).
+        if let (Some(rollout), Some(&loss)) = (run.sampler.last_rollout(), history.loss.last()) {
+            run.latest = Some(run.rollout_metrics(rollout, loss));
+        }
+        run.history = history;
+        Ok(run)
     }
 
     /// Runs until `n` more outer iterations have completed.

@@ -10,7 +10,9 @@ use js_sys::{Float32Array, Float64Array};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+mod embed;
 mod gfn_views;
+pub use embed::{check_formula, target_preview};
 
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
     value
@@ -169,6 +171,13 @@ impl Playground {
         };
         let config = Config::from_partial(&partial).map_err(|e| JsError::new(&e))?;
         let run = Run::new(config).map_err(|e| JsError::new(&e))?;
+        Ok(Playground::from_run(run))
+    }
+}
+
+impl Playground {
+    /// The facade around a run (fresh or restored, see `embed.rs`).
+    fn from_run(run: Run) -> Playground {
         let truth = &run.truth;
         let density = truth.grid.log_density.iter().map(|&v| v as f32).collect();
         let centres = run
@@ -184,7 +193,7 @@ impl Playground {
             .map(|m| m.density.iter().map(|&v| v as f32).collect())
             .collect();
         let marginal_model = marginal_truth.iter().map(|m| vec![0.0; m.len()]).collect();
-        Ok(Playground {
+        Playground {
             run,
             work_units: 0,
             particles: Vec::new(),
@@ -196,9 +205,12 @@ impl Playground {
             marginal_model,
             shown_iteration: None,
             gfn: Default::default(),
-        })
+        }
     }
+}
 
+#[wasm_bindgen]
+impl Playground {
     /// The resolved configuration (every setting), for the URL hash.
     pub fn config(&self) -> Result<JsValue, JsError> {
         to_js(&self.run.config)

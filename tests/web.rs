@@ -1,7 +1,7 @@
 //! The wasm build in a real browser (wasm-pack test --headless --chrome).
 #![cfg(target_arch = "wasm32")]
 
-use boltzmann_playground::web::{catalog, samplers, Playground};
+use boltzmann_playground::web::{catalog, check_formula, samplers, target_preview, Playground};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
@@ -237,4 +237,71 @@ fn gfn_views_are_typed_arrays_of_the_shown_paths_and_buffers() {
         .unwrap_or_else(|_| panic!("pair (4, 5)"));
     assert_eq!(manywell.display_axes(), vec![4, 5]);
     assert_eq!(manywell.particles().length(), 16);
+}
+
+#[wasm_bindgen_test]
+fn check_formula_names_the_column_of_a_parse_error() {
+    assert!(check_formula("(x^2 - 1)^2 + y^2", 2).unwrap().is_null());
+    let problem = check_formula("x + * y", 2).unwrap();
+    assert_eq!(field(&problem, "column").as_f64(), Some(5.0));
+    let message = field(&problem, "message").as_string().unwrap();
+    assert!(message.contains("column 5"), "{message}");
+    let whole = check_formula("", 2).unwrap();
+    assert!(field(&whole, "column").is_null());
+}
+
+#[wasm_bindgen_test]
+fn a_saved_state_restores_through_json_text_and_continues_identically() {
+    let json = r#"{"sampler": "adjoint", "energy": "gmm9", "paths": 64, "steps": 10,
+                   "inner_steps": 4, "batch": 32, "seed": 5}"#;
+    let mut original = Playground::new(config(json)).unwrap_or_else(|_| panic!("valid config"));
+    original
+        .step_iteration()
+        .unwrap_or_else(|_| panic!("trains"));
+    original
+        .step_iteration()
+        .unwrap_or_else(|_| panic!("trains"));
+    // Through text, as the page's exported file carries it.
+    let saved = original.save_state().unwrap_or_else(|_| panic!("saves"));
+    let text = js_sys::JSON::stringify(&saved).unwrap();
+    let state = js_sys::JSON::parse(&text.as_string().unwrap()).unwrap();
+    let mut restored = Playground::restore(
+        original.config().unwrap_or_else(|_| panic!("config")),
+        state,
+    )
+    .unwrap_or_else(|_| panic!("restores"));
+    assert_eq!(
+        js_sys::JSON::stringify(&restored.history().unwrap_or_else(|_| panic!("history"))).unwrap(),
+        js_sys::JSON::stringify(&original.history().unwrap_or_else(|_| panic!("history"))).unwrap()
+    );
+    original
+        .step_iteration()
+        .unwrap_or_else(|_| panic!("trains"));
+    restored
+        .step_iteration()
+        .unwrap_or_else(|_| panic!("trains"));
+    let a: Vec<f32> = original.samples().to_vec();
+    let b: Vec<f32> = restored.samples().to_vec();
+    assert_eq!(a, b);
+    // A state saved under other settings is refused with a message.
+    let other = config(
+        r#"{"sampler": "adjoint", "energy": "gmm9", "paths": 32, "steps": 10,
+                          "inner_steps": 4, "batch": 32, "seed": 5}"#,
+    );
+    let saved = original.save_state().unwrap_or_else(|_| panic!("saves"));
+    assert!(Playground::restore(other, saved).is_err());
+}
+
+#[wasm_bindgen_test]
+fn target_preview_draws_a_target_without_a_run() {
+    let p = target_preview(config(r#"{"sampler": "ddpm", "energy": "gmm1d-demo"}"#)).unwrap();
+    assert_eq!(field(&p, "dim").as_f64(), Some(1.0));
+    let marginal: js_sys::Array = field(&p, "marginal").into();
+    assert!(marginal.length() > 10);
+    let p = target_preview(config(r#"{"energy": "gmm9"}"#)).unwrap();
+    let nx = field(&p, "nx").as_f64().unwrap() as u32;
+    let ny = field(&p, "ny").as_f64().unwrap() as u32;
+    let grid: js_sys::Array = field(&p, "log_density").into();
+    assert_eq!(grid.length(), nx * ny);
+    assert!(target_preview(config(r#"{"energy": "nothing"}"#)).is_err());
 }

@@ -4,7 +4,7 @@
 // Typed arrays from the core are views into wasm memory, which any allocation may move:
 // they are fetched right where they are drawn, every frame, and never kept.
 
-import init, { Playground, catalog, samplers } from "../pkg/boltzmann_playground.js";
+import init, { Playground, catalog, samplers, check_formula } from "../pkg/boltzmann_playground.js";
 import {
   BUDGET,
   HIDEABLE,
@@ -38,6 +38,9 @@ import { formatCount, formatNumber, formatSignificant } from "./views/ticks.js";
 import { SCENES, findScene } from "./scenes.js";
 import { residualColours, stridePoints, updateResidualLegend } from "./views/gfn.js";
 import { configFromExport, configToExport, historyCsv } from "./exchange.js";
+import { FORMULA_ENERGY, FormulaEditor } from "./formula.js";
+import { MixtureEditor } from "./mixture.js";
+import { DEFAULT_VERSUS, Track, comparisonName, versusConfig, versusLabel } from "./compare.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -49,10 +52,16 @@ const state = createState();
 let playground = null;
 /** @type {{ name: string, description: string, dim: number }[]} */
 let targets = [];
-/** Adjoint Sampling on the same settings and seed, trained beside ASBS when comparing. */
+/** The compared run (www/compare.js): another sampler on the same settings and seed. */
 let compareRun = null;
+/** Both runs' comparison series and training time. */
+const tracks = { main: new Track(), other: new Track() };
 let catalogNames = [];
 let theme = readTheme();
+/** The formula box (www/formula.js), shown while the target is a formula. */
+let formulaEditor = null;
+/** The mixture editor (www/mixture.js): the custom mixture's table and its means on the plot. */
+let mixtureEditor = null;
 
 const surfaces = {
   field: new Surface($("field")),
@@ -67,6 +76,8 @@ const surfaces = {
   ptLearned: new Surface($("pt-learned")),
   ptExact: new Surface($("pt-exact")),
   f: new Surface($("fplot")),
+  compareEvals: new Surface($("compare-evals")),
+  compareTime: new Surface($("compare-time")),
 };
 const fieldView = new FieldView(surfaces.field);
 const timeView = new TimeFieldView(surfaces.field);
@@ -196,6 +207,15 @@ function tryCreate(config) {
   }
 }
 
+/** A run restored from a saved state (an imported file). */
+function tryRestore(config, saved) {
+  try {
+    return { ok: true, playground: Playground.restore(config, saved) };
+  } catch (err) {
+    return { ok: false, message: messageOf(err) };
+  }
+}
+
 /** Makes `next` the running playground; the state takes its resolved config. */
 function adopt(next) {
   if (playground) playground.free();
@@ -309,16 +329,37 @@ function showForRun() {
   }
 }
 
-/** Starts or stops the Adjoint Sampling run beside ASBS. */
+/** The compared run's sampler and changed settings. */
+function currentVersus() {
+  return state.versus ?? { sampler: DEFAULT_VERSUS, settings: {} };
+}
+
+function samplerLabel(name) {
+  return SAMPLERS.find((s) => s.value === name)?.label ?? name;
+}
+
+/** Starts or stops the compared run; a configuration it rejects is named at the checkbox. */
 function updateCompare() {
   if (compareRun) {
     compareRun.free();
     compareRun = null;
   }
-  if (!state.compare || view.sampler !== "asbs") return;
-  const created = tryCreate({ ...state.config, sampler: "adjoint" });
+  tracks.main.reset();
+  tracks.other.reset();
+  view.compareKey = "";
+  view.compareMetrics = null;
+  view.compareHist = null;
+  const versus = currentVersus();
+  $("compare-with").value = versus.sampler;
+  const label = versusLabel(versus, samplerLabel);
+  for (const el of document.querySelectorAll(".compare-name")) el.textContent = label;
+  $("compare-main-name").textContent = samplerLabel(view.sampler);
+  $("compare-metric").textContent = `${comparisonName(view.dim)} after each iteration`;
+  clearFieldError($("compare-error"), null);
+  if (!state.compare) return;
+  const created = tryCreate(versusConfig(state.config, versus));
   if (created.ok) compareRun = created.playground;
-  else showRunError(`Adjoint Sampling could not start beside ASBS: ${created.message}`);
+  else showFieldError($("compare-error"), null, `${label} could not start beside this run: ${created.message}`);
 }
 
 /**
@@ -333,6 +374,8 @@ function loadFromHash() {
     SCENES.map((s) => s.name),
   );
   const warnings = [...link.warnings];
+  const compareBefore = state.compare;
+  const versusBefore = JSON.stringify(state.versus);
   if (link.budget !== null) state.budget = link.budget;
   state.scene = link.scene;
   const scene = link.scene ? findScene(link.scene) : undefined;
@@ -342,6 +385,7 @@ function loadFromHash() {
     state.compare = Boolean(scene.compare);
   }
   if (link.compare !== null) state.compare = link.compare;
+  state.versus = link.versus ?? (scene && scene.versus ? { sampler: scene.versus.sampler, settings: { ...(scene.versus.settings ?? {}) } } : null);
   state.hide = link.hide ?? [];
   state.axes = link.axes;
   pendingAxesWarning = null;
@@ -381,6 +425,15 @@ function loadFromHash() {
     showLinkWarnings(warnings);
     return warnings;
   }
+  if (playground && warnings.length > 0 && sameRun(created.playground, compareBefore, versusBefore)) {
+    // A link edited to hold a bad value and nothing else new: the value is named and the
+    // running run goes on with its progress; the address bar shows what runs.
+    created.playground.free();
+    writeHash();
+    warnings.push("The run keeps going with its settings; the address bar now shows them.");
+    showLinkWarnings(warnings);
+    return warnings;
+  }
   adopt(created.playground);
   if (pendingAxesWarning) warnings.push(pendingAxesWarning);
   for (const key of link.untyped) {
@@ -391,6 +444,15 @@ function loadFromHash() {
   }
   showLinkWarnings(warnings);
   return warnings;
+}
+
+/** Whether `next` would run what runs now: the same resolved configuration and comparison. */
+function sameRun(next, compareBefore, versusBefore) {
+  return (
+    JSON.stringify(next.config()) === JSON.stringify(state.config) &&
+    state.compare === compareBefore &&
+    JSON.stringify(state.versus) === versusBefore
+  );
 }
 
 /**
@@ -501,7 +563,9 @@ function exportCsv() {
 }
 
 function exportJson() {
-  const text = JSON.stringify(configToExport(state), null, 2);
+  // The core saves its last completed iteration: the network's weights and all it needs to go on.
+  const saved = playground ? { iteration: playground.history().iteration.length, state: playground.save_state() } : null;
+  const text = JSON.stringify(configToExport(state, saved), null, 2);
   download(exportName("json"), new Blob([`${text}\n`], { type: "application/json" }));
 }
 
@@ -521,18 +585,19 @@ async function importJson() {
     showFieldError(errorEl, null, `Import failed: ${parsed.message}`);
     return;
   }
-  const created = tryCreate(parsed.config);
+  const created = parsed.run ? tryRestore(parsed.config, parsed.run.state) : tryCreate(parsed.config);
   if (!created.ok) {
     showFieldError(errorEl, null, `Import failed: ${created.message}. The current run keeps going.`);
     return;
   }
   clearFieldError(errorEl, null);
   state.compare = parsed.compare;
+  state.versus = parsed.versus;
   if (parsed.budget !== null) state.budget = parsed.budget;
   state.scene = null;
   updateScene();
   adopt(created.playground);
-  announce(`Imported ${file.name}.`);
+  announce(parsed.run ? `Imported ${file.name}: the run goes on from iteration ${parsed.run.iteration}.` : `Imported ${file.name}.`);
 }
 
 function writeHash() {
@@ -547,10 +612,12 @@ function fillSelects() {
   const energy = $("energy");
   for (const t of targets) energy.append(new Option(t.name, t.name));
   energy.append(new Option("custom mixture…", CUSTOM_ENERGY));
+  energy.append(new Option("your formula…", FORMULA_ENERGY));
   for (const s of SAMPLERS) {
     const option = new Option(s.label, s.value);
     option.title = s.description;
     $("sampler").append(option);
+    $("compare-with").append(new Option(s.label, s.value));
   }
   for (const p of PRESETS) $("preset").append(new Option(p.label, p.value));
   for (const a of ACTIVATIONS) $("activation").append(new Option(a, a));
@@ -576,6 +643,16 @@ function wireControls() {
   }
 
   $("energy").addEventListener("change", onEnergySelect);
+  mixtureEditor = new MixtureEditor({
+    root: $("mixture-editor"),
+    errorEl: $("custom-error"),
+    plotEl: $("field-plot"),
+    apply: (energy) => applySetting("energy", energy, $("custom-error"), null),
+  });
+  formulaEditor = new FormulaEditor($("formula-block"), {
+    check: (text, dim) => check_formula(text, dim),
+    apply: (energy, errorEl, inputEl) => applySetting("energy", energy, errorEl, inputEl),
+  });
   const text = $("custom-json");
   text.addEventListener("input", () => {
     // Syntax errors show while typing; the mixture itself is checked on Apply.
@@ -590,15 +667,20 @@ function wireControls() {
     }
   });
   $("custom-apply").addEventListener("click", applyCustom);
-  $("compare").addEventListener("change", () => {
+  const onCompareChange = () => {
     state.compare = $("compare").checked;
+    const chosen = $("compare-with").value;
+    if (chosen !== currentVersus().sampler) state.versus = { sampler: chosen, settings: {} };
     leaveScene();
     updateCompare();
     showForRun();
     writeHash();
     counters.dirty = true;
-    announce(state.compare ? "Adjoint Sampling now trains beside ASBS on the same settings and seed." : "Comparison stopped.");
-  });
+    const label = versusLabel(currentVersus(), samplerLabel);
+    announce(state.compare ? `${label} now trains beside this run on the same settings and seed.` : "Comparison stopped.");
+  };
+  $("compare").addEventListener("change", onCompareChange);
+  $("compare-with").addEventListener("change", onCompareChange);
   $("scrub").addEventListener("input", () => {
     view.scrubT = Number($("scrub").value);
     $("scrub-value").textContent = view.scrubT.toFixed(2);
@@ -649,7 +731,12 @@ function onEnergySelect() {
   const select = $("energy");
   const custom = select.value === CUSTOM_ENERGY;
   $("custom-block").hidden = !custom;
+  $("formula-block").hidden = select.value !== FORMULA_ENERGY;
   updateDescription(select.value);
+  if (select.value === FORMULA_ENERGY) {
+    formulaEditor.apply();
+    return;
+  }
   if (custom) {
     const text = $("custom-json");
     if (text.value.trim() === "") text.value = formatEnergy(EXAMPLE_MIXTURE);
@@ -695,6 +782,8 @@ function syncControls() {
     if (![...select.options].some((o) => o.value === choice)) select.add(new Option(choice, choice), select.options.length - 1);
     select.value = choice;
     $("custom-block").hidden = choice !== CUSTOM_ENERGY;
+    $("formula-block").hidden = choice !== FORMULA_ENERGY;
+    if (choice === FORMULA_ENERGY) formulaEditor.sync(config.energy);
     if (choice === CUSTOM_ENERGY && $("custom-json").getAttribute("aria-invalid") !== "true") {
       $("custom-json").value = formatEnergy(config.energy);
     }
@@ -702,13 +791,17 @@ function syncControls() {
   }
   $("budget").value = String(state.budget);
   $("budget-value").textContent = `${state.budget} ms/frame`;
+  if (energyChoice(config.energy) === CUSTOM_ENERGY && playground) mixtureEditor.sync(config.energy, Array.from(playground.window()));
+  else mixtureEditor.hide();
 }
 
 function updateDescription(choice) {
   const target = targets.find((t) => t.name === choice) || targets.find((t) => t.name === choice.split(":")[0]);
   $("energy-desc").textContent = target
     ? target.description
-    : "A Gaussian mixture of your own: positive weights, one mean and one positive-definite covariance per component.";
+    : choice === FORMULA_ENERGY
+      ? "An energy of your own, typed as a formula and differentiated exactly in the core."
+      : "A Gaussian mixture of your own: positive weights, one mean and one positive-definite covariance per component.";
 }
 
 /** A mixture as readable JSON: one line per field, numbers kept compact. */
@@ -766,8 +859,14 @@ function stepOnce() {
   state.playing = false;
   updateTransport();
   try {
+    const t0 = performance.now();
     playground.step_iteration();
-    if (compareRun) compareRun.step_iteration();
+    const t1 = performance.now();
+    tracks.main.ms += t1 - t0;
+    if (compareRun) {
+      compareRun.step_iteration();
+      tracks.other.ms += performance.now() - t1;
+    }
   } catch (err) {
     stopOnError(err);
   }
@@ -780,6 +879,8 @@ function resetRun() {
   try {
     playground.reset();
     if (compareRun) compareRun.reset();
+    tracks.main.reset();
+    tracks.other.reset();
     view.iteration = -1;
     view.compareKey = "";
   } catch (err) {
@@ -865,12 +966,17 @@ function frame(now) {
   counters.windowFrames += 1;
   if (state.playing) {
     try {
+      const t0 = performance.now();
       if (compareRun) {
-        // Both runs share the frame's budget.
+        // Both runs share the frame's budget; each one's training time is its own.
         counters.windowUnits += playground.train(state.budget / 2);
+        const t1 = performance.now();
+        tracks.main.ms += t1 - t0;
         compareRun.train(state.budget / 2);
+        tracks.other.ms += performance.now() - t1;
       } else {
         counters.windowUnits += playground.train(state.budget);
+        tracks.main.ms += performance.now() - t0;
       }
     } catch (err) {
       stopOnError(err);
@@ -916,7 +1022,11 @@ function render(now) {
   }
   const history = counters.history;
   if (metrics.iteration !== view.iteration) refreshIterationData(pg, metrics.iteration);
-  if (compareRun) refreshCompare();
+  if (compareRun) {
+    refreshCompare();
+    tracks.main.record(metrics, view.dim);
+    drawComparison();
+  }
 
   if (view.dim === 2) {
     fieldView.draw(theme, {
@@ -1027,14 +1137,33 @@ function refreshIterationData(pg, iteration) {
   }
 }
 
-/** The compared Adjoint Sampling run's histogram and numbers, when its iteration moved. */
+/** The compared run's histogram and numbers, when its iteration moved. */
 function refreshCompare() {
   const m = compareRun.metrics();
   const key = `${m.iteration}`;
   if (key === view.compareKey) return;
   view.compareKey = key;
   view.compareMetrics = m;
+  tracks.other.record(m, view.dim);
   view.compareHist = view.dim === 1 ? compareRun.marginal_model(0).slice() : null;
+}
+
+/** Both runs' comparison value against energy evaluations and against training time. */
+function drawComparison() {
+  const empty = view.dim === 2 && view.compareMetrics && view.compareMetrics.true_mode_masses.length === 0 ? "this target has no modes to compare" : undefined;
+  for (const [surface, axis] of [
+    [surfaces.compareEvals, "evals"],
+    [surfaces.compareTime, "seconds"],
+  ]) {
+    drawLineChart(surface, theme, {
+      series: [
+        { xs: tracks.main[axis], ys: tracks.main.values, colour: theme.model },
+        { xs: tracks.other[axis], ys: tracks.other.values, colour: theme.compare },
+      ],
+      xTicks: "any",
+      empty,
+    });
+  }
 }
 
 function render1d(pg) {

@@ -4,6 +4,8 @@
 // a custom mixture is its JSON, URI-encoded. Every value is checked here; a value that is
 // unknown or invalid is reported by name and never silently swapped for another one.
 
+import { encodeVersus, parseVersus } from "./compare.js";
+
 /**
  * Samplers the page offers: `value` is the facade's name, `dims` the target dimensions it
  * takes (null: any). Filled from the wasm core's `samplers()` list by `setSamplers`, so a sampler added
@@ -143,15 +145,17 @@ export function parseAxes(raw) {
  * `axes` is the shown 2-D projection of a d > 2 target (null: the first pair);
  * `config` is the run's configuration (as resolved by the facade once a run exists);
  * `budget` the per-frame training time; `playing` whether the animation trains; `compare`
- * whether Adjoint Sampling runs beside ASBS on the same settings and seed.
+ * whether a second run trains beside it on the same settings and seed; `versus` that run's
+ * sampler and changed settings (null: Adjoint Sampling, www/compare.js).
  * `scene` names the curated scene the run came from (null once a setting changes); `hide`
  * lists the regions hidden for classroom use.
  * @typedef {{ config: Record<string, unknown>, budget: number, playing: boolean, compare: boolean,
+ *             versus: { sampler: string, settings: Record<string, unknown> } | null,
  *             scene: string | null, hide: string[], axes: number[] | null }} PageState
  * @returns {PageState}
  */
 export function createState() {
-  return { config: {}, budget: BUDGET.fallback, playing: false, compare: false, scene: null, hide: [], axes: null };
+  return { config: {}, budget: BUDGET.fallback, playing: false, compare: false, versus: null, scene: null, hide: [], axes: null };
 }
 
 /**
@@ -218,7 +222,7 @@ export function parseEnergy(text, catalogNames) {
     }
   }
   if (catalogNames.includes(text)) return { ok: true, value: text };
-  // A catalog name with a dimension (funnel:10, manywell:8): the core checks the dimension.
+  // A catalog target with its dimension, such as "manywell:4" (the core checks D).
   const sized = /^([a-z0-9-]+):(\d+)$/.exec(text);
   if (sized && catalogNames.includes(sized[1])) return { ok: true, value: text };
   return fail(`unknown target "${text}" (known: ${catalogNames.join(", ")}, or a JSON mixture)`);
@@ -248,6 +252,7 @@ function fail(message) {
  * @param {string[]} catalogNames
  * @param {string[]} [sceneNames] names of the curated scenes
  * @returns {{ config: Record<string, unknown>, budget: number | null, compare: boolean | null,
+ *            versus: { sampler: string, settings: Record<string, unknown> } | null,
  *            scene: string | null, hide: string[] | null, axes: number[] | null, warnings: string[],
  *            untyped: string[] }}
  *   `untyped`: keys the page has no type for; the caller checks that the facade knows them.
@@ -258,11 +263,12 @@ export function decodeHash(hash, catalogNames, sceneNames = []) {
   const untyped = [];
   let budget = null;
   let compare = null;
+  let versus = null;
   let scene = null;
   let hide = null;
   let axes = null;
   const body = hash.replace(/^#/, "");
-  if (body === "") return { config, budget, compare, scene, hide, axes, warnings, untyped };
+  if (body === "") return { config, budget, compare, versus, scene, hide, axes, warnings, untyped };
   for (const part of body.split("&")) {
     if (part === "") continue;
     const eq = part.indexOf("=");
@@ -285,6 +291,12 @@ export function decodeHash(hash, catalogNames, sceneNames = []) {
       if (raw === "1" || raw === "true") compare = true;
       else if (raw === "0" || raw === "false") compare = false;
       else warnings.push(`compare=${shorten(raw)} in the link is not 1 or 0; it was ignored.`);
+      continue;
+    }
+    if (key === "vs") {
+      const parsed = parseVersus(raw, SAMPLERS.map((s) => s.value));
+      if (parsed.ok) versus = parsed.value;
+      else warnings.push(`vs=${shorten(raw)} in the link was ignored: ${parsed.message}.`);
       continue;
     }
     if (key === "scene") {
@@ -321,7 +333,7 @@ export function decodeHash(hash, catalogNames, sceneNames = []) {
     if (!FIELDS[key]) untyped.push(key);
     config[key] = parsed.value;
   }
-  return { config, budget, compare, scene, hide, axes, warnings, untyped };
+  return { config, budget, compare, versus, scene, hide, axes, warnings, untyped };
 }
 
 /**
@@ -341,6 +353,7 @@ export function encodeHash(state) {
     parts.push(`${encodeURIComponent(key)}=${encodeComponent(text)}`);
   }
   if (state.compare) parts.push("compare=1");
+  if (state.compare && state.versus) parts.push(`vs=${encodeComponent(encodeVersus(state.versus))}`);
   if (state.axes) parts.push(`axes=${state.axes.join(",")}`);
   parts.push(`budget=${state.budget}`);
   if (state.hide && state.hide.length > 0) parts.push(`hide=${state.hide.join(",")}`);
@@ -352,9 +365,11 @@ function encodeComponent(text) {
   return encodeURIComponent(text).replace(/%(2C|3A)/g, (m, hex) => String.fromCharCode(parseInt(hex, 16)));
 }
 
-/** The select's value for a config's energy. */
+/** The select's value for a config's energy: a catalog name, "formula" or the custom mixture. */
 export function energyChoice(energy) {
-  return typeof energy === "string" ? energy : CUSTOM_ENERGY;
+  if (typeof energy === "string") return energy;
+  if (energy && typeof energy === "object" && energy.formula) return "formula";
+  return CUSTOM_ENERGY;
 }
 
 /** Shortens long link values for messages. */

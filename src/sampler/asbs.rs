@@ -54,6 +54,7 @@ use crate::config::Config;
 use crate::energy::Energy;
 use crate::nn::{Adam, FourierFeatures, Mlp, Workspace};
 use crate::rng::Rng;
+use crate::sampler::state::StateMap;
 use crate::sde::{BridgeSample, NoiseSchedule, TimeGrid};
 use ndarray::Array2;
 use std::sync::Arc;
@@ -674,6 +675,55 @@ impl Sampler for AsbsSampler {
 
     fn snapshot(&self) -> Box<dyn Sampler> {
         Box::new(self.clone())
+    }
+
+    fn save_state(&self) -> StateMap {
+        let mut out = StateMap::new();
+        out.put_f32("net", self.net.params());
+        self.adam.save_state(&mut out, "adam.");
+        self.buffer.save_state(&mut out, "buffer.");
+        if let Corrector::Learned(c) = &self.corrector {
+            out.put_f32("corrector.net", c.net.params());
+            c.adam.save_state(&mut out, "corrector.adam.");
+            c.buffer.save_state(&mut out, "corrector.buffer.");
+        }
+        out.put_u64("rng", &self.rng.state());
+        out.put_usize("iteration", self.iteration);
+        out.put_u64("energy_evals", &[self.energy_evals]);
+        out.put_f32("particles", &self.rollout.x);
+        out.put_f32("trajectories", &self.trajectories);
+        Rollout::save_state(self.last.as_ref(), &mut out, "last.");
+        out
+    }
+
+    fn load_state(&mut self, from: &StateMap) -> Result<(), String> {
+        self.net
+            .set_params(&from.f32s_of_len("net", self.net.n_params())?);
+        self.adam.load_state(from, "adam.")?;
+        self.buffer.load_state(from, "buffer.")?;
+        if let Corrector::Learned(c) = &mut self.corrector {
+            c.net
+                .set_params(&from.f32s_of_len("corrector.net", c.net.n_params())?);
+            c.adam.load_state(from, "corrector.adam.")?;
+            c.buffer.load_state(from, "corrector.buffer.")?;
+        }
+        self.rng = Rng::from_state(&from.u64s("rng")?)?;
+        self.iteration = from.usize("iteration")?;
+        self.energy_evals = from.u64s("energy_evals")?.first().copied().unwrap_or(0);
+        from.read_f32_into("particles", &mut self.rollout.x)?;
+        from.read_f32_into("trajectories", &mut self.trajectories)?;
+        self.last = Rollout::load_state(from, "last.")?;
+        self.phase = Phase::Rollout;
+        self.rollout.step = 0;
+        // The weighted index is a function of the buffer's rows, rebuilt after every
+        // adjoint rollout and unchanged since.
+        if let Some(index) = &mut self.weighted_replay {
+            if !self.buffer.is_empty() {
+                let (buffer, d) = (&self.buffer, self.dim);
+                index.rebuild((0..buffer.len()).map(|i| buffer.row(i)[3 * d] as f64))?;
+            }
+        }
+        Ok(())
     }
 }
 

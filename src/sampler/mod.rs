@@ -13,10 +13,12 @@ pub mod oracle;
 pub mod replay_buffer;
 pub mod rollout;
 pub mod source;
+pub mod state;
 
 use crate::config::Config;
 use crate::energy::Energy;
 use crate::rng::Rng;
+use state::StateMap;
 use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -110,6 +112,44 @@ pub trait Sampler: Send {
     }
     /// A copy to return to after a divergence.
     fn snapshot(&self) -> Box<dyn Sampler>;
+    /// What persists between outer iterations (weights, optimizer moments, buffers,
+    /// generator states, counters, the last rollout), saved between two iterations (see
+    /// [`state`]). Called only there: `Run` saves its last good state.
+    fn save_state(&self) -> StateMap;
+    /// Loads [`Sampler::save_state`]'s map into a sampler freshly built from the same
+    /// configuration, which then continues exactly as the saved one would have. An error
+    /// names what does not fit (a map saved with other settings).
+    fn load_state(&mut self, state: &StateMap) -> Result<(), String>;
+}
+
+impl Rollout {
+    /// Saves the rollout under `prefix`; `None` saves a marker that there was none.
+    pub fn save_state(rollout: Option<&Rollout>, out: &mut StateMap, prefix: &str) {
+        out.put_bool(&format!("{prefix}present"), rollout.is_some());
+        if let Some(r) = rollout {
+            out.put_f32(&format!("{prefix}samples"), &r.samples);
+            out.put_bool(&format!("{prefix}weighted"), r.log_weights.is_some());
+            if let Some(w) = &r.log_weights {
+                out.put_f64(&format!("{prefix}log_weights"), w);
+            }
+        }
+    }
+
+    pub fn load_state(from: &StateMap, prefix: &str) -> Result<Option<Rollout>, String> {
+        if !from.bool(&format!("{prefix}present"))? {
+            return Ok(None);
+        }
+        let samples = from.f32s(&format!("{prefix}samples"))?;
+        let log_weights = if from.bool(&format!("{prefix}weighted"))? {
+            Some(from.f64s(&format!("{prefix}log_weights"))?)
+        } else {
+            None
+        };
+        Ok(Some(Rollout {
+            samples,
+            log_weights,
+        }))
+    }
 }
 
 /// The sampler registry.

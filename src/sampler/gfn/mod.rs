@@ -35,6 +35,7 @@ use crate::config::Config;
 use crate::energy::Energy;
 use crate::nn::{Adam, Mlp, Workspace};
 use crate::rng::Rng;
+use crate::sampler::state::StateMap;
 use ndarray::Array2;
 use std::sync::Arc;
 
@@ -1147,5 +1148,67 @@ impl Sampler for GfnSampler {
 
     fn snapshot(&self) -> Box<dyn Sampler> {
         Box::new(self.clone())
+    }
+
+    fn save_state(&self) -> StateMap {
+        let mut out = StateMap::new();
+        out.put_f32("policy", self.policy.net.params());
+        self.adam.save_state(&mut out, "adam.");
+        if let (Some(net), Some(adam)) = (&self.policy.langevin, &self.langevin_adam) {
+            out.put_f32("langevin", net.params());
+            adam.save_state(&mut out, "langevin_adam.");
+        }
+        if let (Some(net), Some(adam)) = (&self.flow, &self.flow_adam) {
+            out.put_f32("flow", net.params());
+            adam.save_state(&mut out, "flow_adam.");
+        }
+        out.put_f32("log_z", &self.log_z);
+        self.log_z_adam.save_state(&mut out, "log_z_adam.");
+        if let Some(ls) = &self.local_search {
+            ls.terminal.save_state(&mut out, "ls.terminal.");
+            ls.accepted.save_state(&mut out, "ls.accepted.");
+            out.put_scalar("ls.step_size", ls.step_size);
+        }
+        out.put_u64("rng", &self.rng.state());
+        out.put_usize("iteration", self.iteration);
+        out.put_u64("energy_evals", &[self.energy_evals]);
+        out.put_f32("particles", &self.particles);
+        out.put_scalar("particle_time", self.particle_time);
+        out.put_f32("trajectories", &self.trajectories);
+        out.put_scalar("loss", self.loss);
+        Rollout::save_state(self.last.as_ref(), &mut out, "last.");
+        out
+    }
+
+    fn load_state(&mut self, from: &StateMap) -> Result<(), String> {
+        let n = self.policy.net.n_params();
+        self.policy.net.set_params(&from.f32s_of_len("policy", n)?);
+        self.adam.load_state(from, "adam.")?;
+        if let (Some(net), Some(adam)) = (&mut self.policy.langevin, &mut self.langevin_adam) {
+            net.set_params(&from.f32s_of_len("langevin", net.n_params())?);
+            adam.load_state(from, "langevin_adam.")?;
+        }
+        if let (Some(net), Some(adam)) = (&mut self.flow, &mut self.flow_adam) {
+            net.set_params(&from.f32s_of_len("flow", net.n_params())?);
+            adam.load_state(from, "flow_adam.")?;
+        }
+        from.read_f32_into("log_z", &mut self.log_z)?;
+        self.log_z_adam.load_state(from, "log_z_adam.")?;
+        if let Some(ls) = &mut self.local_search {
+            ls.terminal.load_state(from, "ls.terminal.")?;
+            ls.accepted.load_state(from, "ls.accepted.")?;
+            ls.step_size = from.scalar("ls.step_size")?;
+            ls.chains = None;
+        }
+        self.rng = Rng::from_state(&from.u64s("rng")?)?;
+        self.iteration = from.usize("iteration")?;
+        self.energy_evals = from.u64s("energy_evals")?.first().copied().unwrap_or(0);
+        self.particles = from.f32s("particles")?;
+        self.particle_time = from.scalar("particle_time")?;
+        self.trajectories = from.f32s("trajectories")?;
+        self.loss = from.scalar("loss")?;
+        self.last = Rollout::load_state(from, "last.")?;
+        self.stage = Stage::Begin;
+        Ok(())
     }
 }
