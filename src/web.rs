@@ -11,6 +11,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 mod embed;
+mod gfn_views;
 pub use embed::{check_formula, target_preview};
 
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
@@ -154,6 +155,7 @@ pub struct Playground {
     marginal_model: Vec<Vec<f32>>,
     /// Iteration whose rollout `samples` and `marginal_model` show.
     shown_iteration: Option<usize>,
+    gfn: gfn_views::GfnViews,
 }
 
 #[wasm_bindgen]
@@ -202,6 +204,7 @@ impl Playground {
             marginal_truth,
             marginal_model,
             shown_iteration: None,
+            gfn: Default::default(),
         }
     }
 }
@@ -241,6 +244,7 @@ impl Playground {
         self.run = Run::new(self.run.config.clone()).map_err(|e| JsError::new(&e))?;
         self.work_units = 0;
         self.shown_iteration = None;
+        self.gfn.invalidate();
         Ok(())
     }
 
@@ -418,13 +422,10 @@ impl Playground {
     /// displayed axes, a copy), for drawing the source beside the target; empty for DDPM.
     pub fn source_samples(&mut self, n: usize) -> Vec<f32> {
         let full = self.run.source_samples(n);
-        let (d, k) = (self.run.dim(), self.run.display_dim());
-        if d == k {
+        if self.run.dim() == self.run.display_dim() {
             return full;
         }
-        full.chunks_exact(d)
-            .flat_map(|x| x[..k].iter().copied())
-            .collect()
+        self.run.project(&full)
     }
 
     /// DDPM at time t on the points `xs`: {learned: f_θ(x, t), oracle: f*(x, t) or null,

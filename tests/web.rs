@@ -193,6 +193,53 @@ fn asbs_reports_its_stage_source_and_corrector() {
 }
 
 #[wasm_bindgen_test]
+fn gfn_views_are_typed_arrays_of_the_shown_paths_and_buffers() {
+    // TB + Expl + LS with a search every 2 iterations: after 4 iterations D holds two
+    // forward batches and D_LS the accepted MALA proposals; one residual per shown path.
+    let mut pg = Playground::new(config(
+        r#"{"sampler": "tb", "steps": 6, "batch": 16, "paths": 16, "hidden": 16,
+            "explore": 0.1, "local_search": true, "ls_every": 2}"#,
+    ))
+    .unwrap_or_else(|_| panic!("valid config"));
+    for _ in 0..4 {
+        pg.step_iteration().unwrap_or_else(|_| panic!("trains"));
+    }
+    let count = pg.trajectory_count();
+    let residuals = pg.trajectory_residuals().to_vec();
+    assert!(
+        count > 0 && residuals.len() == count,
+        "{} residuals for {count} paths",
+        residuals.len()
+    );
+    assert!(residuals.iter().all(|r| r.is_finite()));
+    assert_eq!(pg.buffer_d().length(), 2 * 16 * 2);
+    let ls = pg.buffer_ls().length();
+    assert!(ls > 0 && ls.is_multiple_of(2), "D_LS holds {ls} values");
+    let state = pg.gfn_state().unwrap_or_else(|_| panic!("state"));
+    assert_eq!(field(&state, "buffer_d").as_f64(), Some(32.0));
+    assert!(field(&state, "log_z_learned").as_f64().unwrap().is_finite());
+    // A projection gmm25 does not have is refused by name; other samplers have no views.
+    assert!(pg.set_display_axes(vec![1, 0]).is_err());
+    assert_eq!(pg.display_axes(), vec![0, 1]);
+    let mut other = Playground::new(config(r#"{"paths": 32, "steps": 5}"#))
+        .unwrap_or_else(|_| panic!("valid config"));
+    assert_eq!(other.trajectory_residuals().length(), 0);
+    assert!(other
+        .gfn_state()
+        .unwrap_or_else(|_| panic!("null"))
+        .is_null());
+    let mut manywell = Playground::new(config(
+        r#"{"sampler": "tb", "energy": "manywell:6", "steps": 4, "batch": 8}"#,
+    ))
+    .unwrap_or_else(|_| panic!("valid config"));
+    manywell
+        .set_display_axes(vec![4, 5])
+        .unwrap_or_else(|_| panic!("pair (4, 5)"));
+    assert_eq!(manywell.display_axes(), vec![4, 5]);
+    assert_eq!(manywell.particles().length(), 16);
+}
+
+#[wasm_bindgen_test]
 fn check_formula_names_the_column_of_a_parse_error() {
     assert!(check_formula("(x^2 - 1)^2 + y^2", 2).unwrap().is_null());
     let problem = check_formula("x + * y", 2).unwrap();

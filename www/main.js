@@ -13,11 +13,13 @@ import {
   PRESETS,
   PRESET_KEEPS,
   ACTIVATIONS,
+  GFN_SAMPLERS,
   SAMPLERS,
   createState,
   decodeHash,
   encodeHash,
   energyChoice,
+  parseAxes,
   parseEnergy,
   parseSetting,
   setSamplers,
@@ -34,6 +36,7 @@ import { TimeFieldView } from "./views/timefield.js";
 import { drawDensity1d } from "./views/density1d.js";
 import { formatCount, formatNumber, formatSignificant } from "./views/ticks.js";
 import { SCENES, findScene } from "./scenes.js";
+import { residualColours, stridePoints, updateResidualLegend } from "./views/gfn.js";
 import { configFromExport, configToExport, historyCsv } from "./exchange.js";
 import { FORMULA_ENERGY, FormulaEditor } from "./formula.js";
 import { MixtureEditor } from "./mixture.js";
@@ -66,6 +69,7 @@ const surfaces = {
   margY: new Surface($("marg-y")),
   loss: new Surface($("loss-chart")),
   logZ: new Surface($("logz-chart")),
+  ess: new Surface($("ess-chart")),
   modes: new Surface($("modes-chart")),
   hist: new Surface($("hist1d")),
   corrector: new Surface($("corrector")),
@@ -92,6 +96,13 @@ const EXPLAIN = {
     "Each iteration simulates paths of dX = σ_t u(t, X) dt + σ_t dW from the source (a point by default: the origin of the sampler's coordinates, with Whiten the target's mean) at t = 0 to t = 1, then regresses the control onto −σ_t·a with the endpoint's adjoint a = ∇E(X₁)/τ − X₁/ν₁ (Adjoint Sampling). Once trained, the endpoints are samples of the target drawn underneath.",
   asbs:
     "ASBS starts its paths from a source μ (drawn beside the target) and alternates K stages: adjoint matching trains the control with a = ∇E(X₁)/τ + h(X₁), corrector matching regresses the corrector h(X₁) onto (X₀ − X₁)/κ. h starts at zero; without it (Adjoint Sampling with the same source: tick Compare) the endpoints are biased.",
+  tb: "Each iteration rolls out a batch of T-step paths from x₀ = 0 under the learned forward policy p_F (with exploration noise ε early on) and takes one gradient step on trajectory balance: ½(log Z + S_F − S_B − log R)² per path, against the fixed Brownian-bridge backward policy p_B. With local search, odd iterations instead train on paths drawn backward from D_LS, the states MALA accepted near the best samples in D. Paths are coloured by that residual: 0 is balanced.",
+  vargrad: "As TB, but without a learned log Z: the loss is the batch variance of S_F − S_B − log R (the log-variance or VarGrad loss). Paths are coloured by their residual against the batch's mean log weight.",
+  db: "Detailed balance: every step i → i+1 must balance log F(x_i) + log p_F = log F(x_{i+1}) + log p_B with a learned state flow F (F at t = 1 is R). Paths are coloured by log F(x₀) + S_F − S_B − log R.",
+  subtb: "Subtrajectory balance: the balance condition on every sub-path i → j, weighted by λ^(j−i) with λ = 2, with a learned state flow. Paths are coloured by log F(x₀) + S_F − S_B − log R.",
+  "fl-subtb": "SubTB with a forward-looking flow: log F = NN + (1 − t)·log N(x; 0, σ²t) + t·log R(x), so the flow starts from the target's own energy. Paths are coloured by log F(x₀) + S_F − S_B − log R.",
+  pis: "The path integral sampler trains on-policy: the loss (1/d)·mean(S_F − S_B − log R) is differentiated through the whole rollout (input vector–Jacobian products of the network and ∇log R at the end). No exploration, local search or Langevin parametrization.",
+  mala: "Parallel Metropolis-adjusted Langevin chains (no network): x' = x + η∇log R(x) + √(2η)ξ, accepted with the Metropolis–Hastings ratio; η adapts toward acceptance 0.574. Each iteration is `steps` MALA steps of `paths` chains.",
   ddpm:
     "DDPM learns from target samples, not from the energy: noise is added forward, x(t + Δt) = x(t) + N(0, σ_q² Δt), and the network f(x, t) learns E[x(t − Δt) | x(t) = x]. The reverse chain starts at x(1) ~ p₁ and runs down to t = 0 (right to left above, over the shading of its time marginals). Drag t to compare the learned denoiser with the exact one.",
 };
@@ -152,6 +163,9 @@ async function main() {
   await init();
   setSamplers(samplers());
   targets = catalog();
+  // The funnel in d = 2, whose picture is the whole target (funnel:D takes any D).
+  const funnel = targets.find((t) => t.name === "funnel");
+  if (funnel) targets.splice(targets.indexOf(funnel) + 1, 0, { name: "funnel:2", description: "Neal's funnel in d = 2: x₀ ~ N(0, 9), x₁ ~ N(0, e^{x₀})", dim: 2 });
   catalogNames = targets.map((t) => t.name);
   fillSelects();
   wireControls();
@@ -207,6 +221,7 @@ function adopt(next) {
   if (playground) playground.free();
   playground = next;
   state.config = playground.config();
+  applyAxes();
   writeHash();
   syncControls();
   const plotWindow = Array.from(playground.window());
@@ -269,6 +284,9 @@ function buildView(pg, plotWindow) {
     fKey: "",
     fCurves: null,
     runId: view.runId + 1,
+    gfn: GFN_SAMPLERS.includes(sampler),
+    localSearch: GFN_SAMPLERS.includes(sampler) && Boolean(state.config.local_search),
+    targetDim: pg.target_dim(),
   };
   if (steps > 0) {
     const scrub = $("scrub");
@@ -291,6 +309,7 @@ function showForRun() {
     arrows2d: view.dim === 2 && view.staged,
     compare: compareRun !== null,
     stage: view.staged,
+    ...gfnFlags(),
   };
   for (const el of document.querySelectorAll("[data-show]")) el.hidden = !flags[el.dataset.show];
   for (const el of document.querySelectorAll("[data-samplers]")) el.hidden = !el.dataset.samplers.split(",").includes(sampler);
@@ -368,6 +387,8 @@ function loadFromHash() {
   if (link.compare !== null) state.compare = link.compare;
   state.versus = link.versus ?? (scene && scene.versus ? { sampler: scene.versus.sampler, settings: { ...(scene.versus.settings ?? {}) } } : null);
   state.hide = link.hide ?? [];
+  state.axes = link.axes;
+  pendingAxesWarning = null;
   applyHide();
   updateScene();
   let created = tryCreate(link.config);
@@ -414,6 +435,7 @@ function loadFromHash() {
     return warnings;
   }
   adopt(created.playground);
+  if (pendingAxesWarning) warnings.push(pendingAxesWarning);
   for (const key of link.untyped) {
     if (!(key in state.config) && !rejectedKeys.has(key)) warnings.push(`Unknown setting "${key}" in the link was ignored.`);
   }
@@ -454,6 +476,8 @@ function applySetting(key, value, errorEl, inputEl) {
   }
   clearFieldError(errorEl, inputEl);
   leaveScene();
+  // Another target (or a sampler with its own) has its own projections: start from the first pair.
+  if (key === "energy" || key === "sampler" || key === "preset") state.axes = null;
   adopt(created.playground);
   announce(`Started a new run with ${key} = ${shorten(displayValue(value), 40)}.`);
   return true;
@@ -679,6 +703,7 @@ function wireControls() {
   }
 
   document.addEventListener("keydown", onShortcut);
+  wireGfnViews();
 }
 
 function onSettingInput(input) {
@@ -753,6 +778,8 @@ function syncControls() {
   const select = $("energy");
   if (select.getAttribute("aria-invalid") !== "true") {
     const choice = energyChoice(config.energy);
+    // A sized catalog target from a link (manywell:8) gets its own entry.
+    if (![...select.options].some((o) => o.value === choice)) select.add(new Option(choice, choice), select.options.length - 1);
     select.value = choice;
     $("custom-block").hidden = choice !== CUSTOM_ENERGY;
     $("formula-block").hidden = choice !== FORMULA_ENERGY;
@@ -769,7 +796,7 @@ function syncControls() {
 }
 
 function updateDescription(choice) {
-  const target = targets.find((t) => t.name === choice);
+  const target = targets.find((t) => t.name === choice) || targets.find((t) => t.name === choice.split(":")[0]);
   $("energy-desc").textContent = target
     ? target.description
     : choice === FORMULA_ENERGY
@@ -1011,6 +1038,7 @@ function render(now) {
       source: view.source2d,
       compare: compareRun ? () => compareRun.samples() : null,
       arrows: view.arrows,
+      ...gfnFieldFrame(pg),
     });
     // Marginals are a few dozen bins: copies are cheap and stay valid across the next calls.
     for (const [surface, axis] of [
@@ -1040,10 +1068,16 @@ function render(now) {
     empty: view.ddpm ? "DDPM has no path weights: no log Ẑ" : undefined,
   });
   drawModeBars(surfaces.modes, theme, { model: metrics.mode_masses, truth: metrics.true_mode_masses });
+  if (!view.ddpm) {
+    drawLineChart(surfaces.ess, theme, {
+      series: [{ xs: history.iteration, ys: history.ess, colour: theme.iw }],
+      refs: [{ y: 1, colour: theme.border, dash: [2, 3] }, { y: 0, colour: theme.border, dash: [2, 3] }],
+    });
+  }
 
   if (now - counters.lastReadout > 200 || !state.playing) {
     counters.lastReadout = now;
-    updateReadout(metrics, pg.rollout_time());
+    updateReadout(metrics, pg.rollout_time(), view.gfn ? pg.gfn_state() : null);
     updateStage(pg.stage());
   }
   if (state.playing && now - counters.lastSummary > 15000) {
@@ -1231,7 +1265,7 @@ function updateStage(st) {
   }
 }
 
-function updateReadout(m, rolloutTime) {
+function updateReadout(m, rolloutTime, gfn) {
   const vs = (model, truth, digits) =>
     Number.isFinite(truth) ? `${formatNumber(model, digits)} / ${formatNumber(truth, digits)}` : formatNumber(model, digits);
   const values = {
@@ -1242,7 +1276,10 @@ function updateReadout(m, rolloutTime) {
     log_z_elbo: formatNumber(m.log_z_elbo, 3),
     log_z_iw: formatNumber(m.log_z_iw, 3),
     log_z_true: formatNumber(m.log_z_true, 3),
-    mode_coverage: Number.isFinite(m.mode_coverage) ? `${Math.round(m.mode_coverage * 100)} %` : "–",
+    mode_coverage: coverageText(m),
+    log_z_learned: gfn && Number.isFinite(gfn.log_z_learned) ? formatNumber(gfn.log_z_learned, 3) : "–",
+    exploration: gfn ? formatNumber(gfn.exploration, 3) : "–",
+    buffers: gfn && gfn.buffer_d !== null ? `${formatCount(gfn.buffer_d)}, ${formatCount(gfn.buffer_ls)}` : "–",
     x_mean: vs(m.x_mean, m.true_x_mean, 2),
     x_std: vs(m.x_std, m.true_x_std, 2),
     energy_evals: formatCount(m.energy_evals),
@@ -1265,6 +1302,14 @@ function updateReadout(m, rolloutTime) {
     m.phase === "rollout" && Number.isFinite(rolloutTime) ? ` t = ${rolloutTime.toFixed(2)}` : ""
   }`;
   if ($("status-line").textContent !== line) $("status-line").textContent = line;
+}
+
+/** Coverage as a percentage and, with modes, as "k of M modes". */
+function coverageText(m) {
+  if (!Number.isFinite(m.mode_coverage)) return "–";
+  const total = m.true_mode_masses ? m.true_mode_masses.length : 0;
+  const pct = `${Math.round(m.mode_coverage * 100)} %`;
+  return total > 1 ? `${pct} (${Math.round(m.mode_coverage * total)} of ${total})` : pct;
 }
 
 function stageText() {
@@ -1316,3 +1361,108 @@ function messageOf(err) {
 function displayValue(value) {
   return typeof value === "object" ? JSON.stringify(value) : String(value);
 }
+
+// ---------------------------------------------------------------------------------------------
+// GFlowNet views and the projection of d > 2 targets
+
+/** Which of the GFlowNet legend entries, toggles and readout rows apply (showForRun's flags). */
+function gfnFlags() {
+  const ls = view.localSearch;
+  return {
+    gfn: view.gfn,
+    "gfn-offpolicy": view.gfn && view.sampler !== "pis",
+    ls,
+    "buffer-d": ls && $("show-buffer-d").checked,
+    "buffer-ls": ls && $("show-buffer-ls").checked,
+    residuals: view.gfn && view.dim === 2 && $("show-residuals").checked,
+    weights: !view.ddpm,
+    projection: view.dim === 2 && view.targetDim > 2,
+  };
+}
+
+/** The field view's GFlowNet layers: buffers D and D_LS, and paths coloured by residual. */
+function gfnFieldFrame(pg) {
+  if (!view.gfn) return {};
+  const frame = { layers: [] };
+  if (view.localSearch && $("show-buffer-d").checked) {
+    frame.layers.push({ points: () => stridePoints(pg.buffer_d()), colour: theme["buffer-d"], size: 1.8 });
+  }
+  if (view.localSearch && $("show-buffer-ls").checked) {
+    frame.layers.push({ points: () => stridePoints(pg.buffer_ls()), colour: theme["buffer-ls"], size: 1.8 });
+  }
+  if ($("show-residuals").checked) {
+    // A copy: the colours must survive the calls into wasm that fetch the paths.
+    const residuals = pg.trajectory_residuals().slice();
+    const { colourOf, scale } = residualColours(theme, residuals);
+    frame.trajectoryColour = colourOf;
+    frame.maxTrajectories = residuals.length;
+    const st = pg.gfn_state();
+    updateResidualLegend($("residual-legend"), scale, st.residual_reference, st.backward);
+  }
+  return frame;
+}
+
+function wireGfnViews() {
+  for (const id of ["show-residuals", "show-buffer-d", "show-buffer-ls"]) {
+    $(id).addEventListener("change", () => {
+      showForRun();
+      counters.dirty = true;
+    });
+  }
+  $("axes").addEventListener("change", () => {
+    const parsed = parseAxes($("axes").value);
+    if (!parsed.ok || !playground) return;
+    try {
+      playground.set_display_axes(Uint32Array.from(parsed.value));
+    } catch (err) {
+      showFieldError($("axes-error"), $("axes"), messageOf(err));
+      return;
+    }
+    clearFieldError($("axes-error"), $("axes"));
+    state.axes = parsed.value[0] === 0 && parsed.value[1] === 1 ? null : parsed.value;
+    writeHash();
+    counters.dirty = true;
+    announce(`Showing coordinates (x${parsed.value[0]}, x${parsed.value[1]}).`);
+  });
+}
+
+/**
+ * The pairs a d > 2 target can show (their truth is the first pair's; the core has the last
+ * word): Manywell's pairs (x2k, x2k+1), the funnel's (x0, xi).
+ */
+function projectionChoices(energy, dim) {
+  const name = typeof energy === "string" ? energy.split(":")[0] : "";
+  const pairs = [];
+  if (name === "manywell") for (let k = 0; 2 * k + 1 < dim; k++) pairs.push([2 * k, 2 * k + 1]);
+  else if (name === "funnel") for (let i = 1; i < dim; i++) pairs.push([0, i]);
+  else pairs.push([0, 1]);
+  return pairs;
+}
+
+/**
+ * Shows the projection `state.axes` on the adopted run (the link's or the user's), or the
+ * first pair; a projection the core refuses is named where it is chosen and in the link's
+ * warnings, and the first pair is shown.
+ */
+function applyAxes() {
+  const select = $("axes");
+  const dim = playground.target_dim();
+  const pairs = projectionChoices(state.config.energy, dim);
+  select.replaceChildren(...pairs.map(([i, j]) => new Option(`(x${i}, x${j})`, `${i},${j}`)));
+  clearFieldError($("axes-error"), select);
+  if (state.axes) {
+    try {
+      playground.set_display_axes(Uint32Array.from(state.axes));
+    } catch (err) {
+      const message = messageOf(err);
+      showFieldError($("axes-error"), select, message);
+      pendingAxesWarning = `axes=${state.axes.join(",")} was not applied: ${message}`;
+      state.axes = null;
+    }
+  }
+  const shown = Array.from(playground.display_axes());
+  if (shown.length === 2) select.value = `${shown[0]},${shown[1]}`;
+}
+
+/** A refused projection from the link, shown with the link's other warnings. */
+let pendingAxesWarning = null;

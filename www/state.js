@@ -15,7 +15,21 @@ import { encodeVersus, parseVersus } from "./compare.js";
 export const SAMPLERS = [{ value: "adjoint", label: "Adjoint Sampling", description: "Adjoint Sampling", dims: null }];
 
 /** Short names for the sampler select; a sampler without one shows its description. */
-const SAMPLER_LABELS = { adjoint: "Adjoint Sampling", asbs: "ASBS (Schrödinger bridge)", ddpm: "DDPM (1-D)" };
+const SAMPLER_LABELS = {
+  adjoint: "Adjoint Sampling",
+  asbs: "ASBS (Schrödinger bridge)",
+  ddpm: "DDPM (1-D)",
+  tb: "GFlowNet: trajectory balance (TB)",
+  vargrad: "GFlowNet: VarGrad",
+  db: "GFlowNet: detailed balance (DB)",
+  subtb: "GFlowNet: SubTB",
+  "fl-subtb": "GFlowNet: FL-SubTB",
+  pis: "Path integral sampler (PIS)",
+  mala: "MALA (no network)",
+};
+
+/** The GFlowNet diffusion samplers (methods.md §5); PIS takes none of the off-policy modifiers. */
+export const GFN_SAMPLERS = ["tb", "vargrad", "db", "subtb", "fl-subtb", "pis"];
 
 /**
  * Replaces the sampler list with the core's: [{name, description, dims}]. The label is a
@@ -33,6 +47,7 @@ export function setSamplers(list) {
 export const PRESETS = [
   { value: "browser", label: "browser" },
   { value: "seed", label: "seed" },
+  { value: "paper", label: "paper (slow in a tab)" },
 ];
 
 /** The target select's value for a user-defined mixture. */
@@ -97,6 +112,13 @@ export const FIELDS = {
   corrector_iters: { kind: "int", min: 1 },
   sigma_q: { kind: "number", positive: true },
   iters: { kind: "int", min: 1 },
+  t_scale: { kind: "number", positive: true },
+  explore: { kind: "number", nonNegative: true },
+  langevin: { kind: "bool" },
+  local_search: { kind: "bool" },
+  learned_variance: { kind: "bool" },
+  lr_log_z: { kind: "number", positive: true },
+  ls_every: { kind: "int", min: 2 },
 };
 
 /** Activations of the network (nn::Activation). */
@@ -106,7 +128,21 @@ export const ACTIVATIONS = ["gelu", "silu", "relu"];
 export const PRESET_KEEPS = ["sampler", "energy", "seed", "temperature"];
 
 /**
+ * Reads `axes=i,j` (the 2-D projection of a d > 2 target): two whole numbers; which pairs a
+ * target allows is the core's to say.
+ * @returns {{ ok: true, value: number[] } | { ok: false, message: string }}
+ */
+export function parseAxes(raw) {
+  const parts = String(raw).split(",").map((p) => p.trim());
+  if (parts.length !== 2 || !parts.every((p) => /^\d+$/.test(p))) {
+    return fail(`axes must be two coordinate numbers such as 2,3, got "${raw}"`);
+  }
+  return { ok: true, value: parts.map(Number) };
+}
+
+/**
  * The one state object of the page.
+ * `axes` is the shown 2-D projection of a d > 2 target (null: the first pair);
  * `config` is the run's configuration (as resolved by the facade once a run exists);
  * `budget` the per-frame training time; `playing` whether the animation trains; `compare`
  * whether a second run trains beside it on the same settings and seed; `versus` that run's
@@ -115,11 +151,11 @@ export const PRESET_KEEPS = ["sampler", "energy", "seed", "temperature"];
  * lists the regions hidden for classroom use.
  * @typedef {{ config: Record<string, unknown>, budget: number, playing: boolean, compare: boolean,
  *             versus: { sampler: string, settings: Record<string, unknown> } | null,
- *             scene: string | null, hide: string[] }} PageState
+ *             scene: string | null, hide: string[], axes: number[] | null }} PageState
  * @returns {PageState}
  */
 export function createState() {
-  return { config: {}, budget: BUDGET.fallback, playing: false, compare: false, versus: null, scene: null, hide: [] };
+  return { config: {}, budget: BUDGET.fallback, playing: false, compare: false, versus: null, scene: null, hide: [], axes: null };
 }
 
 /**
@@ -145,6 +181,7 @@ export function parseSetting(key, raw, catalogNames = []) {
       const value = text === "" ? NaN : Number(text);
       if (!Number.isFinite(value)) return fail(`${key} must be a number, got "${raw}"`);
       if (spec.positive && !(value > 0)) return fail(`${key} must be positive, got ${value}`);
+      if (spec.nonNegative && !(value >= 0)) return fail(`${key} must be 0 or positive, got ${value}`);
       return { ok: true, value };
     }
     case "bool": {
@@ -216,7 +253,8 @@ function fail(message) {
  * @param {string[]} [sceneNames] names of the curated scenes
  * @returns {{ config: Record<string, unknown>, budget: number | null, compare: boolean | null,
  *            versus: { sampler: string, settings: Record<string, unknown> } | null,
- *            scene: string | null, hide: string[] | null, warnings: string[], untyped: string[] }}
+ *            scene: string | null, hide: string[] | null, axes: number[] | null, warnings: string[],
+ *            untyped: string[] }}
  *   `untyped`: keys the page has no type for; the caller checks that the facade knows them.
  */
 export function decodeHash(hash, catalogNames, sceneNames = []) {
@@ -228,8 +266,9 @@ export function decodeHash(hash, catalogNames, sceneNames = []) {
   let versus = null;
   let scene = null;
   let hide = null;
+  let axes = null;
   const body = hash.replace(/^#/, "");
-  if (body === "") return { config, budget, compare, versus, scene, hide, warnings, untyped };
+  if (body === "") return { config, budget, compare, versus, scene, hide, axes, warnings, untyped };
   for (const part of body.split("&")) {
     if (part === "") continue;
     const eq = part.indexOf("=");
@@ -265,6 +304,12 @@ export function decodeHash(hash, catalogNames, sceneNames = []) {
       else warnings.push(`unknown scene "${shorten(raw)}" in the link (known: ${sceneNames.join(", ")}); it was ignored.`);
       continue;
     }
+    if (key === "axes") {
+      const parsed = parseAxes(raw);
+      if (parsed.ok) axes = parsed.value;
+      else warnings.push(`axes=${shorten(raw)} in the link was ignored: ${parsed.message}.`);
+      continue;
+    }
     if (key === "hide") {
       hide = [];
       for (const name of raw.split(",").map((s) => s.trim()).filter(Boolean)) {
@@ -288,7 +333,7 @@ export function decodeHash(hash, catalogNames, sceneNames = []) {
     if (!FIELDS[key]) untyped.push(key);
     config[key] = parsed.value;
   }
-  return { config, budget, compare, versus, scene, hide, warnings, untyped };
+  return { config, budget, compare, versus, scene, hide, axes, warnings, untyped };
 }
 
 /**
@@ -309,6 +354,7 @@ export function encodeHash(state) {
   }
   if (state.compare) parts.push("compare=1");
   if (state.compare && state.versus) parts.push(`vs=${encodeComponent(encodeVersus(state.versus))}`);
+  if (state.axes) parts.push(`axes=${state.axes.join(",")}`);
   parts.push(`budget=${state.budget}`);
   if (state.hide && state.hide.length > 0) parts.push(`hide=${state.hide.join(",")}`);
   return parts.join("&");

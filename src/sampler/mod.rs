@@ -108,6 +108,10 @@ pub trait Sampler: Send {
     fn as_ddpm(&self) -> Option<&ddpm::DdpmSampler> {
         None
     }
+    /// The GFlowNet sampler, for its residual and replay-buffer views.
+    fn as_gfn(&self) -> Option<&gfn::GfnSampler> {
+        None
+    }
     /// A copy to return to after a divergence.
     fn snapshot(&self) -> Box<dyn Sampler>;
     /// What persists between outer iterations (weights, optimizer moments, buffers,

@@ -8,7 +8,8 @@
 // seed-gmm browser preset takes to match the true marginal and mode masses.
 // Environment: CHROMIUM (browser binary, default /usr/bin/chromium), DIST (site folder),
 // E2E_SKIP_TOLERANCE=1 skips the time-to-tolerance run; E2E_ONLY=embed runs only the
-// embedding checks (the custom element, the iframe protocol, sharing, export; embed.mjs);
+// embedding checks (the custom element, the iframe protocol, sharing, export; embed.mjs),
+// E2E_ONLY=gfn only the GFlowNet checks (modifiers, views, time-to-coverage; gfn.mjs),
 // E2E_ONLY=bench only the bench page's Web Worker check.
 
 import { createServer } from "node:http";
@@ -17,6 +18,7 @@ import { dirname, extname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { embedChecks } from "./embed.mjs";
+import { gfnChecks } from "./gfn.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const distDir = resolve(process.env.DIST || join(here, "..", "..", "dist"));
@@ -162,7 +164,7 @@ async function main() {
     let page;
     // E2E_ONLY=embed runs only the embedding checks (tests/e2e/embed.mjs).
     existing: {
-      if (process.env.E2E_ONLY === "embed" || process.env.E2E_ONLY === "bench") break existing;
+      if (process.env.E2E_ONLY) break existing;
 
       const loaded = await check("page loads and the wasm core starts", async () => {
         page = await openPage(desktop, base, "desktop");
@@ -739,7 +741,8 @@ async function main() {
       }
     }
 
-    if (process.env.E2E_ONLY === undefined || process.env.E2E_ONLY === "bench") {
+    const only = process.env.E2E_ONLY;
+    if (!only || only === "bench") {
       await check("bench page: a Web Worker's share of the rollout gives the one-thread result bit for bit", async () => {
         // 300 paths are 2 blocks: block 0 on the page's thread, block 1 in the worker.
         const query = "preset=browser&paths=300&steps=6&inner=2&epochs=2&warmup=0";
@@ -765,9 +768,8 @@ async function main() {
       });
     }
 
-    if (process.env.E2E_ONLY !== "bench") {
-      await embedChecks({ browser, base, artifacts, check, assert, waitFor, sleep, watch, openPage });
-    }
+    if (!only || only === "embed") await embedChecks({ browser, base, artifacts, check, assert, waitFor, sleep, watch, openPage });
+    if (!only || only === "gfn") await gfnChecks({ browser, base, artifacts, check, assert, waitFor, sleep, watch, openPage });
 
     await check("no console errors or page errors", async () => {
       assert(pageErrors.length === 0, `${pageErrors.length}: ${pageErrors.slice(0, 3).join(" | ")}`);

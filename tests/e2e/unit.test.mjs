@@ -271,6 +271,51 @@ test("only the protocol's exact messages are commands", () => {
   }
 });
 
+test("GFlowNet modifiers and the projection round-trip through the hash; bad values are named", async () => {
+  const { parseAxes, setSamplers, SAMPLERS } = await import("../../www/state.js");
+  const before = SAMPLERS.map((x) => ({ name: x.value, description: x.description, dims: x.dims }));
+  setSamplers([...before, { name: "tb", description: "diffusion sampler trained by trajectory balance", dims: null }]);
+  const state = createState();
+  state.config = { sampler: "tb", energy: "manywell:8", explore: 0.1, local_search: true, langevin: false, learned_variance: true, t_scale: 20, lr_log_z: 0.1, ls_every: 20 };
+  state.axes = [2, 3];
+  const back = decodeHash(encodeHash(state), CATALOG.concat(["manywell"]));
+  assert.deepEqual(back.config, state.config);
+  assert.deepEqual(back.axes, [2, 3]);
+  assert.deepEqual(back.warnings, []);
+  assert.deepEqual(back.untyped, []);
+  const bad = decodeHash("#sampler=tb&explore=-0.5&local_search=maybe&ls_every=0&axes=2&energy=gmm7:3", CATALOG);
+  assert.equal(bad.warnings.length, 5, bad.warnings.join("\n"));
+  assert.match(bad.warnings[0], /explore.*0 or positive/);
+  assert.match(bad.warnings[1], /local_search.*true or false/);
+  assert.match(bad.warnings[2], /ls_every.*at least 2/);
+  assert.match(bad.warnings[3], /axes.*two coordinate numbers/);
+  assert.match(bad.warnings[4], /unknown target "gmm7:3"/);
+  assert.deepEqual(bad.config, { sampler: "tb" });
+  assert.deepEqual(parseAxes("0, 7"), { ok: true, value: [0, 7] });
+  assert.equal(parseAxes("1,2,3").ok, false);
+  setSamplers(before);
+});
+
+test("residual colours: a symmetric readable scale, grey at 0, the ends at ±R; buffers strided", async () => {
+  const { residualScale, residualColour, stridePoints, parseRgb } = await import("../../www/views/gfn.js");
+  assert.equal(residualScale([0.1, -0.2]), 0.5);
+  assert.equal(residualScale([0.3, -1.7]), 2);
+  assert.equal(residualScale([12]), 15);
+  assert.equal(residualScale([5]), 5);
+  // The 80th percentile: one far-off path of ten does not set the scale.
+  assert.equal(residualScale([0.2, -0.4, 0.1, 0.3, -0.2, 0.5, 0.6, -0.9, 0.7, 40]), 1);
+  const [neg, mid, pos] = [[0, 0, 255], [128, 128, 128], [255, 0, 0]];
+  assert.equal(residualColour(0, 2, neg, mid, pos), "rgb(128,128,128)");
+  assert.equal(residualColour(-2, 2, neg, mid, pos), "rgb(0,0,255)");
+  assert.equal(residualColour(9, 2, neg, mid, pos), "rgb(255,0,0)");
+  assert.equal(residualColour(1, 2, neg, mid, pos), "rgb(192,64,64)");
+  assert.equal(residualColour(NaN, 2, neg, mid, pos), "rgb(128,128,128)");
+  assert.deepEqual(parseRgb("#1d4ed8"), [29, 78, 216]);
+  const xy = Float32Array.from({ length: 20 }, (_, k) => k);
+  assert.equal(stridePoints(xy, 10), xy);
+  assert.deepEqual(Array.from(stridePoints(xy, 4)), [0, 1, 6, 7, 12, 13, 18, 19]);
+});
+
 test("the compared run: its sampler and changed settings round-trip through the hash", () => {
   setSamplers([
     { name: "adjoint", description: "Adjoint Sampling", dims: null },
