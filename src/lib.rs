@@ -3,6 +3,8 @@
 //! The numerics are plain Rust with no browser knowledge; `web` is the one
 //! wasm-bindgen facade, and `src/bin/playground.rs` the native command line.
 
+#[cfg(test)]
+mod alloc_count;
 pub mod bench;
 pub mod config;
 pub mod energy;
@@ -15,3 +17,5 @@ pub mod sde;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;
+#[cfg(target_arch = "wasm32")]
+pub mod web_workers;

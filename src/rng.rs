@@ -92,6 +92,25 @@ impl SeedableRng for Rng {
     }
 }
 
+impl Rng {
+    /// The generator's state, to save a run.
+    pub fn state(&self) -> [u64; 4] {
+        self.s
+    }
+
+    /// A generator continuing from a saved state; the all-zero state (a fixed point of
+    /// xoshiro) is rejected.
+    pub fn from_state(s: &[u64]) -> Result<Rng, String> {
+        let s: [u64; 4] = s
+            .try_into()
+            .map_err(|_| format!("a generator state has 4 words, got {}", s.len()))?;
+        if s == [0; 4] {
+            return Err("a generator state must not be all zero".into());
+        }
+        Ok(Rng { s })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

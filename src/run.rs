@@ -9,6 +9,7 @@ use crate::metrics::marginals::{axis_histogram, axis_moments, histogram_tv};
 use crate::metrics::modes::{mode_coverage, mode_masses};
 use crate::metrics::wasserstein::{w1_1d, w2};
 use crate::rng::Rng;
+use crate::sampler::state::StateMap;
 use crate::sampler::{self, Rollout, Sampler, Work};
 use serde::Serialize;
 use std::sync::Arc;
@@ -131,6 +132,9 @@ pub struct Run {
     eval_rng: Rng,
     /// 1-D: sorted ground-truth sample for [`quantile_distances`].
     reference_1d: Option<Vec<f64>>,
+    /// The coordinates drawn and judged per mode (d > 2: a projection that
+    /// [`Target::check_display_axes`] allows; default the first min(d, 2)).
+    display_axes: Vec<usize>,
 }
 
 impl Run {
@@ -166,6 +170,7 @@ impl Run {
             r
         });
         Ok(Run {
+            display_axes: (0..target.display_dim()).collect(),
             last_good: sampler.snapshot(),
             sampler,
             eval_rng: Rng::new(config.seed ^ 0x5EED_E7A1),
@@ -193,17 +198,37 @@ impl Run {
         self.target.display_dim()
     }
 
+    /// The displayed coordinates (see [`Run::set_display_axes`]).
+    pub fn display_axes(&self) -> &[usize] {
+        &self.display_axes
+    }
+
+    /// Shows (and judges per mode) another 2-D projection of a d > 2 target; the message
+    /// names the allowed ones. The latest metrics are recomputed on it.
+    pub fn set_display_axes(&mut self, axes: &[usize]) -> Result<(), String> {
+        self.target.check_display_axes(axes)?;
+        self.display_axes = axes.to_vec();
+        if let (Some(latest), Some(rollout)) = (&self.latest, self.sampler.last_rollout()) {
+            let m = self.rollout_metrics(rollout, latest.loss);
+            self.latest = Some(m);
+        }
+        Ok(())
+    }
+
+    /// The displayed coordinates of every row of `xs` (n × d): n × display_dim.
+    pub fn project<T: Copy>(&self, xs: &[T]) -> Vec<T> {
+        let d = self.dim();
+        xs.chunks_exact(d)
+            .flat_map(|x| self.display_axes.iter().map(|&a| x[a]))
+            .collect()
+    }
+
     /// Maps flat sampler-coordinate points to original coordinates and keeps the displayed
     /// axes: n × display_dim.
     pub fn to_display_f32(&self, y: &[f32], out: &mut Vec<f32>) {
         self.to_original_f32(y, out);
-        let (d, k) = (self.dim(), self.display_dim());
-        if d > k {
-            let shown: Vec<f32> = out
-                .chunks_exact(d)
-                .flat_map(|x| x[..k].iter().copied())
-                .collect();
-            *out = shown;
+        if self.dim() > self.display_dim() {
+            *out = self.project(out);
         }
     }
 
@@ -288,6 +313,58 @@ impl Run {
         }
     }
 
+    /// The run between its last two iterations (the state a divergence would roll back
+    /// to): the sampler's [`Sampler::save_state`] under "sampler.", the metric history and
+    /// the evaluation generator. With the configuration it restores the run
+    /// ([`Run::restore`]).
+    pub fn save_state(&self) -> StateMap {
+        let mut out = StateMap::new();
+        out.put_map("sampler.", &self.last_good.save_state());
+        out.put_u64("eval_rng", &self.eval_rng.state());
+        let h = &self.history;
+        out.put_f64("history.iteration", &h.iteration);
+        out.put_f64("history.loss", &h.loss);
+        out.put_f64("history.log_z_elbo", &h.log_z_elbo);
+        out.put_f64("history.log_z_iw", &h.log_z_iw);
+        out.put_f64("history.ess", &h.ess);
+        out
+    }
+
+    /// A run built from `config` and loaded with [`Run::save_state`]'s map: it goes on
+    /// exactly as the saved run would have from its last completed iteration. An error
+    /// names what does not fit (a map saved under other settings).
+    pub fn restore(config: Config, state: &StateMap) -> Result<Run, String> {
+        let mut run = Run::new(config)?;
+        run.sampler.load_state(&state.sub_map("sampler."))?;
+        run.last_good = run.sampler.snapshot();
+        run.eval_rng = Rng::from_state(&state.u64s("eval_rng")?)?;
+        let history = History {
+            iteration: state.f64s("history.iteration")?,
+            loss: state.f64s("history.loss")?,
+            log_z_elbo: state.f64s("history.log_z_elbo")?,
+            log_z_iw: state.f64s("history.log_z_iw")?,
+            ess: state.f64s("history.ess")?,
+        };
+        let n = history.iteration.len();
+        if [
+            &history.loss,
+            &history.log_z_elbo,
+            &history.log_z_iw,
+            &history.ess,
+        ]
+        .iter()
+        .any(|s| s.len() != n)
+        {
+            return Err("saved state: the history's series differ in length".into());
+        }
+        // The latest metrics are a function of the last rollout (no randomness).
+        if let (Some(rollout), Some(&loss)) = (run.sampler.last_rollout(), history.loss.last()) {
+            run.latest = Some(run.rollout_metrics(rollout, loss));
+        }
+        run.history = history;
+        Ok(run)
+    }
+
     /// Runs until `n` more outer iterations have completed.
     pub fn run_iterations(
         &mut self,
@@ -361,12 +438,9 @@ impl Run {
     ) -> IterationMetrics {
         let d = self.dim();
         let lz = log_weights.map(estimate_log_z);
-        let moments = axis_moments(x, d, 0);
-        let masses = mode_masses(
-            &self.target.project(x),
-            self.display_dim(),
-            &self.target.modes,
-        );
+        // The shown projection's first axis (x₀ unless another pair is shown).
+        let moments = axis_moments(x, d, self.display_axes[0]);
+        let masses = mode_masses(&self.project(x), self.display_dim(), &self.target.modes);
         let distances = self
             .reference_1d
             .as_deref()
@@ -422,11 +496,7 @@ impl Run {
             .as_deref()
             .map(|w| estimate_log_z(&w[..k]));
         let moments = axis_moments(&x, d, 0);
-        let masses = mode_masses(
-            &self.target.project(&x),
-            self.display_dim(),
-            &self.target.modes,
-        );
+        let masses = mode_masses(&self.project(&x), self.display_dim(), &self.target.modes);
         let m = w2_points.min(n_samples);
         let truth_a = self.ground_truth_samples(m);
         let truth_b = self.ground_truth_samples(m);

@@ -10,6 +10,10 @@ use js_sys::{Float32Array, Float64Array};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+mod embed;
+mod gfn_views;
+pub use embed::{check_formula, target_preview};
+
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
@@ -46,7 +50,7 @@ pub fn bench(config: JsValue) -> Result<JsValue, JsError> {
     let clock = || now_ms() / 1e3;
     let mut out = crate::bench::run(&cfg, &clock).map_err(|e| JsError::new(&e))?;
     out["engine"] = "wasm32".into();
-    out["peak_gflops"] = crate::bench::peak_gflops(20_000_000, &clock).into();
+    out["peak_gflops"] = crate::bench::peak_gflops(40, 1_000_000, &clock).into();
     to_js(&out)
 }
 
@@ -151,6 +155,7 @@ pub struct Playground {
     marginal_model: Vec<Vec<f32>>,
     /// Iteration whose rollout `samples` and `marginal_model` show.
     shown_iteration: Option<usize>,
+    gfn: gfn_views::GfnViews,
 }
 
 #[wasm_bindgen]
@@ -166,6 +171,13 @@ impl Playground {
         };
         let config = Config::from_partial(&partial).map_err(|e| JsError::new(&e))?;
         let run = Run::new(config).map_err(|e| JsError::new(&e))?;
+        Ok(Playground::from_run(run))
+    }
+}
+
+impl Playground {
+    /// The facade around a run (fresh or restored, see `embed.rs`).
+    fn from_run(run: Run) -> Playground {
         let truth = &run.truth;
         let density = truth.grid.log_density.iter().map(|&v| v as f32).collect();
         let centres = run
@@ -181,7 +193,7 @@ impl Playground {
             .map(|m| m.density.iter().map(|&v| v as f32).collect())
             .collect();
         let marginal_model = marginal_truth.iter().map(|m| vec![0.0; m.len()]).collect();
-        Ok(Playground {
+        Playground {
             run,
             work_units: 0,
             particles: Vec::new(),
@@ -192,9 +204,13 @@ impl Playground {
             marginal_truth,
             marginal_model,
             shown_iteration: None,
-        })
+            gfn: Default::default(),
+        }
     }
+}
 
+#[wasm_bindgen]
+impl Playground {
     /// The resolved configuration (every setting), for the URL hash.
     pub fn config(&self) -> Result<JsValue, JsError> {
         to_js(&self.run.config)
@@ -228,6 +244,7 @@ impl Playground {
         self.run = Run::new(self.run.config.clone()).map_err(|e| JsError::new(&e))?;
         self.work_units = 0;
         self.shown_iteration = None;
+        self.gfn.invalidate();
         Ok(())
     }
 
@@ -405,13 +422,10 @@ impl Playground {
     /// displayed axes, a copy), for drawing the source beside the target; empty for DDPM.
     pub fn source_samples(&mut self, n: usize) -> Vec<f32> {
         let full = self.run.source_samples(n);
-        let (d, k) = (self.run.dim(), self.run.display_dim());
-        if d == k {
+        if self.run.dim() == self.run.display_dim() {
             return full;
         }
-        full.chunks_exact(d)
-            .flat_map(|x| x[..k].iter().copied())
-            .collect()
+        self.run.project(&full)
     }
 
     /// DDPM at time t on the points `xs`: {learned: f_θ(x, t), oracle: f*(x, t) or null,

@@ -348,3 +348,36 @@ fn adjoint_trains_on_a_formula_energy() {
     let m = run.latest().unwrap();
     assert!(m.loss.is_finite());
 }
+
+#[test]
+fn error_column_points_at_the_offending_character() {
+    // (formula, dim, column, the character there or None for the end of the text)
+    let cases: &[(&str, usize, usize, Option<char>)] = &[
+        ("(x + 1))", 2, 8, Some(')')),
+        ("x + * y", 2, 5, Some('*')),
+        ("2 * bar", 2, 5, Some('b')),
+        ("x + y", 1, 5, Some('y')),
+        ("x $ 2", 2, 3, Some('$')),
+        ("x² + )", 2, 2, Some('²')),
+        ("x +", 2, 4, None),
+    ];
+    for &(text, dim, col, at) in cases {
+        let e = err(text, dim);
+        assert_eq!(
+            boltzmann_playground::energy::error_column(&e),
+            Some(col),
+            "{text}: {e}"
+        );
+        assert_eq!(text.chars().nth(col - 1), at, "{text}");
+    }
+    // Errors about the whole formula name no column.
+    assert_eq!(
+        boltzmann_playground::energy::error_column(&err("", 2)),
+        None
+    );
+    let long = "x+".repeat(600) + "x";
+    assert_eq!(
+        boltzmann_playground::energy::error_column(&err(&long, 2)),
+        None
+    );
+}

@@ -37,7 +37,8 @@ fn zero_network_path_weights_are_log_r_minus_the_base_density() {
                                   "batch": 16, "learned_variance": learned_variance}));
             let e = energy("gmm25");
             let sigma2 = c.t_scale;
-            assert_eq!(sigma2, 5.0);
+            // The browser preset's σ² on 25GMM (config::browser_t_scale).
+            assert_eq!(sigma2, 20.0);
             let mut s = GfnSampler::new(&c, e.clone()).unwrap();
             let check = |samples: &[f64], log_w: &[f64], tol: f64, what: &str| {
                 for (x, &lw) in samples.chunks_exact(2).zip(log_w) {

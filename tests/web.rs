@@ -1,7 +1,7 @@
 //! The wasm build in a real browser (wasm-pack test --headless --chrome).
 #![cfg(target_arch = "wasm32")]
 
-use boltzmann_playground::web::{catalog, samplers, Playground};
+use boltzmann_playground::web::{catalog, check_formula, samplers, target_preview, Playground};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
@@ -190,4 +190,118 @@ fn asbs_reports_its_stage_source_and_corrector() {
     );
     assert_eq!(pg.corrector_field(vec![0.0, 1.0]).map(|h| h.len()), Some(2));
     assert!(pg.oracle_samples(10).is_none());
+}
+
+#[wasm_bindgen_test]
+fn gfn_views_are_typed_arrays_of_the_shown_paths_and_buffers() {
+    // TB + Expl + LS with a search every 2 iterations: after 4 iterations D holds two
+    // forward batches and D_LS the accepted MALA proposals; one residual per shown path.
+    let mut pg = Playground::new(config(
+        r#"{"sampler": "tb", "steps": 6, "batch": 16, "paths": 16, "hidden": 16,
+            "explore": 0.1, "local_search": true, "ls_every": 2}"#,
+    ))
+    .unwrap_or_else(|_| panic!("valid config"));
+    for _ in 0..4 {
+        pg.step_iteration().unwrap_or_else(|_| panic!("trains"));
+    }
+    let count = pg.trajectory_count();
+    let residuals = pg.trajectory_residuals().to_vec();
+    assert!(
+        count > 0 && residuals.len() == count,
+        "{} residuals for {count} paths",
+        residuals.len()
+    );
+    assert!(residuals.iter().all(|r| r.is_finite()));
+    assert_eq!(pg.buffer_d().length(), 2 * 16 * 2);
+    let ls = pg.buffer_ls().length();
+    assert!(ls > 0 && ls.is_multiple_of(2), "D_LS holds {ls} values");
+    let state = pg.gfn_state().unwrap_or_else(|_| panic!("state"));
+    assert_eq!(field(&state, "buffer_d").as_f64(), Some(32.0));
+    assert!(field(&state, "log_z_learned").as_f64().unwrap().is_finite());
+    // A projection gmm25 does not have is refused by name; other samplers have no views.
+    assert!(pg.set_display_axes(vec![1, 0]).is_err());
+    assert_eq!(pg.display_axes(), vec![0, 1]);
+    let mut other = Playground::new(config(r#"{"paths": 32, "steps": 5}"#))
+        .unwrap_or_else(|_| panic!("valid config"));
+    assert_eq!(other.trajectory_residuals().length(), 0);
+    assert!(other
+        .gfn_state()
+        .unwrap_or_else(|_| panic!("null"))
+        .is_null());
+    let mut manywell = Playground::new(config(
+        r#"{"sampler": "tb", "energy": "manywell:6", "steps": 4, "batch": 8}"#,
+    ))
+    .unwrap_or_else(|_| panic!("valid config"));
+    manywell
+        .set_display_axes(vec![4, 5])
+        .unwrap_or_else(|_| panic!("pair (4, 5)"));
+    assert_eq!(manywell.display_axes(), vec![4, 5]);
+    assert_eq!(manywell.particles().length(), 16);
+}
+
+#[wasm_bindgen_test]
+fn check_formula_names_the_column_of_a_parse_error() {
+    assert!(check_formula("(x^2 - 1)^2 + y^2", 2).unwrap().is_null());
+    let problem = check_formula("x + * y", 2).unwrap();
+    assert_eq!(field(&problem, "column").as_f64(), Some(5.0));
+    let message = field(&problem, "message").as_string().unwrap();
+    assert!(message.contains("column 5"), "{message}");
+    let whole = check_formula("", 2).unwrap();
+    assert!(field(&whole, "column").is_null());
+}
+
+#[wasm_bindgen_test]
+fn a_saved_state_restores_through_json_text_and_continues_identically() {
+    let json = r#"{"sampler": "adjoint", "energy": "gmm9", "paths": 64, "steps": 10,
+                   "inner_steps": 4, "batch": 32, "seed": 5}"#;
+    let mut original = Playground::new(config(json)).unwrap_or_else(|_| panic!("valid config"));
+    original
+        .step_iteration()
+        .unwrap_or_else(|_| panic!("trains"));
+    original
+        .step_iteration()
+        .unwrap_or_else(|_| panic!("trains"));
+    // Through text, as the page's exported file carries it.
+    let saved = original.save_state().unwrap_or_else(|_| panic!("saves"));
+    let text = js_sys::JSON::stringify(&saved).unwrap();
+    let state = js_sys::JSON::parse(&text.as_string().unwrap()).unwrap();
+    let mut restored = Playground::restore(
+        original.config().unwrap_or_else(|_| panic!("config")),
+        state,
+    )
+    .unwrap_or_else(|_| panic!("restores"));
+    assert_eq!(
+        js_sys::JSON::stringify(&restored.history().unwrap_or_else(|_| panic!("history"))).unwrap(),
+        js_sys::JSON::stringify(&original.history().unwrap_or_else(|_| panic!("history"))).unwrap()
+    );
+    original
+        .step_iteration()
+        .unwrap_or_else(|_| panic!("trains"));
+    restored
+        .step_iteration()
+        .unwrap_or_else(|_| panic!("trains"));
+    let a: Vec<f32> = original.samples().to_vec();
+    let b: Vec<f32> = restored.samples().to_vec();
+    assert_eq!(a, b);
+    // A state saved under other settings is refused with a message.
+    let other = config(
+        r#"{"sampler": "adjoint", "energy": "gmm9", "paths": 32, "steps": 10,
+                          "inner_steps": 4, "batch": 32, "seed": 5}"#,
+    );
+    let saved = original.save_state().unwrap_or_else(|_| panic!("saves"));
+    assert!(Playground::restore(other, saved).is_err());
+}
+
+#[wasm_bindgen_test]
+fn target_preview_draws_a_target_without_a_run() {
+    let p = target_preview(config(r#"{"sampler": "ddpm", "energy": "gmm1d-demo"}"#)).unwrap();
+    assert_eq!(field(&p, "dim").as_f64(), Some(1.0));
+    let marginal: js_sys::Array = field(&p, "marginal").into();
+    assert!(marginal.length() > 10);
+    let p = target_preview(config(r#"{"energy": "gmm9"}"#)).unwrap();
+    let nx = field(&p, "nx").as_f64().unwrap() as u32;
+    let ny = field(&p, "ny").as_f64().unwrap() as u32;
+    let grid: js_sys::Array = field(&p, "log_density").into();
+    assert_eq!(grid.length(), nx * ny);
+    assert!(target_preview(config(r#"{"energy": "nothing"}"#)).is_err());
 }

@@ -1,6 +1,9 @@
 // The bench page: runs the compute benchmark in the wasm core and shows its JSON.
 // window.benchResult holds the result (or {error}) when done, for scripts/bench-browser.mjs.
-import init, { bench } from "../pkg/boltzmann_playground.js";
+// `?workers=N` shares each rollout with N dedicated Web Workers (default: one per extra
+// core); `workers=0` runs everything on this thread.
+import init, { bench, SharedBench, engine_peak_gflops } from "../pkg/boltzmann_playground.js";
+import { RolloutWorkers, defaultWorkerCount } from "./workers.js";
 
 const FLAGS = ["paths", "steps", "hidden", "layers", "batch", "inner", "epochs", "warmup", "seed"];
 
@@ -20,6 +23,31 @@ function frameGaps(ms) {
   });
 }
 
+/** The benchmark with each rollout shared between this thread and Web Workers. */
+async function sharedBench(config, workersParam) {
+  const coordinator = new SharedBench(config);
+  const wanted = workersParam === null ? defaultWorkerCount(coordinator.blocks()) : Number(workersParam);
+  if (!Number.isInteger(wanted) || wanted < 0) throw new Error(`workers must be a whole number, got ${workersParam}`);
+  const pool = await RolloutWorkers.create(wanted, config);
+  try {
+    let parties = 1;
+    for (let i = 0; i < coordinator.iterations(); i++) {
+      const t0 = performance.now();
+      coordinator.begin();
+      parties = await pool.rollout(coordinator);
+      const rollout = (performance.now() - t0) / 1e3;
+      coordinator.finish(rollout, i >= coordinator.warmup());
+    }
+    const result = coordinator.report(parties);
+    result.workers = parties - 1;
+    result.peak_gflops = engine_peak_gflops();
+    return result;
+  } finally {
+    pool.terminate();
+    coordinator.free();
+  }
+}
+
 async function main() {
   const status = document.getElementById("status");
   const params = new URLSearchParams(location.search);
@@ -31,7 +59,9 @@ async function main() {
   status.textContent = `running ${JSON.stringify(config)} …`;
   // Let the status paint before the blocking run.
   await frameGaps(50);
-  const result = bench(config);
+  const result = params.has("workers") && Number(params.get("workers")) === 0
+    ? bench(config)
+    : await sharedBench(config, params.get("workers"));
   status.textContent = "done";
   document.getElementById("result").textContent = JSON.stringify(result, null, 2);
   window.benchResult = result;

@@ -6,14 +6,15 @@
 //
 // Attributes: sampler, target, seed, preset, scene (a curated scene, www/scenes.js), controls
 // ("play,step,reset,speed" in any selection, or "none"), autoplay, theme ("auto" | "light" |
-// "dark"), compare (ASBS only: Adjoint Sampling on the same settings beside it).
+// "dark"), compare (a second run beside it on the same settings and seed: "1" for the
+// scene's or Adjoint Sampling, or a sampler's name; www/compare.js).
 // Every instance owns one `Playground`; all share one wasm module. An instance shows a poster
 // (what it will run and a Start button) until it comes near the viewport or is clicked, and
 // pauses while it is scrolled out of view or the tab is hidden, resuming when it comes back.
 // Colours and sizes are CSS custom properties on the element (documented in README.md's
 // Embedding section); any page rule on `boltzmann-playground` overrides them.
 
-import init, { Playground, catalog, samplers } from "../pkg/boltzmann_playground.js";
+import init, { Playground, catalog, samplers, target_preview } from "../pkg/boltzmann_playground.js";
 import { Surface } from "./surface.js";
 import { readTheme } from "./theme.js";
 import { FieldView } from "./views/field.js";
@@ -23,6 +24,8 @@ import { drawLineChart } from "./views/chart.js";
 import { formatCount, formatNumber, formatSignificant } from "./views/ticks.js";
 import { findScene } from "./scenes.js";
 import { histogramDensity } from "./oned.js";
+import { drawPoster, posterAspect } from "./poster.js";
+import { DEFAULT_VERSUS, versusConfig, versusLabel } from "./compare.js";
 
 /** Per-frame training budget (ms) shared by all playing instances on the page. */
 const FRAME_BUDGET = 8;
@@ -44,9 +47,22 @@ let corePromise = null;
 export function loadCore() {
   if (!corePromise) {
     corePromise = init().then(() => ({ targets: catalog(), samplers: samplers() }));
+    corePromise.then(
+      () => {
+        coreReady = true;
+        for (const el of awaitingPreview) el.drawPreview();
+        awaitingPreview.clear();
+      },
+      () => {},
+    );
   }
   return corePromise;
 }
+
+/** Whether the core is loaded; posters draw their preview once it is (www/poster.js). */
+let coreReady = false;
+/** Elements showing a poster until the core (loaded by whichever starts first) is ready. */
+const awaitingPreview = new Set();
 
 /** Instances currently training: they split the frame budget. */
 const playing = new Set();
@@ -105,6 +121,8 @@ ${darkBlock(":host([theme=dark])")}
   color: var(--bp-text); border-radius: calc(var(--bp-radius) - 4px);
 }
 .poster[hidden] { display: none; }
+.poster.preview { background: none; }
+.poster.preview > * { justify-self: center; background: color-mix(in srgb, var(--bp-bg) 82%, transparent); padding: 4px 10px; border-radius: 8px; }
 .poster p { margin: 0; font-weight: 600; }
 .bar { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; margin-top: 8px; }
 .bar[hidden] { display: none; }
@@ -247,9 +265,55 @@ export class BoltzmannPlayground extends HTMLElement {
     document.addEventListener("visibilitychange", this.onVisibility);
     this.scheme = window.matchMedia("(prefers-color-scheme: dark)");
     this.scheme.addEventListener("change", this.onSchemeChange);
+    if (!this.started) {
+      if (coreReady) this.drawPreview();
+      else awaitingPreview.add(this);
+    }
+  }
+
+  /** Creates the canvases' surfaces once (the poster's preview draws on the main one). */
+  ensureSurfaces() {
+    if (this.surfaces) return;
+    this.surfaces = {
+      main: new Surface(this.ui.canvas),
+      hist: new Surface(this.ui.hist.querySelector("canvas")),
+      loss: new Surface(this.ui.loss.querySelector("canvas")),
+    };
+    // After the surfaces' own observers (created first, so called first): redraw at the new size.
+    this.resizeObserver = new ResizeObserver(() => this.kick());
+    for (const el of [this.ui.plot, this.ui.hist, this.ui.loss]) this.resizeObserver.observe(el);
+  }
+
+  /**
+   * The poster frame: the target's density under the poster's label, while no run exists.
+   * A target the core rejects leaves the plain poster (starting names the problem).
+   */
+  drawPreview() {
+    if (this.pg || !this.isConnected) return;
+    let preview;
+    try {
+      preview = target_preview(this.configOverride ?? this.attributeConfig());
+    } catch {
+      return;
+    }
+    this.ui.plot.style.setProperty("--aspect", String(posterAspect(preview)));
+    this.preview = preview;
+    // Painted by the next frame once the surface knows its size (its ResizeObserver's first
+    // report kicks a frame), and again after every resize.
+    this.ensureSurfaces();
+    this.kick();
+  }
+
+  paintPreview() {
+    const surface = this.surfaces?.main;
+    if (!this.preview || !surface?.ready) return;
+    drawPoster(surface, readTheme(this.ui.frame), this.preview);
+    this.ui.poster.classList.add("preview");
+    this.dataset.preview = "drawn";
   }
 
   disconnectedCallback() {
+    awaitingPreview.delete(this);
     this.io?.disconnect();
     document.removeEventListener("visibilitychange", this.onVisibility);
     this.scheme?.removeEventListener("change", this.onSchemeChange);
@@ -481,6 +545,7 @@ export class BoltzmannPlayground extends HTMLElement {
         }
         this.started = true;
         this.ui.poster.hidden = true;
+        this.preview = null;
         this.dataset.state = "paused";
         this.dispatchEvent(new CustomEvent("bp-ready", { detail: this.state }));
         const reduceMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
@@ -523,6 +588,15 @@ export class BoltzmannPlayground extends HTMLElement {
     return Boolean(this.sceneEntry()?.compare);
   }
 
+  /** The compared run (www/compare.js): a sampler named by `compare`, the scene's, or the default. */
+  versus() {
+    const attr = (this.getAttribute("compare") ?? "").trim();
+    if (attr !== "" && !["1", "true", "false", "0"].includes(attr)) return { sampler: attr, settings: {} };
+    const scene = this.sceneEntry();
+    if (scene?.versus) return { sampler: scene.versus.sampler, settings: { ...(scene.versus.settings ?? {}) } };
+    return { sampler: DEFAULT_VERSUS, settings: {} };
+  }
+
   /**
    * Replaces the run with one for `config`; on failure the old run keeps going and the
    * message (naming the setting) shows in the element.
@@ -537,12 +611,13 @@ export class BoltzmannPlayground extends HTMLElement {
       return this.reject(messageOf(err));
     }
     let nextCompare = null;
-    if (compare && next.config().sampler === "asbs") {
+    if (compare) {
+      const versus = this.versus();
       try {
-        nextCompare = new Playground({ ...next.config(), sampler: "adjoint" });
+        nextCompare = new Playground(versusConfig(next.config(), versus));
       } catch (err) {
         next.free();
-        return this.reject(`Adjoint Sampling could not start beside ASBS: ${messageOf(err)}`);
+        return this.reject(`${versusLabel(versus, (name) => name)} could not start beside this run: ${messageOf(err)}`);
       }
     }
     this.pg?.free();
@@ -568,16 +643,7 @@ export class BoltzmannPlayground extends HTMLElement {
     const pg = this.pg;
     const plotWindow = Array.from(pg.window());
     const dim = pg.dim();
-    if (!this.surfaces) {
-      this.surfaces = {
-        main: new Surface(this.ui.canvas),
-        hist: new Surface(this.ui.hist.querySelector("canvas")),
-        loss: new Surface(this.ui.loss.querySelector("canvas")),
-      };
-      // After the surfaces' own observers (created first, so called first): redraw at the new size.
-      this.resizeObserver = new ResizeObserver(() => this.kick());
-      for (const el of [this.ui.plot, this.ui.hist, this.ui.loss]) this.resizeObserver.observe(el);
-    }
+    this.ensureSurfaces();
     this.view = {
       dim,
       lo: plotWindow[0],
@@ -626,7 +692,7 @@ export class BoltzmannPlayground extends HTMLElement {
     ];
     if (this.view.dim === 1) items.push(["model", "sample histogram"], ["truth", "true density"]);
     else items.push(["sample", "last samples"]);
-    if (this.comparePg) items.push(["compare", "Adjoint Sampling (compare)"]);
+    if (this.comparePg) items.push(["compare", `${versusLabel(this.versus(), (name) => name)} (compared)`]);
     if (this.view.oracle) items.push(["oracle", "oracle sampler"]);
     items.push(["loss", "loss"]);
     this.ui.legend.replaceChildren(
@@ -742,7 +808,10 @@ export class BoltzmannPlayground extends HTMLElement {
 
   frame(now) {
     this.raf = 0;
-    if (!this.pg) return;
+    if (!this.pg) {
+      this.paintPreview();
+      return;
+    }
     if (this.playing) {
       const share = this.budget / Math.max(1, playing.size);
       try {

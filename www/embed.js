@@ -85,7 +85,7 @@ async function main() {
       warnings.push(`unknown scene "${shorten(own.scene)}" in the link (known: ${SCENES.map((s) => s.name).join(", ")}); it was ignored.`);
     }
   }
-  if (link.compare) el.setAttribute("compare", "1");
+  if (link.compare) el.setAttribute("compare", link.versus ? link.versus.sampler : "1");
   if (link.budget !== null) el.setBudget(link.budget);
   el.configOverride = config;
   el.showWarnings(warnings);

@@ -4,7 +4,7 @@
 // Typed arrays from the core are views into wasm memory, which any allocation may move:
 // they are fetched right where they are drawn, every frame, and never kept.
 
-import init, { Playground, catalog, samplers } from "../pkg/boltzmann_playground.js";
+import init, { Playground, catalog, samplers, check_formula } from "../pkg/boltzmann_playground.js";
 import {
   BUDGET,
   HIDEABLE,
@@ -13,11 +13,13 @@ import {
   PRESETS,
   PRESET_KEEPS,
   ACTIVATIONS,
+  GFN_SAMPLERS,
   SAMPLERS,
   createState,
   decodeHash,
   encodeHash,
   energyChoice,
+  parseAxes,
   parseEnergy,
   parseSetting,
   setSamplers,
@@ -34,7 +36,11 @@ import { TimeFieldView } from "./views/timefield.js";
 import { drawDensity1d } from "./views/density1d.js";
 import { formatCount, formatNumber, formatSignificant } from "./views/ticks.js";
 import { SCENES, findScene } from "./scenes.js";
+import { residualColours, stridePoints, updateResidualLegend } from "./views/gfn.js";
 import { configFromExport, configToExport, historyCsv } from "./exchange.js";
+import { FORMULA_ENERGY, FormulaEditor } from "./formula.js";
+import { MixtureEditor } from "./mixture.js";
+import { DEFAULT_VERSUS, Track, comparisonName, versusConfig, versusLabel } from "./compare.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -46,10 +52,16 @@ const state = createState();
 let playground = null;
 /** @type {{ name: string, description: string, dim: number }[]} */
 let targets = [];
-/** Adjoint Sampling on the same settings and seed, trained beside ASBS when comparing. */
+/** The compared run (www/compare.js): another sampler on the same settings and seed. */
 let compareRun = null;
+/** Both runs' comparison series and training time. */
+const tracks = { main: new Track(), other: new Track() };
 let catalogNames = [];
 let theme = readTheme();
+/** The formula box (www/formula.js), shown while the target is a formula. */
+let formulaEditor = null;
+/** The mixture editor (www/mixture.js): the custom mixture's table and its means on the plot. */
+let mixtureEditor = null;
 
 const surfaces = {
   field: new Surface($("field")),
@@ -57,12 +69,15 @@ const surfaces = {
   margY: new Surface($("marg-y")),
   loss: new Surface($("loss-chart")),
   logZ: new Surface($("logz-chart")),
+  ess: new Surface($("ess-chart")),
   modes: new Surface($("modes-chart")),
   hist: new Surface($("hist1d")),
   corrector: new Surface($("corrector")),
   ptLearned: new Surface($("pt-learned")),
   ptExact: new Surface($("pt-exact")),
   f: new Surface($("fplot")),
+  compareEvals: new Surface($("compare-evals")),
+  compareTime: new Surface($("compare-time")),
 };
 const fieldView = new FieldView(surfaces.field);
 const timeView = new TimeFieldView(surfaces.field);
@@ -81,6 +96,13 @@ const EXPLAIN = {
     "Each iteration simulates paths of dX = σ_t u(t, X) dt + σ_t dW from the source (a point by default: the origin of the sampler's coordinates, with Whiten the target's mean) at t = 0 to t = 1, then regresses the control onto −σ_t·a with the endpoint's adjoint a = ∇E(X₁)/τ − X₁/ν₁ (Adjoint Sampling). Once trained, the endpoints are samples of the target drawn underneath.",
   asbs:
     "ASBS starts its paths from a source μ (drawn beside the target) and alternates K stages: adjoint matching trains the control with a = ∇E(X₁)/τ + h(X₁), corrector matching regresses the corrector h(X₁) onto (X₀ − X₁)/κ. h starts at zero; without it (Adjoint Sampling with the same source: tick Compare) the endpoints are biased.",
+  tb: "Each iteration rolls out a batch of T-step paths from x₀ = 0 under the learned forward policy p_F (with exploration noise ε early on) and takes one gradient step on trajectory balance: ½(log Z + S_F − S_B − log R)² per path, against the fixed Brownian-bridge backward policy p_B. With local search, odd iterations instead train on paths drawn backward from D_LS, the states MALA accepted near the best samples in D. Paths are coloured by that residual: 0 is balanced.",
+  vargrad: "As TB, but without a learned log Z: the loss is the batch variance of S_F − S_B − log R (the log-variance or VarGrad loss). Paths are coloured by their residual against the batch's mean log weight.",
+  db: "Detailed balance: every step i → i+1 must balance log F(x_i) + log p_F = log F(x_{i+1}) + log p_B with a learned state flow F (F at t = 1 is R). Paths are coloured by log F(x₀) + S_F − S_B − log R.",
+  subtb: "Subtrajectory balance: the balance condition on every sub-path i → j, weighted by λ^(j−i) with λ = 2, with a learned state flow. Paths are coloured by log F(x₀) + S_F − S_B − log R.",
+  "fl-subtb": "SubTB with a forward-looking flow: log F = NN + (1 − t)·log N(x; 0, σ²t) + t·log R(x), so the flow starts from the target's own energy. Paths are coloured by log F(x₀) + S_F − S_B − log R.",
+  pis: "The path integral sampler trains on-policy: the loss (1/d)·mean(S_F − S_B − log R) is differentiated through the whole rollout (input vector–Jacobian products of the network and ∇log R at the end). No exploration, local search or Langevin parametrization.",
+  mala: "Parallel Metropolis-adjusted Langevin chains (no network): x' = x + η∇log R(x) + √(2η)ξ, accepted with the Metropolis–Hastings ratio; η adapts toward acceptance 0.574. Each iteration is `steps` MALA steps of `paths` chains.",
   ddpm:
     "DDPM learns from target samples, not from the energy: noise is added forward, x(t + Δt) = x(t) + N(0, σ_q² Δt), and the network f(x, t) learns E[x(t − Δt) | x(t) = x]. The reverse chain starts at x(1) ~ p₁ and runs down to t = 0 (right to left above, over the shading of its time marginals). Drag t to compare the learned denoiser with the exact one.",
 };
@@ -141,6 +163,9 @@ async function main() {
   await init();
   setSamplers(samplers());
   targets = catalog();
+  // The funnel in d = 2, whose picture is the whole target (funnel:D takes any D).
+  const funnel = targets.find((t) => t.name === "funnel");
+  if (funnel) targets.splice(targets.indexOf(funnel) + 1, 0, { name: "funnel:2", description: "Neal's funnel in d = 2: x₀ ~ N(0, 9), x₁ ~ N(0, e^{x₀})", dim: 2 });
   catalogNames = targets.map((t) => t.name);
   fillSelects();
   wireControls();
@@ -182,11 +207,21 @@ function tryCreate(config) {
   }
 }
 
+/** A run restored from a saved state (an imported file). */
+function tryRestore(config, saved) {
+  try {
+    return { ok: true, playground: Playground.restore(config, saved) };
+  } catch (err) {
+    return { ok: false, message: messageOf(err) };
+  }
+}
+
 /** Makes `next` the running playground; the state takes its resolved config. */
 function adopt(next) {
   if (playground) playground.free();
   playground = next;
   state.config = playground.config();
+  applyAxes();
   writeHash();
   syncControls();
   const plotWindow = Array.from(playground.window());
@@ -249,6 +284,9 @@ function buildView(pg, plotWindow) {
     fKey: "",
     fCurves: null,
     runId: view.runId + 1,
+    gfn: GFN_SAMPLERS.includes(sampler),
+    localSearch: GFN_SAMPLERS.includes(sampler) && Boolean(state.config.local_search),
+    targetDim: pg.target_dim(),
   };
   if (steps > 0) {
     const scrub = $("scrub");
@@ -271,6 +309,7 @@ function showForRun() {
     arrows2d: view.dim === 2 && view.staged,
     compare: compareRun !== null,
     stage: view.staged,
+    ...gfnFlags(),
   };
   for (const el of document.querySelectorAll("[data-show]")) el.hidden = !flags[el.dataset.show];
   for (const el of document.querySelectorAll("[data-samplers]")) el.hidden = !el.dataset.samplers.split(",").includes(sampler);
@@ -290,16 +329,37 @@ function showForRun() {
   }
 }
 
-/** Starts or stops the Adjoint Sampling run beside ASBS. */
+/** The compared run's sampler and changed settings. */
+function currentVersus() {
+  return state.versus ?? { sampler: DEFAULT_VERSUS, settings: {} };
+}
+
+function samplerLabel(name) {
+  return SAMPLERS.find((s) => s.value === name)?.label ?? name;
+}
+
+/** Starts or stops the compared run; a configuration it rejects is named at the checkbox. */
 function updateCompare() {
   if (compareRun) {
     compareRun.free();
     compareRun = null;
   }
-  if (!state.compare || view.sampler !== "asbs") return;
-  const created = tryCreate({ ...state.config, sampler: "adjoint" });
+  tracks.main.reset();
+  tracks.other.reset();
+  view.compareKey = "";
+  view.compareMetrics = null;
+  view.compareHist = null;
+  const versus = currentVersus();
+  $("compare-with").value = versus.sampler;
+  const label = versusLabel(versus, samplerLabel);
+  for (const el of document.querySelectorAll(".compare-name")) el.textContent = label;
+  $("compare-main-name").textContent = samplerLabel(view.sampler);
+  $("compare-metric").textContent = `${comparisonName(view.dim)} after each iteration`;
+  clearFieldError($("compare-error"), null);
+  if (!state.compare) return;
+  const created = tryCreate(versusConfig(state.config, versus));
   if (created.ok) compareRun = created.playground;
-  else showRunError(`Adjoint Sampling could not start beside ASBS: ${created.message}`);
+  else showFieldError($("compare-error"), null, `${label} could not start beside this run: ${created.message}`);
 }
 
 /**
@@ -314,6 +374,8 @@ function loadFromHash() {
     SCENES.map((s) => s.name),
   );
   const warnings = [...link.warnings];
+  const compareBefore = state.compare;
+  const versusBefore = JSON.stringify(state.versus);
   if (link.budget !== null) state.budget = link.budget;
   state.scene = link.scene;
   const scene = link.scene ? findScene(link.scene) : undefined;
@@ -323,7 +385,10 @@ function loadFromHash() {
     state.compare = Boolean(scene.compare);
   }
   if (link.compare !== null) state.compare = link.compare;
+  state.versus = link.versus ?? (scene && scene.versus ? { sampler: scene.versus.sampler, settings: { ...(scene.versus.settings ?? {}) } } : null);
   state.hide = link.hide ?? [];
+  state.axes = link.axes;
+  pendingAxesWarning = null;
   applyHide();
   updateScene();
   let created = tryCreate(link.config);
@@ -360,7 +425,17 @@ function loadFromHash() {
     showLinkWarnings(warnings);
     return warnings;
   }
+  if (playground && warnings.length > 0 && sameRun(created.playground, compareBefore, versusBefore)) {
+    // A link edited to hold a bad value and nothing else new: the value is named and the
+    // running run goes on with its progress; the address bar shows what runs.
+    created.playground.free();
+    writeHash();
+    warnings.push("The run keeps going with its settings; the address bar now shows them.");
+    showLinkWarnings(warnings);
+    return warnings;
+  }
   adopt(created.playground);
+  if (pendingAxesWarning) warnings.push(pendingAxesWarning);
   for (const key of link.untyped) {
     if (!(key in state.config) && !rejectedKeys.has(key)) warnings.push(`Unknown setting "${key}" in the link was ignored.`);
   }
@@ -369,6 +444,15 @@ function loadFromHash() {
   }
   showLinkWarnings(warnings);
   return warnings;
+}
+
+/** Whether `next` would run what runs now: the same resolved configuration and comparison. */
+function sameRun(next, compareBefore, versusBefore) {
+  return (
+    JSON.stringify(next.config()) === JSON.stringify(state.config) &&
+    state.compare === compareBefore &&
+    JSON.stringify(state.versus) === versusBefore
+  );
 }
 
 /**
@@ -392,6 +476,8 @@ function applySetting(key, value, errorEl, inputEl) {
   }
   clearFieldError(errorEl, inputEl);
   leaveScene();
+  // Another target (or a sampler with its own) has its own projections: start from the first pair.
+  if (key === "energy" || key === "sampler" || key === "preset") state.axes = null;
   adopt(created.playground);
   announce(`Started a new run with ${key} = ${shorten(displayValue(value), 40)}.`);
   return true;
@@ -477,7 +563,9 @@ function exportCsv() {
 }
 
 function exportJson() {
-  const text = JSON.stringify(configToExport(state), null, 2);
+  // The core saves its last completed iteration: the network's weights and all it needs to go on.
+  const saved = playground ? { iteration: playground.history().iteration.length, state: playground.save_state() } : null;
+  const text = JSON.stringify(configToExport(state, saved), null, 2);
   download(exportName("json"), new Blob([`${text}\n`], { type: "application/json" }));
 }
 
@@ -497,18 +585,19 @@ async function importJson() {
     showFieldError(errorEl, null, `Import failed: ${parsed.message}`);
     return;
   }
-  const created = tryCreate(parsed.config);
+  const created = parsed.run ? tryRestore(parsed.config, parsed.run.state) : tryCreate(parsed.config);
   if (!created.ok) {
     showFieldError(errorEl, null, `Import failed: ${created.message}. The current run keeps going.`);
     return;
   }
   clearFieldError(errorEl, null);
   state.compare = parsed.compare;
+  state.versus = parsed.versus;
   if (parsed.budget !== null) state.budget = parsed.budget;
   state.scene = null;
   updateScene();
   adopt(created.playground);
-  announce(`Imported ${file.name}.`);
+  announce(parsed.run ? `Imported ${file.name}: the run goes on from iteration ${parsed.run.iteration}.` : `Imported ${file.name}.`);
 }
 
 function writeHash() {
@@ -523,10 +612,12 @@ function fillSelects() {
   const energy = $("energy");
   for (const t of targets) energy.append(new Option(t.name, t.name));
   energy.append(new Option("custom mixture…", CUSTOM_ENERGY));
+  energy.append(new Option("your formula…", FORMULA_ENERGY));
   for (const s of SAMPLERS) {
     const option = new Option(s.label, s.value);
     option.title = s.description;
     $("sampler").append(option);
+    $("compare-with").append(new Option(s.label, s.value));
   }
   for (const p of PRESETS) $("preset").append(new Option(p.label, p.value));
   for (const a of ACTIVATIONS) $("activation").append(new Option(a, a));
@@ -552,6 +643,16 @@ function wireControls() {
   }
 
   $("energy").addEventListener("change", onEnergySelect);
+  mixtureEditor = new MixtureEditor({
+    root: $("mixture-editor"),
+    errorEl: $("custom-error"),
+    plotEl: $("field-plot"),
+    apply: (energy) => applySetting("energy", energy, $("custom-error"), null),
+  });
+  formulaEditor = new FormulaEditor($("formula-block"), {
+    check: (text, dim) => check_formula(text, dim),
+    apply: (energy, errorEl, inputEl) => applySetting("energy", energy, errorEl, inputEl),
+  });
   const text = $("custom-json");
   text.addEventListener("input", () => {
     // Syntax errors show while typing; the mixture itself is checked on Apply.
@@ -566,15 +667,20 @@ function wireControls() {
     }
   });
   $("custom-apply").addEventListener("click", applyCustom);
-  $("compare").addEventListener("change", () => {
+  const onCompareChange = () => {
     state.compare = $("compare").checked;
+    const chosen = $("compare-with").value;
+    if (chosen !== currentVersus().sampler) state.versus = { sampler: chosen, settings: {} };
     leaveScene();
     updateCompare();
     showForRun();
     writeHash();
     counters.dirty = true;
-    announce(state.compare ? "Adjoint Sampling now trains beside ASBS on the same settings and seed." : "Comparison stopped.");
-  });
+    const label = versusLabel(currentVersus(), samplerLabel);
+    announce(state.compare ? `${label} now trains beside this run on the same settings and seed.` : "Comparison stopped.");
+  };
+  $("compare").addEventListener("change", onCompareChange);
+  $("compare-with").addEventListener("change", onCompareChange);
   $("scrub").addEventListener("input", () => {
     view.scrubT = Number($("scrub").value);
     $("scrub-value").textContent = view.scrubT.toFixed(2);
@@ -597,6 +703,7 @@ function wireControls() {
   }
 
   document.addEventListener("keydown", onShortcut);
+  wireGfnViews();
 }
 
 function onSettingInput(input) {
@@ -624,7 +731,12 @@ function onEnergySelect() {
   const select = $("energy");
   const custom = select.value === CUSTOM_ENERGY;
   $("custom-block").hidden = !custom;
+  $("formula-block").hidden = select.value !== FORMULA_ENERGY;
   updateDescription(select.value);
+  if (select.value === FORMULA_ENERGY) {
+    formulaEditor.apply();
+    return;
+  }
   if (custom) {
     const text = $("custom-json");
     if (text.value.trim() === "") text.value = formatEnergy(EXAMPLE_MIXTURE);
@@ -666,8 +778,12 @@ function syncControls() {
   const select = $("energy");
   if (select.getAttribute("aria-invalid") !== "true") {
     const choice = energyChoice(config.energy);
+    // A sized catalog target from a link (manywell:8) gets its own entry.
+    if (![...select.options].some((o) => o.value === choice)) select.add(new Option(choice, choice), select.options.length - 1);
     select.value = choice;
     $("custom-block").hidden = choice !== CUSTOM_ENERGY;
+    $("formula-block").hidden = choice !== FORMULA_ENERGY;
+    if (choice === FORMULA_ENERGY) formulaEditor.sync(config.energy);
     if (choice === CUSTOM_ENERGY && $("custom-json").getAttribute("aria-invalid") !== "true") {
       $("custom-json").value = formatEnergy(config.energy);
     }
@@ -675,13 +791,17 @@ function syncControls() {
   }
   $("budget").value = String(state.budget);
   $("budget-value").textContent = `${state.budget} ms/frame`;
+  if (energyChoice(config.energy) === CUSTOM_ENERGY && playground) mixtureEditor.sync(config.energy, Array.from(playground.window()));
+  else mixtureEditor.hide();
 }
 
 function updateDescription(choice) {
-  const target = targets.find((t) => t.name === choice);
+  const target = targets.find((t) => t.name === choice) || targets.find((t) => t.name === choice.split(":")[0]);
   $("energy-desc").textContent = target
     ? target.description
-    : "A Gaussian mixture of your own: positive weights, one mean and one positive-definite covariance per component.";
+    : choice === FORMULA_ENERGY
+      ? "An energy of your own, typed as a formula and differentiated exactly in the core."
+      : "A Gaussian mixture of your own: positive weights, one mean and one positive-definite covariance per component.";
 }
 
 /** A mixture as readable JSON: one line per field, numbers kept compact. */
@@ -739,8 +859,14 @@ function stepOnce() {
   state.playing = false;
   updateTransport();
   try {
+    const t0 = performance.now();
     playground.step_iteration();
-    if (compareRun) compareRun.step_iteration();
+    const t1 = performance.now();
+    tracks.main.ms += t1 - t0;
+    if (compareRun) {
+      compareRun.step_iteration();
+      tracks.other.ms += performance.now() - t1;
+    }
   } catch (err) {
     stopOnError(err);
   }
@@ -753,6 +879,8 @@ function resetRun() {
   try {
     playground.reset();
     if (compareRun) compareRun.reset();
+    tracks.main.reset();
+    tracks.other.reset();
     view.iteration = -1;
     view.compareKey = "";
   } catch (err) {
@@ -838,12 +966,17 @@ function frame(now) {
   counters.windowFrames += 1;
   if (state.playing) {
     try {
+      const t0 = performance.now();
       if (compareRun) {
-        // Both runs share the frame's budget.
+        // Both runs share the frame's budget; each one's training time is its own.
         counters.windowUnits += playground.train(state.budget / 2);
+        const t1 = performance.now();
+        tracks.main.ms += t1 - t0;
         compareRun.train(state.budget / 2);
+        tracks.other.ms += performance.now() - t1;
       } else {
         counters.windowUnits += playground.train(state.budget);
+        tracks.main.ms += performance.now() - t0;
       }
     } catch (err) {
       stopOnError(err);
@@ -889,7 +1022,11 @@ function render(now) {
   }
   const history = counters.history;
   if (metrics.iteration !== view.iteration) refreshIterationData(pg, metrics.iteration);
-  if (compareRun) refreshCompare();
+  if (compareRun) {
+    refreshCompare();
+    tracks.main.record(metrics, view.dim);
+    drawComparison();
+  }
 
   if (view.dim === 2) {
     fieldView.draw(theme, {
@@ -901,6 +1038,7 @@ function render(now) {
       source: view.source2d,
       compare: compareRun ? () => compareRun.samples() : null,
       arrows: view.arrows,
+      ...gfnFieldFrame(pg),
     });
     // Marginals are a few dozen bins: copies are cheap and stay valid across the next calls.
     for (const [surface, axis] of [
@@ -930,10 +1068,16 @@ function render(now) {
     empty: view.ddpm ? "DDPM has no path weights: no log Ẑ" : undefined,
   });
   drawModeBars(surfaces.modes, theme, { model: metrics.mode_masses, truth: metrics.true_mode_masses });
+  if (!view.ddpm) {
+    drawLineChart(surfaces.ess, theme, {
+      series: [{ xs: history.iteration, ys: history.ess, colour: theme.iw }],
+      refs: [{ y: 1, colour: theme.border, dash: [2, 3] }, { y: 0, colour: theme.border, dash: [2, 3] }],
+    });
+  }
 
   if (now - counters.lastReadout > 200 || !state.playing) {
     counters.lastReadout = now;
-    updateReadout(metrics, pg.rollout_time());
+    updateReadout(metrics, pg.rollout_time(), view.gfn ? pg.gfn_state() : null);
     updateStage(pg.stage());
   }
   if (state.playing && now - counters.lastSummary > 15000) {
@@ -993,14 +1137,33 @@ function refreshIterationData(pg, iteration) {
   }
 }
 
-/** The compared Adjoint Sampling run's histogram and numbers, when its iteration moved. */
+/** The compared run's histogram and numbers, when its iteration moved. */
 function refreshCompare() {
   const m = compareRun.metrics();
   const key = `${m.iteration}`;
   if (key === view.compareKey) return;
   view.compareKey = key;
   view.compareMetrics = m;
+  tracks.other.record(m, view.dim);
   view.compareHist = view.dim === 1 ? compareRun.marginal_model(0).slice() : null;
+}
+
+/** Both runs' comparison value against energy evaluations and against training time. */
+function drawComparison() {
+  const empty = view.dim === 2 && view.compareMetrics && view.compareMetrics.true_mode_masses.length === 0 ? "this target has no modes to compare" : undefined;
+  for (const [surface, axis] of [
+    [surfaces.compareEvals, "evals"],
+    [surfaces.compareTime, "seconds"],
+  ]) {
+    drawLineChart(surface, theme, {
+      series: [
+        { xs: tracks.main[axis], ys: tracks.main.values, colour: theme.model },
+        { xs: tracks.other[axis], ys: tracks.other.values, colour: theme.compare },
+      ],
+      xTicks: "any",
+      empty,
+    });
+  }
 }
 
 function render1d(pg) {
@@ -1102,7 +1265,7 @@ function updateStage(st) {
   }
 }
 
-function updateReadout(m, rolloutTime) {
+function updateReadout(m, rolloutTime, gfn) {
   const vs = (model, truth, digits) =>
     Number.isFinite(truth) ? `${formatNumber(model, digits)} / ${formatNumber(truth, digits)}` : formatNumber(model, digits);
   const values = {
@@ -1113,7 +1276,10 @@ function updateReadout(m, rolloutTime) {
     log_z_elbo: formatNumber(m.log_z_elbo, 3),
     log_z_iw: formatNumber(m.log_z_iw, 3),
     log_z_true: formatNumber(m.log_z_true, 3),
-    mode_coverage: Number.isFinite(m.mode_coverage) ? `${Math.round(m.mode_coverage * 100)} %` : "–",
+    mode_coverage: coverageText(m),
+    log_z_learned: gfn && Number.isFinite(gfn.log_z_learned) ? formatNumber(gfn.log_z_learned, 3) : "–",
+    exploration: gfn ? formatNumber(gfn.exploration, 3) : "–",
+    buffers: gfn && gfn.buffer_d !== null ? `${formatCount(gfn.buffer_d)}, ${formatCount(gfn.buffer_ls)}` : "–",
     x_mean: vs(m.x_mean, m.true_x_mean, 2),
     x_std: vs(m.x_std, m.true_x_std, 2),
     energy_evals: formatCount(m.energy_evals),
@@ -1136,6 +1302,14 @@ function updateReadout(m, rolloutTime) {
     m.phase === "rollout" && Number.isFinite(rolloutTime) ? ` t = ${rolloutTime.toFixed(2)}` : ""
   }`;
   if ($("status-line").textContent !== line) $("status-line").textContent = line;
+}
+
+/** Coverage as a percentage and, with modes, as "k of M modes". */
+function coverageText(m) {
+  if (!Number.isFinite(m.mode_coverage)) return "–";
+  const total = m.true_mode_masses ? m.true_mode_masses.length : 0;
+  const pct = `${Math.round(m.mode_coverage * 100)} %`;
+  return total > 1 ? `${pct} (${Math.round(m.mode_coverage * total)} of ${total})` : pct;
 }
 
 function stageText() {
@@ -1187,3 +1361,108 @@ function messageOf(err) {
 function displayValue(value) {
   return typeof value === "object" ? JSON.stringify(value) : String(value);
 }
+
+// ---------------------------------------------------------------------------------------------
+// GFlowNet views and the projection of d > 2 targets
+
+/** Which of the GFlowNet legend entries, toggles and readout rows apply (showForRun's flags). */
+function gfnFlags() {
+  const ls = view.localSearch;
+  return {
+    gfn: view.gfn,
+    "gfn-offpolicy": view.gfn && view.sampler !== "pis",
+    ls,
+    "buffer-d": ls && $("show-buffer-d").checked,
+    "buffer-ls": ls && $("show-buffer-ls").checked,
+    residuals: view.gfn && view.dim === 2 && $("show-residuals").checked,
+    weights: !view.ddpm,
+    projection: view.dim === 2 && view.targetDim > 2,
+  };
+}
+
+/** The field view's GFlowNet layers: buffers D and D_LS, and paths coloured by residual. */
+function gfnFieldFrame(pg) {
+  if (!view.gfn) return {};
+  const frame = { layers: [] };
+  if (view.localSearch && $("show-buffer-d").checked) {
+    frame.layers.push({ points: () => stridePoints(pg.buffer_d()), colour: theme["buffer-d"], size: 1.8 });
+  }
+  if (view.localSearch && $("show-buffer-ls").checked) {
+    frame.layers.push({ points: () => stridePoints(pg.buffer_ls()), colour: theme["buffer-ls"], size: 1.8 });
+  }
+  if ($("show-residuals").checked) {
+    // A copy: the colours must survive the calls into wasm that fetch the paths.
+    const residuals = pg.trajectory_residuals().slice();
+    const { colourOf, scale } = residualColours(theme, residuals);
+    frame.trajectoryColour = colourOf;
+    frame.maxTrajectories = residuals.length;
+    const st = pg.gfn_state();
+    updateResidualLegend($("residual-legend"), scale, st.residual_reference, st.backward);
+  }
+  return frame;
+}
+
+function wireGfnViews() {
+  for (const id of ["show-residuals", "show-buffer-d", "show-buffer-ls"]) {
+    $(id).addEventListener("change", () => {
+      showForRun();
+      counters.dirty = true;
+    });
+  }
+  $("axes").addEventListener("change", () => {
+    const parsed = parseAxes($("axes").value);
+    if (!parsed.ok || !playground) return;
+    try {
+      playground.set_display_axes(Uint32Array.from(parsed.value));
+    } catch (err) {
+      showFieldError($("axes-error"), $("axes"), messageOf(err));
+      return;
+    }
+    clearFieldError($("axes-error"), $("axes"));
+    state.axes = parsed.value[0] === 0 && parsed.value[1] === 1 ? null : parsed.value;
+    writeHash();
+    counters.dirty = true;
+    announce(`Showing coordinates (x${parsed.value[0]}, x${parsed.value[1]}).`);
+  });
+}
+
+/**
+ * The pairs a d > 2 target can show (their truth is the first pair's; the core has the last
+ * word): Manywell's pairs (x2k, x2k+1), the funnel's (x0, xi).
+ */
+function projectionChoices(energy, dim) {
+  const name = typeof energy === "string" ? energy.split(":")[0] : "";
+  const pairs = [];
+  if (name === "manywell") for (let k = 0; 2 * k + 1 < dim; k++) pairs.push([2 * k, 2 * k + 1]);
+  else if (name === "funnel") for (let i = 1; i < dim; i++) pairs.push([0, i]);
+  else pairs.push([0, 1]);
+  return pairs;
+}
+
+/**
+ * Shows the projection `state.axes` on the adopted run (the link's or the user's), or the
+ * first pair; a projection the core refuses is named where it is chosen and in the link's
+ * warnings, and the first pair is shown.
+ */
+function applyAxes() {
+  const select = $("axes");
+  const dim = playground.target_dim();
+  const pairs = projectionChoices(state.config.energy, dim);
+  select.replaceChildren(...pairs.map(([i, j]) => new Option(`(x${i}, x${j})`, `${i},${j}`)));
+  clearFieldError($("axes-error"), select);
+  if (state.axes) {
+    try {
+      playground.set_display_axes(Uint32Array.from(state.axes));
+    } catch (err) {
+      const message = messageOf(err);
+      showFieldError($("axes-error"), select, message);
+      pendingAxesWarning = `axes=${state.axes.join(",")} was not applied: ${message}`;
+      state.axes = null;
+    }
+  }
+  const shown = Array.from(playground.display_axes());
+  if (shown.length === 2) select.value = `${shown[0]},${shown[1]}`;
+}
+
+/** A refused projection from the link, shown with the link's other warnings. */
+let pendingAxesWarning = null;

@@ -4,6 +4,8 @@
 // a custom mixture is its JSON, URI-encoded. Every value is checked here; a value that is
 // unknown or invalid is reported by name and never silently swapped for another one.
 
+import { encodeVersus, parseVersus } from "./compare.js";
+
 /**
  * Samplers the page offers: `value` is the facade's name, `dims` the target dimensions it
  * takes (null: any). Filled from the wasm core's `samplers()` list by `setSamplers`, so a sampler added
@@ -13,7 +15,21 @@
 export const SAMPLERS = [{ value: "adjoint", label: "Adjoint Sampling", description: "Adjoint Sampling", dims: null }];
 
 /** Short names for the sampler select; a sampler without one shows its description. */
-const SAMPLER_LABELS = { adjoint: "Adjoint Sampling", asbs: "ASBS (Schrödinger bridge)", ddpm: "DDPM (1-D)" };
+const SAMPLER_LABELS = {
+  adjoint: "Adjoint Sampling",
+  asbs: "ASBS (Schrödinger bridge)",
+  ddpm: "DDPM (1-D)",
+  tb: "GFlowNet: trajectory balance (TB)",
+  vargrad: "GFlowNet: VarGrad",
+  db: "GFlowNet: detailed balance (DB)",
+  subtb: "GFlowNet: SubTB",
+  "fl-subtb": "GFlowNet: FL-SubTB",
+  pis: "Path integral sampler (PIS)",
+  mala: "MALA (no network)",
+};
+
+/** The GFlowNet diffusion samplers (methods.md §5); PIS takes none of the off-policy modifiers. */
+export const GFN_SAMPLERS = ["tb", "vargrad", "db", "subtb", "fl-subtb", "pis"];
 
 /**
  * Replaces the sampler list with the core's: [{name, description, dims}]. The label is a
@@ -31,6 +47,7 @@ export function setSamplers(list) {
 export const PRESETS = [
   { value: "browser", label: "browser" },
   { value: "seed", label: "seed" },
+  { value: "paper", label: "paper (slow in a tab)" },
 ];
 
 /** The target select's value for a user-defined mixture. */
@@ -95,6 +112,13 @@ export const FIELDS = {
   corrector_iters: { kind: "int", min: 1 },
   sigma_q: { kind: "number", positive: true },
   iters: { kind: "int", min: 1 },
+  t_scale: { kind: "number", positive: true },
+  explore: { kind: "number", nonNegative: true },
+  langevin: { kind: "bool" },
+  local_search: { kind: "bool" },
+  learned_variance: { kind: "bool" },
+  lr_log_z: { kind: "number", positive: true },
+  ls_every: { kind: "int", min: 2 },
 };
 
 /** Activations of the network (nn::Activation). */
@@ -104,18 +128,34 @@ export const ACTIVATIONS = ["gelu", "silu", "relu"];
 export const PRESET_KEEPS = ["sampler", "energy", "seed", "temperature"];
 
 /**
+ * Reads `axes=i,j` (the 2-D projection of a d > 2 target): two whole numbers; which pairs a
+ * target allows is the core's to say.
+ * @returns {{ ok: true, value: number[] } | { ok: false, message: string }}
+ */
+export function parseAxes(raw) {
+  const parts = String(raw).split(",").map((p) => p.trim());
+  if (parts.length !== 2 || !parts.every((p) => /^\d+$/.test(p))) {
+    return fail(`axes must be two coordinate numbers such as 2,3, got "${raw}"`);
+  }
+  return { ok: true, value: parts.map(Number) };
+}
+
+/**
  * The one state object of the page.
+ * `axes` is the shown 2-D projection of a d > 2 target (null: the first pair);
  * `config` is the run's configuration (as resolved by the facade once a run exists);
  * `budget` the per-frame training time; `playing` whether the animation trains; `compare`
- * whether Adjoint Sampling runs beside ASBS on the same settings and seed.
+ * whether a second run trains beside it on the same settings and seed; `versus` that run's
+ * sampler and changed settings (null: Adjoint Sampling, www/compare.js).
  * `scene` names the curated scene the run came from (null once a setting changes); `hide`
  * lists the regions hidden for classroom use.
  * @typedef {{ config: Record<string, unknown>, budget: number, playing: boolean, compare: boolean,
- *             scene: string | null, hide: string[] }} PageState
+ *             versus: { sampler: string, settings: Record<string, unknown> } | null,
+ *             scene: string | null, hide: string[], axes: number[] | null }} PageState
  * @returns {PageState}
  */
 export function createState() {
-  return { config: {}, budget: BUDGET.fallback, playing: false, compare: false, scene: null, hide: [] };
+  return { config: {}, budget: BUDGET.fallback, playing: false, compare: false, versus: null, scene: null, hide: [], axes: null };
 }
 
 /**
@@ -141,6 +181,7 @@ export function parseSetting(key, raw, catalogNames = []) {
       const value = text === "" ? NaN : Number(text);
       if (!Number.isFinite(value)) return fail(`${key} must be a number, got "${raw}"`);
       if (spec.positive && !(value > 0)) return fail(`${key} must be positive, got ${value}`);
+      if (spec.nonNegative && !(value >= 0)) return fail(`${key} must be 0 or positive, got ${value}`);
       return { ok: true, value };
     }
     case "bool": {
@@ -181,6 +222,9 @@ export function parseEnergy(text, catalogNames) {
     }
   }
   if (catalogNames.includes(text)) return { ok: true, value: text };
+  // A catalog target with its dimension, such as "manywell:4" (the core checks D).
+  const sized = /^([a-z0-9-]+):(\d+)$/.exec(text);
+  if (sized && catalogNames.includes(sized[1])) return { ok: true, value: text };
   return fail(`unknown target "${text}" (known: ${catalogNames.join(", ")}, or a JSON mixture)`);
 }
 
@@ -208,7 +252,9 @@ function fail(message) {
  * @param {string[]} catalogNames
  * @param {string[]} [sceneNames] names of the curated scenes
  * @returns {{ config: Record<string, unknown>, budget: number | null, compare: boolean | null,
- *            scene: string | null, hide: string[] | null, warnings: string[], untyped: string[] }}
+ *            versus: { sampler: string, settings: Record<string, unknown> } | null,
+ *            scene: string | null, hide: string[] | null, axes: number[] | null, warnings: string[],
+ *            untyped: string[] }}
  *   `untyped`: keys the page has no type for; the caller checks that the facade knows them.
  */
 export function decodeHash(hash, catalogNames, sceneNames = []) {
@@ -217,10 +263,12 @@ export function decodeHash(hash, catalogNames, sceneNames = []) {
   const untyped = [];
   let budget = null;
   let compare = null;
+  let versus = null;
   let scene = null;
   let hide = null;
+  let axes = null;
   const body = hash.replace(/^#/, "");
-  if (body === "") return { config, budget, compare, scene, hide, warnings, untyped };
+  if (body === "") return { config, budget, compare, versus, scene, hide, axes, warnings, untyped };
   for (const part of body.split("&")) {
     if (part === "") continue;
     const eq = part.indexOf("=");
@@ -245,9 +293,21 @@ export function decodeHash(hash, catalogNames, sceneNames = []) {
       else warnings.push(`compare=${shorten(raw)} in the link is not 1 or 0; it was ignored.`);
       continue;
     }
+    if (key === "vs") {
+      const parsed = parseVersus(raw, SAMPLERS.map((s) => s.value));
+      if (parsed.ok) versus = parsed.value;
+      else warnings.push(`vs=${shorten(raw)} in the link was ignored: ${parsed.message}.`);
+      continue;
+    }
     if (key === "scene") {
       if (sceneNames.includes(raw)) scene = raw;
       else warnings.push(`unknown scene "${shorten(raw)}" in the link (known: ${sceneNames.join(", ")}); it was ignored.`);
+      continue;
+    }
+    if (key === "axes") {
+      const parsed = parseAxes(raw);
+      if (parsed.ok) axes = parsed.value;
+      else warnings.push(`axes=${shorten(raw)} in the link was ignored: ${parsed.message}.`);
       continue;
     }
     if (key === "hide") {
@@ -273,7 +333,7 @@ export function decodeHash(hash, catalogNames, sceneNames = []) {
     if (!FIELDS[key]) untyped.push(key);
     config[key] = parsed.value;
   }
-  return { config, budget, compare, scene, hide, warnings, untyped };
+  return { config, budget, compare, versus, scene, hide, axes, warnings, untyped };
 }
 
 /**
@@ -293,6 +353,8 @@ export function encodeHash(state) {
     parts.push(`${encodeURIComponent(key)}=${encodeComponent(text)}`);
   }
   if (state.compare) parts.push("compare=1");
+  if (state.compare && state.versus) parts.push(`vs=${encodeComponent(encodeVersus(state.versus))}`);
+  if (state.axes) parts.push(`axes=${state.axes.join(",")}`);
   parts.push(`budget=${state.budget}`);
   if (state.hide && state.hide.length > 0) parts.push(`hide=${state.hide.join(",")}`);
   return parts.join("&");
@@ -303,9 +365,11 @@ function encodeComponent(text) {
   return encodeURIComponent(text).replace(/%(2C|3A)/g, (m, hex) => String.fromCharCode(parseInt(hex, 16)));
 }
 
-/** The select's value for a config's energy. */
+/** The select's value for a config's energy: a catalog name, "formula" or the custom mixture. */
 export function energyChoice(energy) {
-  return typeof energy === "string" ? energy : CUSTOM_ENERGY;
+  if (typeof energy === "string") return energy;
+  if (energy && typeof energy === "object" && energy.formula) return "formula";
+  return CUSTOM_ENERGY;
 }
 
 /** Shortens long link values for messages. */

@@ -4,7 +4,7 @@
 const NAMES = [
   "text", "muted", "border", "grid", "panel", "particle", "sample", "traj", "truth", "model",
   "elbo", "iw", "loss", "contour", "ramp-0", "ramp-1", "ramp-2", "ramp-3", "ramp-4",
-  "source", "compare", "oracle", "corrector", "heat",
+  "source", "compare", "oracle", "corrector", "heat", "buffer-d", "buffer-ls", "res-neg", "res-mid", "res-pos",
 ];
 
 /** @typedef {Record<string, string> & { ramp: number[][], font: string }} Theme */

@@ -20,7 +20,7 @@ usage:
                    [--iters N] [--seed S] [--samples N] [--SETTING VALUE ...]
                    [--source point|seed|normal:MEAN,STD] [--sigma geometric|constant:S]
   playground bench [--preset default|browser] [--paths N --steps S --hidden H --layers L
-                   --batch B --inner I --epochs E --warmup W --seed S]
+                   --batch B --inner I --epochs E --warmup W --seed S --activation A]
                                      one Adjoint Sampling iteration timed by phase, as
                                      shared/bench/torch_reference.py (JSON on stdout)
   playground reproduce --table 1 --energy gmm25|manywell [--seeds N] [--iters N]

@@ -660,6 +660,15 @@ fn pow(a: Dual, b: Dual) -> Dual {
     Dual { v, d }
 }
 
+/// The 1-based character column a [`Formula::parse`] error names ("… at column N …"), for
+/// pointing at it where the formula was typed; None for errors about the whole formula
+/// (its length, its complexity, an empty text).
+pub fn error_column(message: &str) -> Option<usize> {
+    let rest = &message[message.find("at column ")? + "at column ".len()..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
 /// The JSON form: {"formula": {"energy": "(x^2-4)^2 + 0.5*y^2", "window": [[-3, 3], [-3, 3]]}}.
 /// The window (one [lo, hi] per dimension, 1 or 2) is where the quadrature ground truth and
 /// the plot live; the dimension is its length.

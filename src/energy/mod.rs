@@ -16,7 +16,7 @@ pub mod quadrature;
 pub mod wells;
 
 pub use affine::{Affine, Pulled};
-pub use formula::{Formula, FormulaEnergy, FormulaSpec};
+pub use formula::{error_column, Formula, FormulaEnergy, FormulaSpec};
 pub use quadrature::{DensityGrid, GroundTruth, Marginal};
 
 use std::sync::Arc;
@@ -568,6 +568,52 @@ impl Target {
         xs.chunks_exact(d)
             .flat_map(|x| x[..k].iter().copied())
             .collect()
+    }
+
+    /// The 2-D projections shown instead of the first pair, for d > 2: those whose ground
+    /// truth (density grid, marginals, modes) is the first pair's, so the same truth judges
+    /// them. Manywell: any pair (x_2k, x_2k+1), an independent copy of the double well;
+    /// Funnel: (x₀, x_i) for any i ≥ 1, exchangeable. Returns the axes or a message naming
+    /// the allowed ones.
+    pub fn check_display_axes(&self, axes: &[usize]) -> Result<(), String> {
+        let d = self.dim();
+        let default: Vec<usize> = (0..self.display_dim()).collect();
+        if axes == default.as_slice() {
+            return Ok(());
+        }
+        let shown = |a: &[usize]| {
+            a.iter()
+                .map(|i| format!("x{i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let allowed = match &self.exact {
+            ExactSampler::Manywell(_) => {
+                axes.len() == 2
+                    && axes[0].is_multiple_of(2)
+                    && axes[1] == axes[0] + 1
+                    && axes[1] < d
+            }
+            ExactSampler::Funnel(_) => axes.len() == 2 && axes[0] == 0 && (1..d).contains(&axes[1]),
+            _ => false,
+        };
+        if allowed {
+            return Ok(());
+        }
+        let choices = match &self.exact {
+            ExactSampler::Manywell(_) => format!(
+                "a pair (x2k, x2k+1) with 2k + 1 < {d}, e.g. 2,3 (every pair is the same double well)"
+            ),
+            ExactSampler::Funnel(_) => {
+                format!("0,i with 1 ≤ i < {d} (every (x0, xi) is the same funnel)")
+            }
+            _ => format!("only {} (d = {d})", shown(&default)),
+        };
+        Err(format!(
+            "axes: cannot show ({}) of {}; allowed: {choices}",
+            shown(axes),
+            self.spec.name()
+        ))
     }
 
     /// Whether the ground truth's mean and covariance are exact (closed form or quadrature)

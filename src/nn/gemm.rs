@@ -302,9 +302,17 @@ mod wasm {
 fn blocked<const MR: usize, const NR: usize, F: MulAdd>(
     p: &Problem,
     c: &mut [f32],
-    mut post: Option<(Activation, &mut [f32])>,
+    post: Option<(Activation, &mut [f32])>,
     full: Option<FullTile>,
 ) {
+    // With C contiguous (ldc = n, as in every layer of the MLP), the activation runs once
+    // over all of C after the tiles: one long vectorised loop rather than one of NR values
+    // per tile row, which in wasm (NR = 8) is shorter than the vectorised loop's step and
+    // so ran in its scalar remainder. C is still in cache then.
+    let (mut post, whole) = match post {
+        Some((act, out)) if p.ldc == p.n => (None, Some((act, out))),
+        other => (other, None),
+    };
     let mut j = 0;
     while j < p.n {
         let nr = NR.min(p.n - j);
@@ -331,6 +339,10 @@ fn blocked<const MR: usize, const NR: usize, F: MulAdd>(
             i += 1;
         }
         j += NR;
+    }
+    if let Some((act, out)) = whole {
+        let len = p.m * p.n;
+        act.apply_slice(&c[..len], &mut out[..len]);
     }
 }
 

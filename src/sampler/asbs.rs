@@ -82,8 +82,10 @@ use crate::config::Config;
 use crate::energy::Energy;
 use crate::nn::{Adam, FourierFeatures, Mlp, Workspace};
 use crate::rng::Rng;
+use crate::sampler::state::StateMap;
 use crate::sde::{BridgeSample, NoiseSchedule, TimeGrid};
 use ndarray::Array2;
+use std::ops::Range;
 use std::sync::Arc;
 
 /// The learned corrector h(x) ≈ ∇log φ̂_1(x) with its optimizer and replay buffer.
@@ -478,11 +480,15 @@ impl AsbsSampler {
             .fill(&mut self.rollout.x, self.dim, &mut self.rng);
         self.x0.copy_from_slice(&self.rollout.x);
         self.record_trajectories();
-        while self.rollout.step < self.grid.steps() {
-            self.rollout
-                .advance(&self.net, &self.grid, &self.features, self.dim);
-            self.record_trajectories();
-        }
+        // All steps in one call: the rollout's threads meet once, not once per step.
+        self.rollout.advance_steps(
+            self.grid.steps(),
+            &self.net,
+            &self.grid,
+            &self.features,
+            self.dim,
+            Some(&mut self.trajectories),
+        );
         let t1 = now();
         self.finish_rollout(Stage::Adjoint)?;
         let t2 = now();
@@ -495,6 +501,141 @@ impl AsbsSampler {
         self.rollout.step = 0;
         self.phase = Phase::Rollout;
         Ok(([t1 - t0, t2 - t1, t3 - t2], loss / self.inner_steps as f64))
+    }
+
+    /// The start of an iteration whose rollout is simulated in shares (Web Workers, issue
+    /// 5): restarts the paths, draws X_0 and returns each block's stream seed. A share is a
+    /// range of blocks, advanced through every step by `advance_share` here or by
+    /// `simulate_share` on a sampler of the same configuration elsewhere and handed back
+    /// with `accept_share`; `finish_split_iteration` then trains. The paths are bit for bit
+    /// those of `timed_iteration`, however the blocks are shared out.
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn begin_split_iteration(&mut self) -> Vec<u64> {
+        self.rollout.restart(&mut self.rng);
+        self.source
+            .fill(&mut self.rollout.x, self.dim, &mut self.rng);
+        self.x0.copy_from_slice(&self.rollout.x);
+        self.record_trajectories();
+        self.rollout.block_seeds().collect()
+    }
+
+    /// The rollout's blocks (shares are ranges of them).
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn rollout_blocks(&self) -> usize {
+        self.rollout.n_blocks()
+    }
+
+    /// The first path of block `b` of the rollout (b = rollout_blocks() gives the paths).
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn rollout_block_start(&self, b: usize) -> usize {
+        self.rollout.block_start(b)
+    }
+
+    /// Positions of the paths of blocks `blocks` (paths × d).
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn share_x(&self, blocks: Range<usize>) -> &[f32] {
+        let (s, e) = (
+            self.rollout.block_start(blocks.start),
+            self.rollout.block_start(blocks.end),
+        );
+        &self.rollout.x[s * self.dim..e * self.dim]
+    }
+
+    /// Advances the blocks `blocks` through every step on this thread (and its pool).
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn advance_share(&mut self, blocks: Range<usize>) {
+        let trace = (blocks.start == 0).then_some(&mut self.trajectories[..]);
+        self.rollout.advance_block_range(
+            blocks,
+            self.grid.steps(),
+            &self.net,
+            &self.grid,
+            &self.features,
+            self.dim,
+            trace,
+        );
+    }
+
+    /// Takes back a share simulated elsewhere: final positions and Girsanov log-ratios of
+    /// the paths of blocks from `first_block` on.
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn accept_share(
+        &mut self,
+        first_block: usize,
+        x: &[f32],
+        log_ratio: &[f64],
+    ) -> Result<(), String> {
+        let start = self.rollout.block_start(first_block);
+        let n = log_ratio.len();
+        if first_block >= self.rollout.n_blocks()
+            || x.len() != n * self.dim
+            || start + n > self.rollout.log_ratio.len()
+        {
+            return Err(format!(
+                "rollout share: {n} paths from block {first_block} do not fit the rollout"
+            ));
+        }
+        self.rollout.x[start * self.dim..(start + n) * self.dim].copy_from_slice(x);
+        self.rollout.log_ratio[start..start + n].copy_from_slice(log_ratio);
+        Ok(())
+    }
+
+    /// After every share is back: the adjoint at X_1, the replay buffer and the inner
+    /// Adam steps, as in `timed_iteration`. Returns (target seconds, train seconds, loss).
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn finish_split_iteration(
+        &mut self,
+        now: &dyn Fn() -> f64,
+    ) -> Result<(f64, f64, f64), String> {
+        self.rollout.step = self.grid.steps();
+        let t1 = now();
+        self.finish_rollout(Stage::Adjoint)?;
+        let t2 = now();
+        let mut loss = 0.0;
+        for _ in 0..self.inner_steps {
+            loss += self.adjoint_step()?;
+        }
+        let t3 = now();
+        self.iteration += 1;
+        self.rollout.step = 0;
+        self.phase = Phase::Rollout;
+        Ok((t2 - t1, t3 - t2, loss / self.inner_steps as f64))
+    }
+
+    /// A share simulated for another sampler of this configuration (in a Web Worker): sets
+    /// the network's parameters, restarts `batch` (the share's paths, its x holding X_0)
+    /// from the blocks' seeds and advances it through every step.
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn simulate_share(
+        &mut self,
+        batch: &mut PathBatch,
+        params: &[f32],
+        seeds: &[u64],
+    ) -> Result<(), String> {
+        if params.len() != self.net.n_params() {
+            return Err(format!(
+                "rollout share: {} parameters for a network of {}",
+                params.len(),
+                self.net.n_params()
+            ));
+        }
+        self.net.set_params(params);
+        batch.restart_from_seeds(seeds)?;
+        batch.advance_steps(
+            self.grid.steps(),
+            &self.net,
+            &self.grid,
+            &self.features,
+            self.dim,
+            None,
+        );
+        Ok(())
+    }
+
+    /// An empty batch for a share of `paths` paths of this sampler's rollout.
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn share_batch(&self, paths: usize) -> PathBatch {
+        PathBatch::new(paths, self.dim, &self.features)
     }
 
     /// One Adam step of reciprocal adjoint matching at bridge points X_t | X_0, X_1.
@@ -818,11 +959,93 @@ impl Sampler for AsbsSampler {
     fn snapshot(&self) -> Box<dyn Sampler> {
         Box::new(self.clone())
     }
+
+    fn save_state(&self) -> StateMap {
+        let mut out = StateMap::new();
+        out.put_f32("net", self.net.params());
+        self.adam.save_state(&mut out, "adam.");
+        self.buffer.save_state(&mut out, "buffer.");
+        if let Corrector::Learned(c) = &self.corrector {
+            out.put_f32("corrector.net", c.net.params());
+            c.adam.save_state(&mut out, "corrector.adam.");
+            c.buffer.save_state(&mut out, "corrector.buffer.");
+        }
+        out.put_u64("rng", &self.rng.state());
+        out.put_usize("iteration", self.iteration);
+        out.put_u64("energy_evals", &[self.energy_evals]);
+        out.put_f32("particles", &self.rollout.x);
+        out.put_f32("trajectories", &self.trajectories);
+        Rollout::save_state(self.last.as_ref(), &mut out, "last.");
+        out
+    }
+
+    fn load_state(&mut self, from: &StateMap) -> Result<(), String> {
+        self.net
+            .set_params(&from.f32s_of_len("net", self.net.n_params())?);
+        self.adam.load_state(from, "adam.")?;
+        self.buffer.load_state(from, "buffer.")?;
+        if let Corrector::Learned(c) = &mut self.corrector {
+            c.net
+                .set_params(&from.f32s_of_len("corrector.net", c.net.n_params())?);
+            c.adam.load_state(from, "corrector.adam.")?;
+            c.buffer.load_state(from, "corrector.buffer.")?;
+        }
+        self.rng = Rng::from_state(&from.u64s("rng")?)?;
+        self.iteration = from.usize("iteration")?;
+        self.energy_evals = from.u64s("energy_evals")?.first().copied().unwrap_or(0);
+        from.read_f32_into("particles", &mut self.rollout.x)?;
+        from.read_f32_into("trajectories", &mut self.trajectories)?;
+        self.last = Rollout::load_state(from, "last.")?;
+        self.phase = Phase::Rollout;
+        self.rollout.step = 0;
+        // The weighted index is a function of the buffer's rows, rebuilt after every
+        // adjoint rollout and unchanged since.
+        if let Some(index) = &mut self.weighted_replay {
+            if !self.buffer.is_empty() {
+                let (buffer, d) = (&self.buffer, self.dim);
+                index.rebuild((0..buffer.len()).map(|i| buffer.row(i)[3 * d] as f64))?;
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rollout_and_training_loops_do_not_allocate() {
+        // Issue 5: the Euler–Maruyama steps and the inner Adam steps reuse preallocated
+        // buffers. Counted on this thread with the rollout pinned to it.
+        use crate::alloc_count::allocations_on_this_thread;
+        use crate::bench::{BenchConfig, BenchSampler};
+        let mut cfg = BenchConfig::preset("browser").unwrap();
+        for (f, v) in [("paths", "600"), ("steps", "20"), ("inner", "4")] {
+            cfg.set(f, v).unwrap();
+        }
+        let start = std::time::Instant::now();
+        let now = || start.elapsed().as_secs_f64();
+        // The counter sees an allocation on this thread.
+        let before = allocations_on_this_thread();
+        std::hint::black_box(Vec::<u8>::with_capacity(8));
+        assert_eq!(allocations_on_this_thread() - before, 1);
+        let mut bench = BenchSampler::new(&cfg).unwrap();
+        let s = &mut bench.sampler;
+        s.rollout.set_threads(1);
+        s.timed_iteration(&now).unwrap(); // sizes every buffer
+        s.begin_split_iteration();
+        let before = allocations_on_this_thread();
+        s.advance_share(0..s.rollout_blocks());
+        assert_eq!(allocations_on_this_thread() - before, 0, "rollout steps");
+        s.rollout.step = s.grid.steps();
+        s.finish_rollout(Stage::Adjoint).unwrap();
+        let before = allocations_on_this_thread();
+        for _ in 0..4 {
+            s.adjoint_step().unwrap();
+        }
+        assert_eq!(allocations_on_this_thread() - before, 0, "Adam steps");
+    }
     use crate::energy::Target;
 
     /// A rollout of the untrained (base) sampler on a harmonic well, its replay rows drawn

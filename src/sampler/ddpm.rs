@@ -24,6 +24,7 @@ use crate::config::Config;
 use crate::energy::{Energy, Target};
 use crate::nn::{Adam, FourierFeatures, Mlp, Workspace};
 use crate::rng::Rng;
+use crate::sampler::state::StateMap;
 use ndarray::Array2;
 use std::sync::Arc;
 
@@ -389,6 +390,40 @@ impl Sampler for DdpmSampler {
 
     fn snapshot(&self) -> Box<dyn Sampler> {
         Box::new(self.clone())
+    }
+
+    fn save_state(&self) -> StateMap {
+        let mut out = StateMap::new();
+        out.put_f32("net", self.net.params());
+        self.adam.save_state(&mut out, "adam.");
+        out.put_u64("rng", &self.rng.state());
+        out.put_usize("iteration", self.iteration);
+        out.put_f32("particles", &self.x);
+        out.put_f32("trajectories", &self.trajectories);
+        out.put_f32("last_chain", &self.last_chain);
+        Rollout::save_state(self.last.as_ref(), &mut out, "last.");
+        out
+    }
+
+    fn load_state(&mut self, from: &StateMap) -> Result<(), String> {
+        self.net
+            .set_params(&from.f32s_of_len("net", self.net.n_params())?);
+        self.adam.load_state(from, "adam.")?;
+        self.rng = Rng::from_state(&from.u64s("rng")?)?;
+        self.iteration = from.usize("iteration")?;
+        from.read_f32_into("particles", &mut self.x)?;
+        from.read_f32_into("trajectories", &mut self.trajectories)?;
+        self.last_chain = from.f32s("last_chain")?;
+        if !self.last_chain.is_empty() {
+            self.chain.clone_from(&self.last_chain);
+        }
+        self.last = Rollout::load_state(from, "last.")?;
+        // Between iterations DDPM is about to train (methods.md §4: train, then sample).
+        self.phase = Phase::Train;
+        self.inner = 0;
+        self.loss_sum = 0.0;
+        self.reverse_step = 0;
+        Ok(())
     }
 }
 

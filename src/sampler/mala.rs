@@ -10,6 +10,7 @@ use super::{Phase, Rollout, Sampler, Work};
 use crate::config::Config;
 use crate::energy::Energy;
 use crate::rng::Rng;
+use crate::sampler::state::StateMap;
 use std::sync::Arc;
 
 /// Parallel Metropolis-adjusted Langevin chains on ν ∝ exp(−E) (E has τ folded in; log R = −E).
@@ -157,6 +158,41 @@ impl MalaChains {
     /// Gradient evaluations so far (one per chain at the start and per step).
     pub fn energy_evals(&self) -> u64 {
         self.energy_evals
+    }
+}
+
+impl MalaChains {
+    /// Saves the chains (states, log R, ∇log R, η, counters) under `prefix`.
+    pub fn save_state(&self, out: &mut StateMap, prefix: &str) {
+        out.put_f64(&format!("{prefix}states"), &self.states);
+        out.put_f64(&format!("{prefix}log_r"), &self.log_r);
+        out.put_f64(&format!("{prefix}grad_log_r"), &self.grad_log_r);
+        out.put_scalar(&format!("{prefix}step"), self.step);
+        out.put_u64(&format!("{prefix}energy_evals"), &[self.energy_evals]);
+        let accepted: Vec<u64> = self.accepted.iter().map(|&a| a as u64).collect();
+        out.put_u64(&format!("{prefix}accepted"), &accepted);
+    }
+
+    /// Restores chains of this size from [`MalaChains::save_state`].
+    pub fn load_state(&mut self, from: &StateMap, prefix: &str) -> Result<(), String> {
+        from.read_f64_into(&format!("{prefix}states"), &mut self.states)?;
+        from.read_f64_into(&format!("{prefix}log_r"), &mut self.log_r)?;
+        from.read_f64_into(&format!("{prefix}grad_log_r"), &mut self.grad_log_r)?;
+        self.step = from.scalar(&format!("{prefix}step"))?;
+        let evals = from.u64s(&format!("{prefix}energy_evals"))?;
+        self.energy_evals = *evals
+            .first()
+            .ok_or_else(|| format!("saved state: {prefix}energy_evals is empty"))?;
+        let accepted = from.u64s(&format!("{prefix}accepted"))?;
+        if accepted.len() != self.accepted.len() {
+            return Err(format!(
+                "saved state: {prefix}accepted has the wrong length"
+            ));
+        }
+        for (a, &v) in self.accepted.iter_mut().zip(&accepted) {
+            *a = v != 0;
+        }
+        Ok(())
     }
 }
 
@@ -359,6 +395,31 @@ impl Sampler for MalaSampler {
 
     fn snapshot(&self) -> Box<dyn Sampler> {
         Box::new(self.clone())
+    }
+
+    fn save_state(&self) -> StateMap {
+        let mut out = StateMap::new();
+        self.chains.save_state(&mut out, "chains.");
+        out.put_u64("rng", &self.rng.state());
+        out.put_usize("iteration", self.iteration);
+        out.put_f32("last_paths", &self.last_paths);
+        out.put_scalar("last_acceptance", self.last_acceptance);
+        Rollout::save_state(self.last.as_ref(), &mut out, "last.");
+        out
+    }
+
+    fn load_state(&mut self, from: &StateMap) -> Result<(), String> {
+        self.chains.load_state(from, "chains.")?;
+        self.rng = Rng::from_state(&from.u64s("rng")?)?;
+        self.iteration = from.usize("iteration")?;
+        self.last_paths = from.f32s("last_paths")?;
+        self.last_acceptance = from.scalar("last_acceptance")?;
+        self.step_in_iteration = 0;
+        self.acceptance_sum = 0.0;
+        self.refresh_particles();
+        self.record_paths();
+        self.last = Rollout::load_state(from, "last.")?;
+        Ok(())
     }
 }
 

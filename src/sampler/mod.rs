@@ -11,13 +11,17 @@ pub mod gfn;
 pub mod line_integral;
 pub mod mala;
 pub mod oracle;
+#[cfg(not(target_arch = "wasm32"))]
+mod pool;
 pub mod replay_buffer;
 pub mod rollout;
 pub mod source;
+pub mod state;
 
 use crate::config::Config;
 use crate::energy::Energy;
 use crate::rng::Rng;
+use state::StateMap;
 use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -105,8 +109,50 @@ pub trait Sampler: Send {
     fn as_ddpm(&self) -> Option<&ddpm::DdpmSampler> {
         None
     }
+    /// The GFlowNet sampler, for its residual and replay-buffer views.
+    fn as_gfn(&self) -> Option<&gfn::GfnSampler> {
+        None
+    }
     /// A copy to return to after a divergence.
     fn snapshot(&self) -> Box<dyn Sampler>;
+    /// What persists between outer iterations (weights, optimizer moments, buffers,
+    /// generator states, counters, the last rollout), saved between two iterations (see
+    /// [`state`]). Called only there: `Run` saves its last good state.
+    fn save_state(&self) -> StateMap;
+    /// Loads [`Sampler::save_state`]'s map into a sampler freshly built from the same
+    /// configuration, which then continues exactly as the saved one would have. An error
+    /// names what does not fit (a map saved with other settings).
+    fn load_state(&mut self, state: &StateMap) -> Result<(), String>;
+}
+
+impl Rollout {
+    /// Saves the rollout under `prefix`; `None` saves a marker that there was none.
+    pub fn save_state(rollout: Option<&Rollout>, out: &mut StateMap, prefix: &str) {
+        out.put_bool(&format!("{prefix}present"), rollout.is_some());
+        if let Some(r) = rollout {
+            out.put_f32(&format!("{prefix}samples"), &r.samples);
+            out.put_bool(&format!("{prefix}weighted"), r.log_weights.is_some());
+            if let Some(w) = &r.log_weights {
+                out.put_f64(&format!("{prefix}log_weights"), w);
+            }
+        }
+    }
+
+    pub fn load_state(from: &StateMap, prefix: &str) -> Result<Option<Rollout>, String> {
+        if !from.bool(&format!("{prefix}present"))? {
+            return Ok(None);
+        }
+        let samples = from.f32s(&format!("{prefix}samples"))?;
+        let log_weights = if from.bool(&format!("{prefix}weighted"))? {
+            Some(from.f64s(&format!("{prefix}log_weights"))?)
+        } else {
+            None
+        };
+        Ok(Some(Rollout {
+            samples,
+            log_weights,
+        }))
+    }
 }
 
 /// The sampler registry.

@@ -127,6 +127,37 @@ impl WeightedIndex {
     }
 }
 
+impl ReplayBuffer {
+    /// Saves the stored rows and the write position under `prefix`.
+    pub fn save_state(&self, out: &mut crate::sampler::state::StateMap, prefix: &str) {
+        out.put_f32(
+            &format!("{prefix}data"),
+            &self.data[..self.len * self.width],
+        );
+        out.put_usize(&format!("{prefix}next"), self.next);
+    }
+
+    pub fn load_state(
+        &mut self,
+        from: &crate::sampler::state::StateMap,
+        prefix: &str,
+    ) -> Result<(), String> {
+        let data = from.f32s(&format!("{prefix}data"))?;
+        let next = from.usize(&format!("{prefix}next"))?;
+        let len = data.len() / self.width;
+        if data.len() % self.width != 0 || len > self.capacity || next >= self.capacity {
+            return Err(format!(
+                "saved state: the replay buffer {prefix} does not fit {} rows of width {}",
+                self.capacity, self.width
+            ));
+        }
+        self.data[..data.len()].copy_from_slice(&data);
+        self.len = len;
+        self.next = next;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

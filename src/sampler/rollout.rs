@@ -6,6 +6,7 @@ use crate::nn::{FourierFeatures, Mlp, Workspace};
 use crate::rng::Rng;
 use crate::sde::TimeGrid;
 use ndarray::Array2;
+use rand::RngCore;
 
 /// Paths shown as trajectories.
 pub(crate) const TRAJECTORIES: usize = 24;
@@ -40,6 +41,9 @@ pub(crate) fn rollout_threads() -> usize {
 /// One block's private state.
 #[derive(Clone)]
 struct PathBlock {
+    /// The seed `rng` started from at the last restart (a Web Worker rebuilds the stream
+    /// from it).
+    seed: u64,
     rng: Rng,
     inputs: Array2<f32>,
     ws: Workspace,
@@ -59,6 +63,7 @@ impl PathBatch {
     pub(crate) fn new(n: usize, d: usize, features: &FourierFeatures) -> PathBatch {
         let blocks = (0..n.div_ceil(BLOCK))
             .map(|b| PathBlock {
+                seed: 0,
                 rng: Rng::new(0),
                 inputs: Array2::zeros((BLOCK.min(n - b * BLOCK), d + features.dim())),
                 ws: Workspace::new(),
@@ -79,8 +84,53 @@ impl PathBatch {
         self.x.fill(0.0); // Dirac source at the origin.
         self.log_ratio.fill(0.0);
         for block in &mut self.blocks {
-            block.rng = rng.fork();
+            // The same stream as `rng.fork()`, with its seed kept.
+            block.seed = rng.next_u64();
+            block.rng = Rng::new(block.seed);
         }
+    }
+
+    /// Back to t = 0 with the blocks' streams started from `seeds` (one per block, as
+    /// `block_seeds` of the batch this one simulates a share of); x is left as it is.
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn restart_from_seeds(&mut self, seeds: &[u64]) -> Result<(), String> {
+        if seeds.len() != self.blocks.len() {
+            return Err(format!(
+                "rollout share: {} block seeds for {} blocks",
+                seeds.len(),
+                self.blocks.len()
+            ));
+        }
+        self.step = 0;
+        self.log_ratio.fill(0.0);
+        for (block, &seed) in self.blocks.iter_mut().zip(seeds) {
+            block.seed = seed;
+            block.rng = Rng::new(seed);
+        }
+        Ok(())
+    }
+
+    /// Runs on `threads` threads from now on (tests pin 1 to see every allocation).
+    #[cfg(test)]
+    pub(crate) fn set_threads(&mut self, threads: usize) {
+        self.threads = threads;
+    }
+
+    /// The seed of every block's stream since the last restart.
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn block_seeds(&self) -> impl Iterator<Item = u64> + '_ {
+        self.blocks.iter().map(|b| b.seed)
+    }
+
+    /// Blocks, each a contiguous run of paths; a share of a rollout is a range of them.
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn n_blocks(&self) -> usize {
+        self.blocks.len()
+    }
+
+    /// The first path of block `b` (b = n_blocks gives the number of paths).
+    pub(crate) fn block_start(&self, b: usize) -> usize {
+        (b * BLOCK).min(self.log_ratio.len())
     }
 
     /// One Euler–Maruyama step of every path with the network's control.
@@ -91,59 +141,147 @@ impl PathBatch {
         features: &FourierFeatures,
         d: usize,
     ) {
-        let i = self.step;
-        let step_block = |block: &mut PathBlock, x: &mut [f32], log_ratio: &mut [f64]| {
-            fill_inputs(&mut block.inputs, x, d, features, grid.times[i]);
-            let u = net.forward(block.inputs.view(), &mut block.ws);
-            let u = u.as_slice().expect("network output is contiguous");
-            grid.step(i, x, u, log_ratio, d, &mut block.rng);
-        };
-        let threads = self.threads.min(self.blocks.len());
-        let (blocks, x, log_ratio) = (
-            &mut self.blocks[..],
-            &mut self.x[..],
-            &mut self.log_ratio[..],
-        );
-        // No threads in wasm32 (the browser's would need SharedArrayBuffer).
-        if threads <= 1 || cfg!(target_arch = "wasm32") {
-            run_blocks(blocks, x, log_ratio, d, &step_block);
-        } else {
-            // Contiguous shares of the blocks, one per thread; this thread takes the last.
-            std::thread::scope(|s| {
-                let (mut blocks, mut x, mut log_ratio) = (blocks, x, log_ratio);
-                for t in 0..threads - 1 {
-                    let take = blocks.len() / (threads - t);
-                    let paths: usize = blocks[..take].iter().map(|b| b.inputs.nrows()).sum();
-                    let (b0, b1) = blocks.split_at_mut(take);
-                    let (x0, x1) = x.split_at_mut(paths * d);
-                    let (l0, l1) = log_ratio.split_at_mut(paths);
-                    let step_block = &step_block;
-                    s.spawn(move || run_blocks(b0, x0, l0, d, step_block));
-                    (blocks, x, log_ratio) = (b1, x1, l1);
-                }
-                run_blocks(blocks, x, log_ratio, d, &step_block);
-            });
+        self.advance_steps(1, net, grid, features, d, None);
+    }
+
+    /// `count` Euler–Maruyama steps of every path. Each thread takes a contiguous share of
+    /// the blocks through all `count` steps (blocks never interact, so threads meet once per
+    /// call, not once per step). If `trace` is given (k paths × (steps + 1) points × d), the
+    /// first k paths' positions after each step are written to it at their step's point.
+    pub(crate) fn advance_steps(
+        &mut self,
+        count: usize,
+        net: &Mlp,
+        grid: &TimeGrid,
+        features: &FourierFeatures,
+        d: usize,
+        trace: Option<&mut [f32]>,
+    ) {
+        let count = count.min(grid.steps() - self.step);
+        let all = 0..self.blocks.len();
+        self.advance_block_range(all, count, net, grid, features, d, trace);
+        self.step += count;
+    }
+
+    /// `count` steps from `self.step` of the blocks in `range` only (the others are left to
+    /// another worker); `self.step` is not moved. The trace, if any, needs block 0 in range.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn advance_block_range(
+        &mut self,
+        range: std::ops::Range<usize>,
+        count: usize,
+        net: &Mlp,
+        grid: &TimeGrid,
+        features: &FourierFeatures,
+        d: usize,
+        trace: Option<&mut [f32]>,
+    ) {
+        let first = self.step;
+        let count = count.min(grid.steps() - first);
+        if count == 0 {
+            return;
         }
-        self.step += 1;
+        let points = grid.steps() + 1;
+        if let Some(trace) = &trace {
+            let k = trace.len() / (points * d);
+            assert!(
+                trace.len() == k * points * d
+                    && (k == 0 || range.start == 0 && k <= self.blocks[0].inputs.nrows()),
+                "rollout trace: traced paths must lie in the first block, in range"
+            );
+        }
+        let run_share = |share: Share| {
+            let Share {
+                blocks,
+                x,
+                log_ratio,
+                mut trace,
+            } = share;
+            let (mut x, mut log_ratio) = (x, log_ratio);
+            for (b, block) in blocks.iter_mut().enumerate() {
+                let n = block.inputs.nrows();
+                let (xb, xr) = std::mem::take(&mut x).split_at_mut(n * d);
+                let (lb, lr) = std::mem::take(&mut log_ratio).split_at_mut(n);
+                for i in first..first + count {
+                    fill_inputs(&mut block.inputs, xb, d, features, grid.times[i]);
+                    let u = net.forward(block.inputs.view(), &mut block.ws);
+                    let u = u.as_slice().expect("network output is contiguous");
+                    grid.step(i, xb, u, lb, d, &mut block.rng);
+                    if let (0, Some(trace)) = (b, trace.as_deref_mut()) {
+                        let k = trace.len() / (points * d);
+                        for (p, xp) in xb.chunks_exact(d).take(k).enumerate() {
+                            let at = (p * points + i + 1) * d;
+                            trace[at..at + d].copy_from_slice(xp);
+                        }
+                    }
+                }
+                (x, log_ratio) = (xr, lr);
+            }
+        };
+        let threads = self.threads.min(range.len()).min(MAX_SHARES);
+        let paths = self.block_start(range.start)..self.block_start(range.end);
+        let whole = Share {
+            blocks: &mut self.blocks[range],
+            x: &mut self.x[paths.start * d..paths.end * d],
+            log_ratio: &mut self.log_ratio[paths],
+            trace,
+        };
+        run_shares(whole, threads, d, &run_share);
     }
 }
 
-/// Runs `f` on each block with its rows of x (n × d) and log_ratio.
-fn run_blocks(
-    blocks: &mut [PathBlock],
-    x: &mut [f32],
-    log_ratio: &mut [f64],
-    d: usize,
-    f: &(impl Fn(&mut PathBlock, &mut [f32], &mut [f64]) + Sync),
-) {
-    let (mut x, mut log_ratio) = (x, log_ratio);
-    for block in blocks {
-        let n = block.inputs.nrows();
-        let (xb, xr) = x.split_at_mut(n * d);
-        let (lb, lr) = log_ratio.split_at_mut(n);
-        f(block, xb, lb);
-        (x, log_ratio) = (xr, lr);
+/// Most threads a rollout is split over.
+const MAX_SHARES: usize = 16;
+
+/// A contiguous run of blocks with their rows of x (n × d) and log_ratio; the first share
+/// carries the trace.
+struct Share<'a> {
+    blocks: &'a mut [PathBlock],
+    x: &'a mut [f32],
+    log_ratio: &'a mut [f64],
+    trace: Option<&'a mut [f32]>,
+}
+
+/// Splits `whole` into `threads` contiguous shares and runs `f` on each, on the process's
+/// worker pool natively (or on this thread if the pool is busy or in wasm, which has no
+/// threads without SharedArrayBuffer).
+fn run_shares(whole: Share, threads: usize, d: usize, f: &(dyn Fn(Share) + Sync)) {
+    #[cfg(not(target_arch = "wasm32"))]
+    if threads > 1 {
+        if let Some(mut pool) = super::pool::Pool::try_global() {
+            use std::sync::Mutex;
+            let shares: [Mutex<Option<Share>>; MAX_SHARES] =
+                std::array::from_fn(|_| Mutex::new(None));
+            let Share {
+                mut blocks,
+                mut x,
+                mut log_ratio,
+                mut trace,
+            } = whole;
+            let total = blocks.len();
+            for (t, slot) in shares.iter().enumerate().take(threads) {
+                let take = (t + 1) * total / threads - t * total / threads;
+                let paths: usize = blocks[..take].iter().map(|b| b.inputs.nrows()).sum();
+                let (b0, b1) = blocks.split_at_mut(take);
+                let (x0, x1) = x.split_at_mut(paths * d);
+                let (l0, l1) = log_ratio.split_at_mut(paths);
+                *slot.lock().expect("share") = Some(Share {
+                    blocks: b0,
+                    x: x0,
+                    log_ratio: l0,
+                    trace: trace.take(),
+                });
+                (blocks, x, log_ratio) = (b1, x1, l1);
+            }
+            pool.run(threads, &|t| {
+                let share = shares[t].lock().expect("share").take();
+                f(share.expect("each share is taken once"));
+            });
+            return;
+        }
     }
+    let _ = (threads, d);
+    f(whole);
 }
 
 /// Rows of [x, features(t)] for the network.
@@ -204,6 +342,40 @@ mod tests {
         assert_eq!(results[0], results[2]);
         // The control moved the paths: log-ratios are not all zero.
         assert!(results[0].1.iter().any(|&l| l.abs() > 1e-3));
+    }
+
+    #[test]
+    fn chunked_steps_with_a_trace_equal_single_steps_on_any_thread_count() {
+        let net = random_net(6);
+        let grid = TimeGrid::new(&Config::preset(Preset::Browser).schedule(), 23);
+        let features = FourierFeatures::new(3);
+        let (n, d, k) = (2 * BLOCK + 40, 2, 5);
+        let points = grid.steps() + 1;
+        // Reference: one step per call, positions read after each.
+        let mut single = PathBatch::new(n, d, &features);
+        single.threads = 1;
+        single.restart(&mut Rng::new(2));
+        let mut want = vec![0f32; k * points * d];
+        while single.step < grid.steps() {
+            single.advance(&net, &grid, &features, d);
+            for p in 0..k {
+                let at = (p * points + single.step) * d;
+                want[at..at + d].copy_from_slice(&single.x[p * d..(p + 1) * d]);
+            }
+        }
+        for threads in [1, 2, 3] {
+            let mut batch = PathBatch::new(n, d, &features);
+            batch.threads = threads;
+            batch.restart(&mut Rng::new(2));
+            let mut trace = vec![0f32; k * points * d];
+            for chunk in [1, 7, 100] {
+                batch.advance_steps(chunk, &net, &grid, &features, d, Some(&mut trace));
+            }
+            assert_eq!(batch.step, grid.steps());
+            assert_eq!(batch.x, single.x, "{threads} threads");
+            assert_eq!(batch.log_ratio, single.log_ratio, "{threads} threads");
+            assert_eq!(trace, want, "{threads} threads");
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 // post, the iframe page's postMessage protocol, copy link, hide flags, scenes, export and
 // import, and screenshots of the example post. Called by run.mjs with its helpers.
 
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
 /**
@@ -37,7 +37,27 @@ export async function embedChecks(t) {
     assert(els.second.state === "poster" && els.third.state === "poster", `below the fold already started: ${JSON.stringify(els)}`);
     const posterVisible = await page.locator("#second .poster").isVisible();
     assert(posterVisible, "the second element shows no poster");
-    await page.locator("#second").scrollIntoViewIfNeeded();
+    // The posters below draw their target's density (the core is loaded by the first).
+    await page.waitForFunction(() => document.getElementById("third").dataset.preview === "drawn", null, { timeout: 15000 });
+    const poster = await page.evaluate(() => {
+      const el = document.getElementById("third");
+      const canvas = el.shadowRoot.querySelector("canvas.main");
+      const ctx = canvas.getContext("2d");
+      const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);
+      // Drawn pixels: opaque and not the first pixel's colour (the background).
+      let drawn = 0;
+      let sampled = 0;
+      for (let k = 0; k < data.length; k += 4 * 7) {
+        sampled += 1;
+        if (data[k + 3] > 0 && (data[k] !== data[0] || data[k + 1] !== data[1] || data[k + 2] !== data[2])) drawn += 1;
+      }
+      return { state: el.dataset.state, drawn: drawn / sampled, width: canvas.width, png: canvas.toDataURL("image/png") };
+    });
+    assert(poster.state === "poster" && poster.width > 0 && poster.drawn > 0.005, `the third poster shows no density: ${poster.state}, ${(100 * poster.drawn).toFixed(2)} % drawn`);
+    // Kept as an artifact without scrolling to it (which would start it).
+    await writeFile(join(artifacts, "embed-poster.png"), Buffer.from(poster.png.split(",")[1], "base64"));
+    // Just near enough: the second's top 50 px above the viewport's bottom edge.
+    await page.evaluate(() => window.scrollTo(0, window.scrollY + document.getElementById("second").getBoundingClientRect().top - window.innerHeight + 50));
     const started = await waitFor(async () => (await elements(page)).second.state === "paused", 20000);
     assert(started, "the second element did not start when scrolled into view");
     assert(await page.locator("#second .poster").isHidden(), "the poster stays after the start");
@@ -339,6 +359,169 @@ async function pageChecks({ browser, base, artifacts, check, assert, waitFor, wa
     acceptDownloads: true,
   });
 
+  await check("formula box: a parse error points at its column while the run keeps going; a valid formula runs and round-trips through the hash", async () => {
+    const page = await openPage(context, `${base}#sampler=adjoint&energy=gmm9&seed=3&paths=128`, "formula");
+    const pg = () => page.evaluate(() => ({ config: window.boltzmannPlayground.playground.config(), iteration: window.boltzmannPlayground.playground.metrics().iteration, playing: window.boltzmannPlayground.state.playing }));
+    await page.selectOption("#energy", "formula");
+    const example = await pg();
+    assert(example.config.energy.formula && example.config.energy.formula.window.length === 2, `the example formula runs: ${JSON.stringify(example.config.energy)}`);
+    if (!example.playing) await page.click("#play");
+    // A parse error: named at the box with its column marked, the example keeps training.
+    await page.fill("#formula-text", "x^2 + * y");
+    await page.locator("#formula-error").waitFor({ state: "visible", timeout: 3000 });
+    const message = await page.textContent("#formula-error");
+    const marked = await page.textContent(".formula-mark mark");
+    const before = await pg();
+    await page.press("#formula-text", "Enter");
+    const selected = await page.evaluate(() => {
+      const t = document.getElementById("formula-text");
+      return t.value.slice(t.selectionStart, t.selectionEnd);
+    });
+    await waitFor(async () => (await pg()).iteration > before.iteration + 1, 15000);
+    const during = await pg();
+    assert(/column 7/.test(message) && marked === "*" && selected === "*", `error ${message}, marked "${marked}", selected "${selected}"`);
+    assert(JSON.stringify(during.config.energy) === JSON.stringify(example.config.energy), "a bad formula replaced the run");
+    assert(during.iteration > before.iteration, `the previous run stopped: ${before.iteration} → ${during.iteration}`);
+    assert((await page.getAttribute("#formula-text", "aria-invalid")) === "true", "the box is not marked invalid");
+    // A valid formula starts a run on it; the link holds it, and a reload restores it.
+    const text = "(x^2 - 1)^2 + y^2 / 2";
+    await page.fill("#formula-text", text);
+    await page.press("#formula-text", "Enter");
+    await waitFor(async () => (await pg()).config.energy.formula?.energy === text, 5000);
+    const running = await pg();
+    assert(await page.locator("#formula-error").isHidden(), "the error stays after a valid formula");
+    const hash = await page.evaluate(() => window.location.hash);
+    assert(decodeURIComponent(hash).includes(text), `hash ${hash}`);
+    await page.reload({ waitUntil: "load" });
+    await page.waitForFunction(() => document.documentElement.dataset.ready === "true", null, { timeout: 30000 });
+    const reloaded = await pg();
+    const shown = await page.inputValue("#formula-text");
+    const choice = await page.inputValue("#energy");
+    await page.close();
+    assert(JSON.stringify(reloaded.config) === JSON.stringify(running.config), `after reload: ${JSON.stringify(reloaded.config.energy)}`);
+    assert(shown === text && choice === "formula", `the box shows "${shown}", the select ${choice}`);
+    return `${message}`;
+  });
+
+  await check("comparison: a scene's second run with other settings, any sampler chosen beside it, both plotted against evaluations and time", async () => {
+    const page = await openPage(context, `${base}#scene=gfn-exploration`, "compare");
+    const info = () =>
+      page.evaluate(() => {
+        const bp = window.boltzmannPlayground;
+        const blank = (id) => {
+          const c = document.getElementById(id);
+          const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+          let n = 0;
+          for (let k = 0; k < d.length; k += 4 * 5) if (d[k + 3] > 0 && (d[k] !== d[0] || d[k + 1] !== d[1] || d[k + 2] !== d[2])) n += 1;
+          return n;
+        };
+        return {
+          main: bp.playground.config(),
+          other: bp.compare ? bp.compare.config() : null,
+          otherIteration: bp.compare ? bp.compare.metrics().iteration : -1,
+          card: !document.getElementById("compare-card").hidden,
+          drawnEvals: blank("compare-evals"),
+          drawnTime: blank("compare-time"),
+          hash: decodeURIComponent(window.location.hash),
+          legend: document.querySelector(".compare-name").textContent,
+        };
+      });
+    if (!(await page.evaluate(() => window.boltzmannPlayground.state.playing))) await page.click("#play");
+    await waitFor(async () => (await info()).otherIteration >= 3, 30000);
+    const first = await info();
+    assert(first.main.sampler === "tb" && first.main.explore === 0 && first.other && first.other.sampler === "tb" && first.other.explore === 0.2, `runs: ${JSON.stringify([first.main.explore, first.other?.explore])}`);
+    assert(first.card && first.drawnEvals > 20 && first.drawnTime > 20, `comparison charts: ${JSON.stringify(first)}`);
+    assert(first.main.seed === first.other.seed && first.main.energy === first.other.energy, "the runs differ in seed or target");
+    // Another sampler beside it, by the select: in the link, and trained.
+    await page.selectOption("#compare-with", "vargrad");
+    await waitFor(async () => (await info()).otherIteration >= 2, 30000);
+    const second = await info();
+    await page.close();
+    assert(second.other.sampler === "vargrad" && second.hash.includes("vs=vargrad") && second.hash.includes("compare=1"), `after choosing vargrad: ${second.other.sampler}, ${second.hash}`);
+    assert(second.legend !== first.legend && !/explore/.test(second.legend), `legend ${first.legend} → ${second.legend}`);
+    return `${first.legend} then ${second.legend}`;
+  });
+
+  await check("mixture editor: add, remove, edit with the core's messages while the run keeps going, drag a mean; the link keeps it", async () => {
+    const mixture = { gmm: { weights: [0.3, 0.7], means: [[-3, 0], [3, 1]], covs: [[[1, 0], [0, 1]], [[0.5, 0], [0, 2]]] } };
+    const page = await openPage(context, `${base}#sampler=adjoint&seed=4&paths=128&energy=${encodeURIComponent(JSON.stringify(mixture))}`, "mixture");
+    const gmm = () => page.evaluate(() => window.boltzmannPlayground.playground.config().energy.gmm);
+    const iteration = () => page.evaluate(() => window.boltzmannPlayground.playground.metrics().iteration);
+    if (!(await page.evaluate(() => window.boltzmannPlayground.state.playing))) await page.click("#play");
+    assert((await page.locator(".mean-handle").count()) === 2, "two mean handles");
+    // A non-positive weight and a covariance that is not positive definite: named, run kept.
+    const edit = async (component, key, value) => {
+      const input = page.locator(`#mixture-editor input[data-component="${component}"][data-key="${key}"]`);
+      await input.fill(String(value));
+      await input.dispatchEvent("change");
+    };
+    await edit(0, "w", -1);
+    const weightMessage = await page.textContent("#custom-error");
+    const before = await iteration();
+    await waitFor(async () => (await iteration()) > before + 1, 15000);
+    assert(/weight/i.test(weightMessage) && /positive/i.test(weightMessage), `weight message: ${weightMessage}`);
+    assert((await iteration()) > before, "the run stopped after a rejected weight");
+    assert(JSON.stringify(await gmm()) === JSON.stringify(mixture.gmm), "a rejected edit replaced the run");
+    await edit(0, "w", 0.3);
+    await edit(1, "sxy", 5);
+    const covMessage = await page.textContent("#custom-error");
+    assert(/definite/i.test(covMessage), `covariance message: ${covMessage}`);
+    assert(JSON.stringify(await gmm()) === JSON.stringify(mixture.gmm), "a rejected covariance replaced the run");
+    // Fix it, add a component, remove it again.
+    await edit(1, "sxy", 0.2);
+    await waitFor(async () => (await gmm()).covs[1][0][1] === 0.2, 5000);
+    await page.click("#mixture-editor button:text('Add component')");
+    await waitFor(async () => (await gmm()).weights.length === 3, 5000);
+    assert((await page.locator(".mean-handle").count()) === 3, "three handles after adding");
+    await page.click("#mixture-editor button[aria-label='Remove component 2']");
+    await waitFor(async () => (await gmm()).weights.length === 2, 5000);
+    // Drag the first mean to the middle of the plot.
+    // The plot's window (it follows the mixture, so read it before the drag changes it).
+    const win = await page.evaluate(() => Array.from(window.boltzmannPlayground.playground.window()));
+    const handle = page.locator(".mean-handle").first();
+    const box = await handle.boundingBox();
+    const plot = await page.locator("#field-plot").boundingBox();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(plot.x + plot.width / 2, plot.y + plot.height / 2, { steps: 8 });
+    await page.mouse.up();
+    await waitFor(async () => (await gmm()).means[0][0] !== -3, 5000);
+    const dragged = await gmm();
+    const centre = [(win[0] + win[1]) / 2, (win[2] + win[3]) / 2];
+    assert(Math.abs(dragged.means[0][0] - centre[0]) < 0.3 && Math.abs(dragged.means[0][1] - centre[1]) < 0.3, `dragged to ${dragged.means[0]}, centre ${centre}`);
+    await page.reload({ waitUntil: "load" });
+    await page.waitForFunction(() => document.documentElement.dataset.ready === "true", null, { timeout: 30000 });
+    const reloaded = await gmm();
+    await page.screenshot({ path: join(artifacts, "mixture-editor.png") });
+    await page.close();
+    assert(JSON.stringify(reloaded) === JSON.stringify(dragged), "the link lost the edited mixture");
+    return `${weightMessage} / ${covMessage}`;
+  });
+
+  await check("a link edited to hold an invalid value names it while the run keeps its progress", async () => {
+    const page = await openPage(context, `${base}#sampler=adjoint&energy=gmm9&seed=12&paths=128`, "bad-hash-edit");
+    const iteration = () => page.evaluate(() => window.boltzmannPlayground.playground.metrics().iteration);
+    if (!(await page.evaluate(() => window.boltzmannPlayground.state.playing))) await page.click("#play");
+    await waitFor(async () => (await iteration()) >= 3, 20000);
+    const config = await page.evaluate(() => window.boltzmannPlayground.playground.config());
+    await page.evaluate(() => {
+      window.location.hash = `${window.location.hash}&lr=abc`;
+    });
+    const banner = page.locator("#link-warnings");
+    await banner.waitFor({ state: "visible", timeout: 5000 });
+    const text = (await banner.textContent()).replace(/\s+/g, " ");
+    const at = await iteration();
+    await waitFor(async () => (await iteration()) > at + 1, 15000);
+    const after = await iteration();
+    const same = await page.evaluate(() => window.boltzmannPlayground.playground.config());
+    const hash = await page.evaluate(() => window.location.hash);
+    await page.close();
+    assert(/lr=abc/.test(text), `the warning does not name lr=abc: ${text}`);
+    assert(at >= 3 && after > at, `the run lost its progress: ${at} → ${after}`);
+    assert(JSON.stringify(same) === JSON.stringify(config) && !hash.includes("abc"), `config or hash changed: ${hash}`);
+    return text.slice(0, 100);
+  });
+
   await check("copy link: the clipboard gets the address, with a visible confirmation and a fallback", async () => {
     const page = await openPage(context, `${base}#sampler=adjoint&energy=gmm9&seed=11`, "copy-link");
     await page.click("#copy-link");
@@ -407,7 +590,7 @@ async function pageChecks({ browser, base, artifacts, check, assert, waitFor, wa
     return seen.join(", ");
   });
 
-  await check("export: PNG, CSV and JSON downloads; JSON import restores the run and rejects bad files", async () => {
+  await check("export: PNG, CSV and JSON with the network's weights; JSON import restores the run where it was and rejects bad files", async () => {
     const page = await openPage(context, `${base}#sampler=adjoint&energy=gmm9&seed=21&paths=128&lr=0.002`, "export");
     await page.click("#pause");
     await page.click("#step");
@@ -427,14 +610,24 @@ async function pageChecks({ browser, base, artifacts, check, assert, waitFor, wa
     const json = await grab("#export-json");
     const doc = JSON.parse(json.body.toString());
     assert(doc.format === "boltzmann-playground" && doc.config.seed === 21 && doc.config.paths === 128, `json ${json.body.toString().slice(0, 120)}`);
+    assert(doc.run && doc.run.iteration === rows && typeof doc.run.state["sampler.net"].f32 === "string", "the JSON holds the network's weights");
+    // What the original does next: one more iteration.
+    await page.click("#step");
+    const next = await page.evaluate(() => window.boltzmannPlayground.playground.history());
 
-    // Change the run, then import: the exported configuration comes back in full.
+    // Change the run, then import: the exported configuration and the trained state come
+    // back, and the restored run's next iteration is the original's, to the bit.
     await page.fill("#seed", "99");
     await page.locator("#seed").dispatchEvent("change");
     await page.setInputFiles("#import-json", { name: "run.json", mimeType: "application/json", buffer: json.body });
     await waitFor(() => page.evaluate(() => window.boltzmannPlayground.playground.config().seed === 21), 5000);
     const restored = await page.evaluate(() => window.boltzmannPlayground.playground.config());
     assert(JSON.stringify(restored) === JSON.stringify(doc.config), "the imported configuration differs from the exported one");
+    const resumed = await page.evaluate(() => window.boltzmannPlayground.playground.metrics().iteration);
+    assert(resumed === rows, `the import resumes at iteration ${resumed}, not ${rows}`);
+    await page.click("#step");
+    const again = await page.evaluate(() => window.boltzmannPlayground.playground.history());
+    assert(JSON.stringify(again) === JSON.stringify(next), `after import and a step the history differs: ${JSON.stringify(again.loss)} vs ${JSON.stringify(next.loss)}`);
 
     const bad = { ...doc, config: { ...doc.config, lr: -1 } };
     await page.setInputFiles("#import-json", { name: "bad.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(bad)) });

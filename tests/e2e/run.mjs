@@ -8,7 +8,9 @@
 // seed-gmm browser preset takes to match the true marginal and mode masses.
 // Environment: CHROMIUM (browser binary, default /usr/bin/chromium), DIST (site folder),
 // E2E_SKIP_TOLERANCE=1 skips the time-to-tolerance run; E2E_ONLY=embed runs only the
-// embedding checks (the custom element, the iframe protocol, sharing, export; embed.mjs).
+// embedding checks (the custom element, the iframe protocol, sharing, export; embed.mjs),
+// E2E_ONLY=gfn only the GFlowNet checks (modifiers, views, time-to-coverage; gfn.mjs),
+// E2E_ONLY=bench only the bench page's Web Worker check.
 
 import { createServer } from "node:http";
 import { readFile, mkdir, stat } from "node:fs/promises";
@@ -16,6 +18,7 @@ import { dirname, extname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { embedChecks } from "./embed.mjs";
+import { gfnChecks } from "./gfn.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const distDir = resolve(process.env.DIST || join(here, "..", "..", "dist"));
@@ -161,7 +164,7 @@ async function main() {
     let page;
     // E2E_ONLY=embed runs only the embedding checks (tests/e2e/embed.mjs).
     existing: {
-      if (process.env.E2E_ONLY === "embed") break existing;
+      if (process.env.E2E_ONLY) break existing;
 
       const loaded = await check("page loads and the wasm core starts", async () => {
         page = await openPage(desktop, base, "desktop");
@@ -738,7 +741,35 @@ async function main() {
       }
     }
 
-    await embedChecks({ browser, base, artifacts, check, assert, waitFor, sleep, watch, openPage });
+    const only = process.env.E2E_ONLY;
+    if (!only || only === "bench") {
+      await check("bench page: a Web Worker's share of the rollout gives the one-thread result bit for bit", async () => {
+        // 300 paths are 2 blocks: block 0 on the page's thread, block 1 in the worker.
+        const query = "preset=browser&paths=300&steps=6&inner=2&epochs=2&warmup=0";
+        const results = [];
+        for (const workers of [0, 1]) {
+          const p = await desktop.newPage();
+          watch(p, `bench workers=${workers}`);
+          await p.goto(`${base}www/bench.html?${query}&workers=${workers}`);
+          await p.waitForFunction(() => window.benchResult !== undefined, null, { timeout: 60000 });
+          results.push(await p.evaluate(() => window.benchResult));
+          await p.close();
+        }
+        const [one, shared] = results;
+        assert(!one.error && !shared.error, `${one.error || shared.error}`);
+        assert(one.threads === 1 && shared.threads === 2 && shared.workers === 1, `threads ${one.threads} and ${shared.threads}`);
+        assert(
+          Number.isFinite(one.last_train_loss) && one.last_train_loss === shared.last_train_loss,
+          `last loss ${one.last_train_loss} on one thread vs ${shared.last_train_loss} shared`,
+        );
+        for (const k of ["rollout", "target", "train", "total"]) assert(shared.s_per_epoch_median[k] >= 0, k);
+        assert(shared.peak_gflops > 0 && one.peak_gflops > 0, "engine peak");
+        return `last loss ${one.last_train_loss} both ways; engine peak ${shared.peak_gflops.toFixed(1)} GFLOP/s`;
+      });
+    }
+
+    if (!only || only === "embed") await embedChecks({ browser, base, artifacts, check, assert, waitFor, sleep, watch, openPage });
+    if (!only || only === "gfn") await gfnChecks({ browser, base, artifacts, check, assert, waitFor, sleep, watch, openPage });
 
     await check("no console errors or page errors", async () => {
       assert(pageErrors.length === 0, `${pageErrors.length}: ${pageErrors.slice(0, 3).join(" | ")}`);

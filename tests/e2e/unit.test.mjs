@@ -9,6 +9,9 @@ import { niceTicks, formatTick } from "../../www/views/ticks.js";
 import { configFromExport, configToExport, historyCsv } from "../../www/exchange.js";
 import { isCommand } from "../../www/protocol.js";
 import { SCENES, findScene } from "../../www/scenes.js";
+import { Track, comparisonValue, encodeVersus, parseVersus, versusConfig } from "../../www/compare.js";
+import { isFormulaEnergy, markColumn } from "../../www/formula.js";
+import { SAMPLERS, setSamplers } from "../../www/state.js";
 
 const CATALOG = ["seed-gmm", "well", "gmm9", "gmm25", "double-well"];
 
@@ -223,6 +226,19 @@ test("a run's JSON export imports back to the same configuration; bad documents 
   assert.deepEqual(back.config, state.config);
   assert.equal(back.compare, true);
   assert.equal(back.budget, 12);
+  assert.equal(back.run, null);
+  // With the saved run state (version 2), and a version 1 file without one.
+  const saved = { iteration: 3, state: { "sampler.net": { f32: "AACAPw==" } } };
+  const full = configFromExport(JSON.parse(JSON.stringify(configToExport(state, saved))));
+  assert.equal(full.ok, true);
+  assert.deepEqual(full.run, saved);
+  const versus = { sampler: "tb", settings: { explore: 0.2 } };
+  const withVersus = configFromExport(JSON.parse(JSON.stringify(configToExport({ ...state, versus }))));
+  assert.deepEqual(withVersus.versus, versus);
+  assert.equal(configFromExport({ ...doc, versus: { sampler: 3 } }).ok, false);
+  const v1 = configFromExport({ format: doc.format, version: 1, config: state.config });
+  assert.equal(v1.ok, true);
+  assert.equal(v1.run, null);
   for (const [broken, word] of [
     [null, "object"],
     [[], "object"],
@@ -231,6 +247,9 @@ test("a run's JSON export imports back to the same configuration; bad documents 
     [{ ...doc, config: [1] }, "config"],
     [{ ...doc, compare: "yes" }, "compare"],
     [{ ...doc, budget: 1000 }, "budget"],
+    [{ ...doc, run: [] }, "run"],
+    [{ ...doc, run: { iteration: -1, state: {} } }, "run.iteration"],
+    [{ ...doc, run: { iteration: 2, state: "x" } }, "run.state"],
   ]) {
     const r = configFromExport(broken);
     assert.equal(r.ok, false, JSON.stringify(broken));
@@ -250,4 +269,102 @@ test("only the protocol's exact messages are commands", () => {
   for (const bad of ["play", null, undefined, 3, [], { type: "explode" }, { type: "play", extra: 1 }, { type: "set-state" }, { type: "set-state", state: 3 }, { type: "set-state", state: [1] }, { type: "set-state", state: null }, { kind: "play" }, { type: 1 }]) {
     assert.equal(isCommand(bad), false, JSON.stringify(bad));
   }
+});
+
+test("GFlowNet modifiers and the projection round-trip through the hash; bad values are named", async () => {
+  const { parseAxes, setSamplers, SAMPLERS } = await import("../../www/state.js");
+  const before = SAMPLERS.map((x) => ({ name: x.value, description: x.description, dims: x.dims }));
+  setSamplers([...before, { name: "tb", description: "diffusion sampler trained by trajectory balance", dims: null }]);
+  const state = createState();
+  state.config = { sampler: "tb", energy: "manywell:8", explore: 0.1, local_search: true, langevin: false, learned_variance: true, t_scale: 20, lr_log_z: 0.1, ls_every: 20 };
+  state.axes = [2, 3];
+  const back = decodeHash(encodeHash(state), CATALOG.concat(["manywell"]));
+  assert.deepEqual(back.config, state.config);
+  assert.deepEqual(back.axes, [2, 3]);
+  assert.deepEqual(back.warnings, []);
+  assert.deepEqual(back.untyped, []);
+  const bad = decodeHash("#sampler=tb&explore=-0.5&local_search=maybe&ls_every=0&axes=2&energy=gmm7:3", CATALOG);
+  assert.equal(bad.warnings.length, 5, bad.warnings.join("\n"));
+  assert.match(bad.warnings[0], /explore.*0 or positive/);
+  assert.match(bad.warnings[1], /local_search.*true or false/);
+  assert.match(bad.warnings[2], /ls_every.*at least 2/);
+  assert.match(bad.warnings[3], /axes.*two coordinate numbers/);
+  assert.match(bad.warnings[4], /unknown target "gmm7:3"/);
+  assert.deepEqual(bad.config, { sampler: "tb" });
+  assert.deepEqual(parseAxes("0, 7"), { ok: true, value: [0, 7] });
+  assert.equal(parseAxes("1,2,3").ok, false);
+  setSamplers(before);
+});
+
+test("residual colours: a symmetric readable scale, grey at 0, the ends at ±R; buffers strided", async () => {
+  const { residualScale, residualColour, stridePoints, parseRgb } = await import("../../www/views/gfn.js");
+  assert.equal(residualScale([0.1, -0.2]), 0.5);
+  assert.equal(residualScale([0.3, -1.7]), 2);
+  assert.equal(residualScale([12]), 15);
+  assert.equal(residualScale([5]), 5);
+  // The 80th percentile: one far-off path of ten does not set the scale.
+  assert.equal(residualScale([0.2, -0.4, 0.1, 0.3, -0.2, 0.5, 0.6, -0.9, 0.7, 40]), 1);
+  const [neg, mid, pos] = [[0, 0, 255], [128, 128, 128], [255, 0, 0]];
+  assert.equal(residualColour(0, 2, neg, mid, pos), "rgb(128,128,128)");
+  assert.equal(residualColour(-2, 2, neg, mid, pos), "rgb(0,0,255)");
+  assert.equal(residualColour(9, 2, neg, mid, pos), "rgb(255,0,0)");
+  assert.equal(residualColour(1, 2, neg, mid, pos), "rgb(192,64,64)");
+  assert.equal(residualColour(NaN, 2, neg, mid, pos), "rgb(128,128,128)");
+  assert.deepEqual(parseRgb("#1d4ed8"), [29, 78, 216]);
+  const xy = Float32Array.from({ length: 20 }, (_, k) => k);
+  assert.equal(stridePoints(xy, 10), xy);
+  assert.deepEqual(Array.from(stridePoints(xy, 4)), [0, 1, 6, 7, 12, 13, 18, 19]);
+});
+
+test("the compared run: its sampler and changed settings round-trip through the hash", () => {
+  setSamplers([
+    { name: "adjoint", description: "Adjoint Sampling", dims: null },
+    { name: "tb", description: "TB (GFlowNet)", dims: null },
+  ]);
+  assert.equal(SAMPLERS.length, 2);
+  const state = createState();
+  state.config = { sampler: "tb", energy: "gmm25", seed: 1, explore: 0 };
+  state.compare = true;
+  state.versus = { sampler: "tb", settings: { explore: 0.2 } };
+  const back = decodeHash(`#${encodeHash(state)}`, CATALOG);
+  assert.deepEqual(back.warnings, []);
+  assert.equal(back.compare, true);
+  assert.deepEqual(back.versus, state.versus);
+  assert.deepEqual(versusConfig(state.config, state.versus), { sampler: "tb", energy: "gmm25", seed: 1, explore: 0.2 });
+  assert.equal(encodeVersus({ sampler: "adjoint", settings: {} }), "adjoint");
+  const bad = decodeHash("#compare=1&vs=nope", CATALOG);
+  assert.equal(bad.versus, null);
+  assert.ok(bad.warnings.some((w) => w.includes("vs=nope") && w.includes("unknown sampler")), bad.warnings.join(" | "));
+  assert.equal(parseVersus("{not json", ["tb"]).ok, false);
+  assert.equal(parseVersus('{"explore": 1}', ["tb"]).ok, false);
+});
+
+test("the comparison value: W2 in 1-D, the mode-mass total variation in 2-D; one point per iteration", () => {
+  assert.equal(comparisonValue({ w2: 0.25 }, 1), 0.25);
+  assert.equal(comparisonValue({ w2: null }, 1), null);
+  assert.ok(Math.abs(comparisonValue({ mode_masses: [0.7, 0.3], true_mode_masses: [0.5, 0.5] }, 2) - 0.2) < 1e-12);
+  assert.equal(comparisonValue({ mode_masses: null, true_mode_masses: [1] }, 2), null);
+  const track = new Track();
+  track.ms = 1500;
+  track.record({ iteration: 0, energy_evals: 0, w2: 1 }, 1);
+  track.record({ iteration: 1, energy_evals: 64, w2: 0.5 }, 1);
+  track.record({ iteration: 1, energy_evals: 64, w2: 0.5 }, 1);
+  assert.deepEqual([track.evals, track.seconds, track.values], [[64], [1.5], [0.5]]);
+});
+
+test("sized catalog targets such as manywell:4 are read from links", () => {
+  const back = decodeHash("#energy=gmm25:4", CATALOG);
+  assert.equal(back.config.energy, "gmm25:4");
+  assert.equal(decodeHash("#energy=nothing:4", CATALOG).warnings.length, 1);
+});
+
+test("formula energies are recognized and a parse error's column is marked", () => {
+  assert.equal(isFormulaEnergy({ formula: { energy: "x^2", window: [[-1, 1]] } }), true);
+  assert.equal(isFormulaEnergy({ gmm: {} }), false);
+  assert.equal(isFormulaEnergy("gmm9"), false);
+  assert.deepEqual(markColumn("x + * y", 5), { before: "x + ", at: "*", after: " y" });
+  assert.deepEqual(markColumn("x +", 4), { before: "x +", at: " ", after: "" });
+  assert.deepEqual(markColumn("ü + $", 5), { before: "ü + ", at: "$", after: "" });
+  const long = markColumn(`${"a".repeat(50)}$${"b".repeat(50)}`, 51, 5);
+  assert.deepEqual(long, { before: "…aaaaa", at: "$", after: "bbbbb…" });
 });

@@ -41,8 +41,12 @@ export class FieldView {
    * @param {{ particles: () => Float32Array, samples: () => Float32Array,
    *           trajectories: () => Float32Array, trajectoryCount: number, trajectoryPoints: number,
    *           source?: ArrayLike<number> | null, compare?: (() => Float32Array) | null,
-   *           arrows?: { points: ArrayLike<number>, vectors: ArrayLike<number>, scale: number } | null }} frame
+   *           arrows?: { points: ArrayLike<number>, vectors: ArrayLike<number>, scale: number } | null,
+   *           layers?: { points: () => ArrayLike<number>, colour: string, size: number }[],
+   *           trajectoryColour?: ((k: number) => string) | null, maxTrajectories?: number }} frame
    *   The arrays come as getters: each is a view into wasm memory, fetched right before use.
+   *   `layers` are point sets drawn under the samples (GFlowNet replay buffers);
+   *   `trajectoryColour` colours path k (its residual), drawn opaque and up to `maxTrajectories`.
    */
   draw(theme, frame) {
     const surface = this.surface;
@@ -59,17 +63,21 @@ export class FieldView {
     const scale = { xlo, ylo, sx: surface.width / (xhi - xlo), sy: surface.height / (yhi - ylo), h: surface.height };
 
     if (frame.source) drawPoints(ctx, frame.source, scale, theme.source, 2.2);
+    for (const layer of frame.layers || []) drawPoints(ctx, layer.points(), scale, layer.colour, layer.size);
     drawPoints(ctx, frame.samples(), scale, theme.sample, 1.8);
     if (frame.compare) drawPoints(ctx, frame.compare(), scale, theme.compare, 1.6);
     if (frame.trajectoryCount > 0 && frame.trajectoryPoints > 1) {
       ctx.strokeStyle = theme.traj;
       ctx.lineWidth = 1;
       ctx.lineJoin = "round";
-      ctx.globalAlpha = 0.7;
+      const colourOf = frame.trajectoryColour || null;
+      ctx.globalAlpha = colourOf ? 0.9 : 0.7;
+      if (colourOf) ctx.lineWidth = 1.4;
       const points = frame.trajectoryPoints;
       const data = frame.trajectories();
-      const count = Math.min(MAX_TRAJECTORIES, frame.trajectoryCount);
+      const count = Math.min(frame.maxTrajectories ?? MAX_TRAJECTORIES, frame.trajectoryCount);
       for (let k = 0; k < count; k++) {
+        if (colourOf) ctx.strokeStyle = colourOf(k);
         ctx.beginPath();
         for (let p = 0; p < points; p++) {
           const o = (k * points + p) * 2;

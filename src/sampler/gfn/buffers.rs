@@ -103,6 +103,43 @@ pub fn rank_priorities(n: usize) -> Vec<f64> {
     w.into_iter().map(|v| v / total).collect()
 }
 
+impl StateBuffer {
+    /// Saves the stored states, their log R and the write position under `prefix`.
+    pub fn save_state(&self, out: &mut crate::sampler::state::StateMap, prefix: &str) {
+        out.put_f64(&format!("{prefix}states"), &self.states);
+        out.put_f64(&format!("{prefix}log_r"), &self.log_r);
+        out.put_usize(&format!("{prefix}next"), self.next);
+        out.put_usize(&format!("{prefix}len"), self.len);
+    }
+
+    pub fn load_state(
+        &mut self,
+        from: &crate::sampler::state::StateMap,
+        prefix: &str,
+    ) -> Result<(), String> {
+        let states = from.f64s(&format!("{prefix}states"))?;
+        let log_r = from.f64s(&format!("{prefix}log_r"))?;
+        let next = from.usize(&format!("{prefix}next"))?;
+        let len = from.usize(&format!("{prefix}len"))?;
+        let stored = log_r.len();
+        if states.len() != stored * self.dim
+            || stored > self.capacity
+            || len > stored
+            || next >= self.capacity
+        {
+            return Err(format!(
+                "saved state: the buffer {prefix} does not fit capacity {} and d = {}",
+                self.capacity, self.dim
+            ));
+        }
+        self.states = states;
+        self.log_r = log_r;
+        self.next = next;
+        self.len = len;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

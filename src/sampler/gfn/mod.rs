@@ -11,7 +11,7 @@
 //! Iterations: without local search every iteration rolls out fresh forward trajectories
 //! (with exploration noise ε). With local search (methods.md §5) even iterations do so and
 //! store their terminal states in D; odd iterations first run local search when
-//! it % 100 == 1 (200 MALA steps from B rank-prioritized states of D, accepted proposals
+//! it % ls_every == 1 (100 in the paper) (200 MALA steps from B rank-prioritized states of D, accepted proposals
 //! after step 100 into D_LS), then train on backward trajectories from D_LS states.
 
 // Per-trajectory loops index several parallel arrays (states, log-probabilities, weights).
@@ -35,13 +35,12 @@ use crate::config::Config;
 use crate::energy::Energy;
 use crate::nn::{Adam, Mlp, Workspace};
 use crate::rng::Rng;
+use crate::sampler::state::StateMap;
 use ndarray::Array2;
 use std::sync::Arc;
 
 /// SubTB's λ (methods.md §5).
 pub const SUBTB_LAMBDA: f64 = 2.0;
-/// Local search runs on odd iterations with it % LS_EVERY == 1.
-pub const LS_EVERY: usize = 100;
 /// MALA steps per local search, and the step after which accepted proposals are kept.
 pub const LS_STEPS: usize = 200;
 pub const LS_BURN_IN: usize = 100;
@@ -67,6 +66,8 @@ enum Stage {
 /// Local search's state: the two buffers and the chains of a search in progress.
 #[derive(Clone)]
 struct LocalSearch {
+    /// Searches start on odd iterations with it % every == 1 (`ls_every`).
+    every: usize,
     /// D: terminal states of forward trajectories.
     terminal: StateBuffer,
     /// D_LS: accepted MALA proposals.
@@ -153,6 +154,10 @@ pub struct GfnSampler {
     particles: Vec<f32>,
     particle_time: f64,
     trajectories: Vec<f32>,
+    /// Per shown trajectory: log Z_ref + S_F − S_B − log R (see [`GfnSampler::residual_reference`]).
+    trajectory_residuals: Vec<f32>,
+    /// Whether the shown trajectories were drawn backward from D_LS (local search).
+    trajectories_backward: bool,
     last: Option<Rollout>,
     loss: f64,
 }
@@ -264,6 +269,7 @@ impl GfnSampler {
             explore: config.explore,
             explore_iters: (config.iters / 2).max(1),
             local_search: config.local_search.then(|| LocalSearch {
+                every: config.ls_every,
                 terminal: StateBuffer::new(config.buffer_capacity, d),
                 accepted: StateBuffer::new(config.buffer_capacity, d),
                 chains: None,
@@ -316,6 +322,8 @@ impl GfnSampler {
             particles: vec![0.0; b * d],
             particle_time: 0.0,
             trajectories: vec![0.0; traj * (steps + 1) * d],
+            trajectory_residuals: vec![0.0; traj],
+            trajectories_backward: false,
             last: None,
             loss: 0.0,
         })
@@ -353,6 +361,56 @@ impl GfnSampler {
     }
 
     /// States of the local-search buffers D and D_LS (n × d each), if local search is on.
+    /// The log Z that a trajectory's balance residual log Z + S_F − S_B − log R is taken
+    /// against (methods.md §5): TB's learned log Z; the learned flow log F(x_0, 0) for DB,
+    /// SubTB and FL-SubTB; for VarGrad and PIS, which learn none, the batch mean of
+    /// S_B + log R − S_F (VarGrad's implicit log Z), so their residuals are centred.
+    /// Reads the current batch: call after its rollout.
+    fn residual_reference(&self) -> f64 {
+        let (b, t) = (self.batch_size, self.steps);
+        match self.objective {
+            Objective::Tb => self.log_z[0] as f64,
+            Objective::Db | Objective::SubTb | Objective::FlSubTb => self.batch.log_f[0],
+            Objective::VarGrad | Objective::Pis => {
+                let bt = &self.batch;
+                -(0..b)
+                    .map(|p| objectives::path_residual(&bt.lf, &bt.lb, bt.log_r[t * b + p], p, b))
+                    .sum::<f64>()
+                    / b as f64
+            }
+        }
+    }
+
+    /// The balance residual of each trajectory that [`Sampler::trajectories`] shows, from
+    /// the same batch (forward, or backward from D_LS: see
+    /// [`GfnSampler::trajectories_are_backward`]).
+    pub fn trajectory_residuals(&self) -> &[f32] {
+        &self.trajectory_residuals
+    }
+
+    /// What [`GfnSampler::trajectory_residuals`] take as log Z, for a legend.
+    pub fn residual_reference_name(&self) -> &'static str {
+        match self.objective {
+            Objective::Tb => "log Z",
+            Objective::Db | Objective::SubTb | Objective::FlSubTb => "log F(x₀)",
+            Objective::VarGrad | Objective::Pis => "batch mean",
+        }
+    }
+
+    /// TB's learned log Z, None for the other objectives.
+    pub fn learned_log_z(&self) -> Option<f64> {
+        (self.objective == Objective::Tb).then(|| self.log_z[0] as f64)
+    }
+
+    /// Completed iterations (as [`Sampler::iteration`], without the trait in scope).
+    pub fn iteration_count(&self) -> usize {
+        self.iteration
+    }
+
+    pub fn trajectories_are_backward(&self) -> bool {
+        self.trajectories_backward
+    }
+
     pub fn local_search_buffers(&self) -> Option<(&[f64], &[f64])> {
         self.local_search
             .as_ref()
@@ -426,7 +484,7 @@ impl GfnSampler {
         };
         if use_backward {
             let ls = self.local_search.as_mut().expect("local search");
-            if it % LS_EVERY == 1 && !ls.terminal.is_empty() {
+            if it % ls.every == 1 && !ls.terminal.is_empty() {
                 let picks = ls.terminal.rank_prioritized(b, &mut self.rng);
                 let mut x0 = Vec::with_capacity(b * d);
                 for &i in &picks {
@@ -735,6 +793,13 @@ impl GfnSampler {
                 }
             }
         }
+        let reference = self.residual_reference();
+        let bt = &self.batch;
+        for p in 0..k {
+            let r = objectives::path_residual(&bt.lf, &bt.lb, bt.log_r[t * b + p], p, b);
+            self.trajectory_residuals[p] = (reference + r) as f32;
+        }
+        self.trajectories_backward = !self.batch.forward;
         self.grad.fill(0.0);
         self.langevin_grad.fill(0.0);
         self.flow_grad.fill(0.0);
@@ -1077,7 +1142,73 @@ impl Sampler for GfnSampler {
         self.sample_paths(n, rng)
     }
 
+    fn as_gfn(&self) -> Option<&GfnSampler> {
+        Some(self)
+    }
+
     fn snapshot(&self) -> Box<dyn Sampler> {
         Box::new(self.clone())
+    }
+
+    fn save_state(&self) -> StateMap {
+        let mut out = StateMap::new();
+        out.put_f32("policy", self.policy.net.params());
+        self.adam.save_state(&mut out, "adam.");
+        if let (Some(net), Some(adam)) = (&self.policy.langevin, &self.langevin_adam) {
+            out.put_f32("langevin", net.params());
+            adam.save_state(&mut out, "langevin_adam.");
+        }
+        if let (Some(net), Some(adam)) = (&self.flow, &self.flow_adam) {
+            out.put_f32("flow", net.params());
+            adam.save_state(&mut out, "flow_adam.");
+        }
+        out.put_f32("log_z", &self.log_z);
+        self.log_z_adam.save_state(&mut out, "log_z_adam.");
+        if let Some(ls) = &self.local_search {
+            ls.terminal.save_state(&mut out, "ls.terminal.");
+            ls.accepted.save_state(&mut out, "ls.accepted.");
+            out.put_scalar("ls.step_size", ls.step_size);
+        }
+        out.put_u64("rng", &self.rng.state());
+        out.put_usize("iteration", self.iteration);
+        out.put_u64("energy_evals", &[self.energy_evals]);
+        out.put_f32("particles", &self.particles);
+        out.put_scalar("particle_time", self.particle_time);
+        out.put_f32("trajectories", &self.trajectories);
+        out.put_scalar("loss", self.loss);
+        Rollout::save_state(self.last.as_ref(), &mut out, "last.");
+        out
+    }
+
+    fn load_state(&mut self, from: &StateMap) -> Result<(), String> {
+        let n = self.policy.net.n_params();
+        self.policy.net.set_params(&from.f32s_of_len("policy", n)?);
+        self.adam.load_state(from, "adam.")?;
+        if let (Some(net), Some(adam)) = (&mut self.policy.langevin, &mut self.langevin_adam) {
+            net.set_params(&from.f32s_of_len("langevin", net.n_params())?);
+            adam.load_state(from, "langevin_adam.")?;
+        }
+        if let (Some(net), Some(adam)) = (&mut self.flow, &mut self.flow_adam) {
+            net.set_params(&from.f32s_of_len("flow", net.n_params())?);
+            adam.load_state(from, "flow_adam.")?;
+        }
+        from.read_f32_into("log_z", &mut self.log_z)?;
+        self.log_z_adam.load_state(from, "log_z_adam.")?;
+        if let Some(ls) = &mut self.local_search {
+            ls.terminal.load_state(from, "ls.terminal.")?;
+            ls.accepted.load_state(from, "ls.accepted.")?;
+            ls.step_size = from.scalar("ls.step_size")?;
+            ls.chains = None;
+        }
+        self.rng = Rng::from_state(&from.u64s("rng")?)?;
+        self.iteration = from.usize("iteration")?;
+        self.energy_evals = from.u64s("energy_evals")?.first().copied().unwrap_or(0);
+        self.particles = from.f32s("particles")?;
+        self.particle_time = from.scalar("particle_time")?;
+        self.trajectories = from.f32s("trajectories")?;
+        self.loss = from.scalar("loss")?;
+        self.last = Rollout::load_state(from, "last.")?;
+        self.stage = Stage::Begin;
+        Ok(())
     }
 }

@@ -1,0 +1,28 @@
+// A dedicated Web Worker that simulates a share of a rollout's path blocks (issue 5): it is
+// given the coordinator's settings once, then per iteration a copy of the parameters, X_0
+// of its paths and its blocks' seeds (transferred typed arrays), and returns the final
+// positions and Girsanov log-ratios. See www/workers.js.
+import init, { RolloutShareWorker } from "../pkg/boltzmann_playground.js";
+
+let worker = null;
+const ready = init();
+
+self.onmessage = async (event) => {
+  const msg = event.data;
+  try {
+    await ready;
+    if (msg.type === "init") {
+      worker = new RolloutShareWorker(msg.config);
+      self.postMessage({ id: msg.id });
+    } else if (msg.type === "run") {
+      worker.run(msg.params, msg.seeds, msg.x);
+      const x = worker.x();
+      const logRatio = worker.log_ratio();
+      self.postMessage({ id: msg.id, x, logRatio }, [x.buffer, logRatio.buffer]);
+    } else {
+      throw new Error(`unknown message type ${JSON.stringify(msg.type)}`);
+    }
+  } catch (err) {
+    self.postMessage({ id: msg.id, error: String(err && err.message ? err.message : err) });
+  }
+};
