@@ -969,6 +969,14 @@ impl Sampler for AsbsSampler {
             out.put_f32("corrector.net", c.net.params());
             c.adam.save_state(&mut out, "corrector.adam.");
             c.buffer.save_state(&mut out, "corrector.buffer.");
+            if self.weighted_replay.is_some() {
+                // The averages and ψ's zero (module doc) exist only with weighted replay.
+                out.put_f32("corrector.averaged", c.averaged.params());
+                out.put_usize("corrector.averaged_count", c.averaged_count);
+                out.put_f32("corrector.reference", &c.reference);
+                out.put_f32("averaged", self.averaged.params());
+                out.put_usize("averaged_count", self.averaged_count);
+            }
         }
         out.put_u64("rng", &self.rng.state());
         out.put_usize("iteration", self.iteration);
@@ -989,6 +997,15 @@ impl Sampler for AsbsSampler {
                 .set_params(&from.f32s_of_len("corrector.net", c.net.n_params())?);
             c.adam.load_state(from, "corrector.adam.")?;
             c.buffer.load_state(from, "corrector.buffer.")?;
+            if self.weighted_replay.is_some() {
+                c.averaged
+                    .set_params(&from.f32s_of_len("corrector.averaged", c.averaged.n_params())?);
+                c.averaged_count = from.usize("corrector.averaged_count")?;
+                from.read_f32_into("corrector.reference", &mut c.reference)?;
+                self.averaged
+                    .set_params(&from.f32s_of_len("averaged", self.averaged.n_params())?);
+                self.averaged_count = from.usize("averaged_count")?;
+            }
         }
         self.rng = Rng::from_state(&from.u64s("rng")?)?;
         self.iteration = from.usize("iteration")?;
