@@ -54,10 +54,10 @@ pub struct Config {
     /// B: minibatch size of a gradient step.
     pub batch: usize,
     pub buffer_capacity: usize,
-    /// Adjoint Sampling: draw replay rows in proportion to their paths' importance weights
-    /// instead of uniformly, which makes the regression target the optimal control itself
-    /// and keeps mode masses right (src/sampler/asbs.rs). Not in the papers; the `seed`
-    /// preset keeps it off.
+    /// Adjoint Sampling and ASBS: draw replay rows in proportion to their paths' importance
+    /// weights instead of uniformly, which makes the regression target the optimal control
+    /// itself and keeps mode masses right; for ASBS also averages each stage's iterates
+    /// (src/sampler/asbs.rs). Not in the papers; the `seed` preset keeps it off.
     pub weighted_replay: bool,
     pub lr: f64,
     pub hidden: usize,
@@ -501,14 +501,6 @@ impl Config {
         range("inner_steps", self.inner_steps, 1, 100_000)?;
         range("batch", self.batch, 1, 100_000)?;
         range("buffer_capacity", self.buffer_capacity, 1, 10_000_000)?;
-        if self.weighted_replay && self.sampler == "asbs" {
-            return Err(
-                "weighted_replay: ASBS's terminal cost is known only through its \
-                        gradient (the corrector), so its paths have no importance weights; \
-                        set weighted_replay to false"
-                    .into(),
-            );
-        }
         range("hidden", self.hidden, 1, 2048)?;
         range("layers", self.layers, 1, 16)?;
         range("iters", self.iters, 1, 10_000_000)?;

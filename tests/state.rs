@@ -96,6 +96,16 @@ fn adjoint_sampling_and_asbs_continue_identically() {
         3,
         4,
     );
+    // ASBS with weighted replay: averaged iterates and ψ's reference point restored.
+    round_trip(
+        json!({"preset": "browser", "sampler": "asbs", "energy": "seed-gmm",
+               "whiten": true, "source": "seed", "sigma": "geometric", "paths": 64,
+               "steps": 20, "inner_steps": 8, "batch": 32, "buffer_capacity": 256,
+               "stages": 3, "adjoint_iters": 4, "corrector_iters": 2,
+               "weighted_replay": true, "seed": 6}),
+        9,
+        6,
+    );
 }
 
 #[test]

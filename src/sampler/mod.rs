@@ -8,6 +8,7 @@ pub mod asbs;
 pub mod clipper;
 pub mod ddpm;
 pub mod gfn;
+pub mod line_integral;
 pub mod mala;
 pub mod oracle;
 #[cfg(not(target_arch = "wasm32"))]
