@@ -440,14 +440,7 @@ impl AsbsSampler {
         }
         if stage == Stage::Adjoint {
             self.energy_evals += n as u64;
-            if let Some(index) = &mut self.weighted_replay {
-                let buffer = &self.buffer;
-                index
-                    .rebuild((0..buffer.len()).map(|i| buffer.row(i)[3 * d] as f64))
-                    .map_err(|e| {
-                        format!("{e}; lower the learning rate or turn weighted replay off")
-                    })?;
-            }
+            self.rebuild_weighted_index()?;
         }
         self.last = Some(Rollout {
             samples: x1.clone(),
@@ -455,6 +448,18 @@ impl AsbsSampler {
         });
         self.rollout.x = x1;
         Ok(())
+    }
+
+    /// Weighted replay's index over the buffer rows' log-weights (column 3d); nothing to do
+    /// for uniform replay or an empty buffer.
+    fn rebuild_weighted_index(&mut self) -> Result<(), String> {
+        let (buffer, d) = (&self.buffer, self.dim);
+        match &mut self.weighted_replay {
+            Some(index) if !buffer.is_empty() => index
+                .rebuild((0..buffer.len()).map(|i| buffer.row(i)[3 * d] as f64))
+                .map_err(|e| format!("{e}; lower the learning rate or turn weighted replay off")),
+            _ => Ok(()),
+        }
     }
 
     fn path_log_weight(&self, energy: f64, x: &[f64], scratch: &mut [f64], p: usize) -> f64 {
@@ -469,38 +474,19 @@ impl AsbsSampler {
     }
 
     /// One whole adjoint-matching iteration, timed by phase (rollout, terminal adjoints,
-    /// training) for `playground bench`; the same code path as `work`.
+    /// training) for `playground bench`: the split iteration with every block advanced
+    /// here, all steps in one call so the rollout's threads meet once per iteration
+    /// (`work` advances one step per call, to fit the page's frames).
     pub(crate) fn timed_iteration(
         &mut self,
         now: &dyn Fn() -> f64,
     ) -> Result<([f64; 3], f64), String> {
         let t0 = now();
-        self.rollout.restart(&mut self.rng);
-        self.source
-            .fill(&mut self.rollout.x, self.dim, &mut self.rng);
-        self.x0.copy_from_slice(&self.rollout.x);
-        self.record_trajectories();
-        // All steps in one call: the rollout's threads meet once, not once per step.
-        self.rollout.advance_steps(
-            self.grid.steps(),
-            &self.net,
-            &self.grid,
-            &self.features,
-            self.dim,
-            Some(&mut self.trajectories),
-        );
+        self.begin_split_iteration();
+        self.advance_share(0..self.rollout_blocks());
         let t1 = now();
-        self.finish_rollout(Stage::Adjoint)?;
-        let t2 = now();
-        let mut loss = 0.0;
-        for _ in 0..self.inner_steps {
-            loss += self.adjoint_step()?;
-        }
-        let t3 = now();
-        self.iteration += 1;
-        self.rollout.step = 0;
-        self.phase = Phase::Rollout;
-        Ok(([t1 - t0, t2 - t1, t3 - t2], loss / self.inner_steps as f64))
+        let (target, train, loss) = self.finish_split_iteration(now)?;
+        Ok(([t1 - t0, target, train], loss))
     }
 
     /// The start of an iteration whose rollout is simulated in shares (Web Workers, issue
@@ -509,7 +495,6 @@ impl AsbsSampler {
     /// `simulate_share` on a sampler of the same configuration elsewhere and handed back
     /// with `accept_share`; `finish_split_iteration` then trains. The paths are bit for bit
     /// those of `timed_iteration`, however the blocks are shared out.
-    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
     pub(crate) fn begin_split_iteration(&mut self) -> Vec<u64> {
         self.rollout.restart(&mut self.rng);
         self.source
@@ -520,7 +505,6 @@ impl AsbsSampler {
     }
 
     /// The rollout's blocks (shares are ranges of them).
-    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
     pub(crate) fn rollout_blocks(&self) -> usize {
         self.rollout.n_blocks()
     }
@@ -542,7 +526,6 @@ impl AsbsSampler {
     }
 
     /// Advances the blocks `blocks` through every step on this thread (and its pool).
-    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
     pub(crate) fn advance_share(&mut self, blocks: Range<usize>) {
         let trace = (blocks.start == 0).then_some(&mut self.trajectories[..]);
         self.rollout.advance_block_range(
@@ -582,7 +565,6 @@ impl AsbsSampler {
 
     /// After every share is back: the adjoint at X_1, the replay buffer and the inner
     /// Adam steps, as in `timed_iteration`. Returns (target seconds, train seconds, loss).
-    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
     pub(crate) fn finish_split_iteration(
         &mut self,
         now: &dyn Fn() -> f64,
@@ -1017,13 +999,7 @@ impl Sampler for AsbsSampler {
         self.rollout.step = 0;
         // The weighted index is a function of the buffer's rows, rebuilt after every
         // adjoint rollout and unchanged since.
-        if let Some(index) = &mut self.weighted_replay {
-            if !self.buffer.is_empty() {
-                let (buffer, d) = (&self.buffer, self.dim);
-                index.rebuild((0..buffer.len()).map(|i| buffer.row(i)[3 * d] as f64))?;
-            }
-        }
-        Ok(())
+        self.rebuild_weighted_index()
     }
 }
 
