@@ -67,7 +67,11 @@ fn learns_a_harmonic_well_at_another_temperature_and_its_log_z() {
         "std {} vs {sd}",
         r.marginal.x_std
     );
-    assert!(r.marginal.x_mean.abs() < 0.05, "mean {}", r.marginal.x_mean);
+    // The mean's spread is the training run's, not the 20 000 draws' (0.01): over seeds 1–8
+    // with exact and fast GELU (16 runs) |mean| ≤ 0.052, sd 0.026, so 0.05 failed one run in
+    // ~16 (it failed fast GELU at seed 1). 0.1 is 4 sd; the std and log Ẑ checks catch a
+    // sampler that does not learn (a sign-flipped regression target fails them).
+    assert!(r.marginal.x_mean.abs() < 0.1, "mean {}", r.marginal.x_mean);
     let truth = (2.0 * std::f64::consts::PI * 2.5).ln();
     assert!((r.log_z_true.unwrap() - truth).abs() < 1e-6);
     assert!(

@@ -9,10 +9,13 @@ pub enum Activation {
     /// x·Φ(x) with the exact normal CDF (torch's default `nn.GELU()`).
     Gelu,
     /// GELU whose forward value takes Φ from a rational erf (`normal_cdf_fast`, abs error
-    /// ≤ 2.5e-7, no exponential): ~3× cheaper. The derivative is GELU's. Opt-in
-    /// (`"activation": "gelu-fast"`): as a default it changed seeded convergence-test
-    /// outcomes (tests/adjoint.rs), so it is not a drop-in replacement for runs that must
-    /// reproduce.
+    /// ≤ 2.5e-7, no exponential): ~3× cheaper. The derivative is GELU's, which is the
+    /// derivative of this forward within 1e-6 (4.3e-6 for 5.3 < |z| < 5.66; tested). Opt-in
+    /// (`"activation": "gelu-fast"`): as a default it flipped 3 seeded tests in
+    /// tests/adjoint.rs, but those outcomes flip with the seed under exact GELU too (the
+    /// seed-mixture test passes for 8 of seeds 1–16, the custom-mixture one for 4 of 1–8),
+    /// and over 16 seeds fast GELU's statistics match exact GELU's within that spread
+    /// (docs/performance.md). The default waits for those tests to be made seed-robust.
     #[serde(rename = "gelu-fast")]
     GeluFast,
     /// x·σ(x).
@@ -35,10 +38,12 @@ impl Activation {
     #[inline(always)]
     pub fn derivative(self, z: f32) -> f32 {
         match self {
-            // d/dz z·Φ(z) = Φ(z) + z·φ(z)
+            // d/dz z·Φ(z) = Φ(z) + z·φ(z). φ bottoms out at φ(0)·e^−80 (exp_f32's clamp), so
+            // z is clamped in the product: else z·φ(z) grows again (720 at z = 1e38, ∞ at ∞);
+            // for |z| ≥ 16 the true z·φ(z) < 1e-54 is 0 in f32 either way.
             Activation::Gelu | Activation::GeluFast => {
                 let (cdf, pdf) = normal_cdf_and_pdf(z);
-                cdf + z * pdf
+                cdf + z.clamp(-16.0, 16.0) * pdf
             }
             // d/dz z·σ(z) = σ(z)·(1 + z·(1 − σ(z)))
             Activation::Silu => {
@@ -172,16 +177,8 @@ fn normal_cdf_and_pdf(z: f32) -> (f32, f32) {
 /// tail (z < −4) is not relatively accurate, which `derivative` does not rely on.
 #[inline(always)]
 fn normal_cdf_fast(z: f32) -> f32 {
-    const P: [f32; 7] = [
-        1.128_378_6,
-        0.213_981_7,
-        0.052_438_51,
-        0.004_294_656,
-        0.000_155_576_64,
-        -1.990_490_5e-6,
-        1.921_662_3e-8,
-    ];
-    const Q: [f32; 5] = [1.0, 0.522_964, 0.120_815_05, 0.015_554_329, 0.001_098_431];
+    const P: [f32; 7] = FAST_ERF_P;
+    const Q: [f32; 5] = FAST_ERF_Q;
     let u = (z * std::f32::consts::FRAC_1_SQRT_2).clamp(-ERF_SATURATION, ERF_SATURATION);
     let s = u * u;
     let mut p = P[6];
@@ -192,8 +189,22 @@ fn normal_cdf_fast(z: f32) -> f32 {
     for &c in Q[..4].iter().rev() {
         q = q * s + c;
     }
-    0.5 + 0.5 * (u * p / q)
+    // At the clamp the rounded ratio is 1 + 1 ulp, which made Φ(z) = −6e-8 for z < −5.66 and
+    // GELU(z) = +6e-8·|z| (GELU(−1e6) = 0.06, GELU(−∞) = +∞). Clamping keeps Φ in [0, 1].
+    0.5 + 0.5 * (u * p / q).clamp(-1.0, 1.0)
 }
+
+/// Numerator (in u², from u²⁰) and denominator of `normal_cdf_fast`'s rational erf.
+const FAST_ERF_P: [f32; 7] = [
+    1.128_378_6,
+    0.213_981_7,
+    0.052_438_51,
+    0.004_294_656,
+    0.000_155_576_64,
+    -1.990_490_5e-6,
+    1.921_662_3e-8,
+];
+const FAST_ERF_Q: [f32; 5] = [1.0, 0.522_964, 0.120_815_05, 0.015_554_329, 0.001_098_431];
 
 /// Beyond this, 1 − erf(x) < 1.6e-8, below half an f32 ulp of 1.
 const ERF_SATURATION: f32 = 4.0;
@@ -433,14 +444,16 @@ pub(crate) mod tests {
 
     #[test]
     fn fast_gelu_is_within_its_bound_of_the_exact_one() {
-        // |GeluFast(z) − z·Φ(z)| = |z|·|Φ error| ≤ 2.5e-7·|z| plus the final rounding.
+        // |GeluFast(z) − z·Φ(z)| = |z|·|Φ error| ≤ 2.5e-7·|z| plus the final rounding, and
+        // past |z| = 6 Φ is exactly 0 or 1 (its error < 1e-9), so the error must not keep
+        // growing with |z| (it did, +6e-8·|z|, before the erf clamp).
         let n = 200_000;
         for i in 0..=n {
-            let z = -10.0 + 20.0 * i as f32 / n as f32;
+            let z = -50.0 + 100.0 * i as f32 / n as f32;
             let exact = z as f64 * normal_cdf_f64(z as f64);
             let err = (Activation::GeluFast.apply(z) as f64 - exact).abs();
             assert!(
-                err <= 2.5e-7 * (z.abs() as f64) + 6e-8 * exact.abs(),
+                err <= 2.5e-7 * (z.abs().min(6.0) as f64) + 6e-8 * exact.abs(),
                 "GeluFast({z}) off by {err}"
             );
             assert_eq!(
@@ -452,6 +465,92 @@ pub(crate) mod tests {
             serde_json::from_str::<Activation>("\"gelu-fast\"").unwrap(),
             Activation::GeluFast
         );
+    }
+
+    /// The same rational Φ as `normal_cdf_fast`, in f64 (same coefficients), to differentiate.
+    fn normal_cdf_fast_f64(z: f64) -> f64 {
+        let u = (z / std::f64::consts::SQRT_2).clamp(-4.0, 4.0);
+        let s = u * u;
+        let p = FAST_ERF_P
+            .iter()
+            .rev()
+            .fold(0.0, |acc, &c| acc * s + c as f64);
+        let q = FAST_ERF_Q
+            .iter()
+            .rev()
+            .fold(0.0, |acc, &c| acc * s + c as f64);
+        0.5 + 0.5 * (u * p / q).clamp(-1.0, 1.0)
+    }
+
+    #[test]
+    fn fast_gelu_backward_is_the_derivative_of_its_forward() {
+        // Backward uses exact GELU's derivative Φ + zφ for both forms. It must match the
+        // derivative of GeluFast's own forward z·Φ̃(z): by an f64 central difference of the
+        // same rational Φ̃ (h = 1e-4, truncation ~1e-9), and by a central difference of the
+        // f32 forward itself (h = 1/64: truncation h²/6·|f‴| ≤ 3.3e-5, rounding of both
+        // values ≲ 2.4e-7·|z|·2/(2h) = 6e-6·|z|). Measured: 7.7e-7 for |z| < 5.3; up to 4.3e-6
+        // on 5.3–5.66, where the rational's slope (not fitted) wiggles before its clamp at
+        // u = 4. Relative to an O(1) derivative, far below minibatch gradient noise.
+        let (mut worst_f64, mut worst_f64_edge, mut worst_f32) = (0.0f64, 0.0f64, 0.0f64);
+        let n = 40_000;
+        for i in 0..=n {
+            let z = -20.0 + 40.0 * i as f64 / n as f64;
+            let backward = Activation::GeluFast.derivative(z as f32) as f64;
+            let zf = z as f32 as f64;
+            let g = |z: f64| z * normal_cdf_fast_f64(z);
+            let h = 1e-4;
+            let e64 = (backward - (g(zf + h) - g(zf - h)) / (2.0 * h)).abs();
+            if zf.abs() < 5.3 {
+                worst_f64 = worst_f64.max(e64);
+            } else {
+                worst_f64_edge = worst_f64_edge.max(e64);
+            }
+            let h = 1.0 / 64.0;
+            let f = |z: f64| Activation::GeluFast.apply(z as f32) as f64;
+            let e32 = (backward - (f(zf + h) - f(zf - h)) / (2.0 * h)).abs();
+            worst_f32 = worst_f32.max(e32 / (4e-5 + 6e-6 * zf.abs()));
+        }
+        println!("worst {worst_f64:e} {worst_f64_edge:e} {worst_f32:e}");
+        assert!(
+            worst_f64 < 1e-6,
+            "backward vs d/dz of the f64 forward: {worst_f64}"
+        );
+        assert!(
+            worst_f64_edge < 5e-6,
+            "same for 5.3 ≤ |z|: {worst_f64_edge}"
+        );
+        assert!(
+            worst_f32 < 1.0,
+            "backward vs d/dz of the f32 forward: {worst_f32}× bound"
+        );
+    }
+
+    #[test]
+    fn gelu_forms_stay_sane_at_huge_and_non_finite_inputs() {
+        for act in [Activation::Gelu, Activation::GeluFast] {
+            for z in [-1e38f32, -1e30, -1e6, -100.0, -20.0] {
+                assert_eq!(act.apply(z), 0.0, "{act:?}({z})");
+                let d = act.derivative(z);
+                assert!((-1e-32..=0.0).contains(&d), "{act:?}'({z}) = {d}");
+            }
+            for z in [20.0f32, 1e6, 1e30, 1e38] {
+                assert_eq!(act.apply(z), z, "{act:?}({z})");
+                assert_eq!(act.derivative(z), 1.0, "{act:?}'({z})");
+            }
+            assert_eq!(act.apply(f32::INFINITY), f32::INFINITY);
+            assert_eq!(act.derivative(f32::INFINITY), 1.0);
+            assert!(act.derivative(f32::NEG_INFINITY).abs() < 1e-32);
+            // −∞·Φ(−∞) = −∞·0, as in torch's f32 GELU.
+            assert!(act.apply(f32::NEG_INFINITY).is_nan());
+            assert!(act.apply(f32::NAN).is_nan());
+            assert!(act.derivative(f32::NAN).is_nan());
+        }
+        // Φ̃ is a probability everywhere (it was −6e-8 below z = −5.66 before the clamp).
+        for i in 0..=100_000 {
+            let z = -1e3 + 2e3 * i as f32 / 100_000.0;
+            let p = normal_cdf_fast(z);
+            assert!((0.0..=1.0).contains(&p), "Φ̃({z}) = {p}");
+        }
     }
 
     #[test]
