@@ -37,7 +37,7 @@ import { SCENES, findScene } from "./scenes.js";
 import { configFromExport, configToExport, historyCsv } from "./exchange.js";
 import { FORMULA_ENERGY, FormulaEditor } from "./formula.js";
 import { MixtureEditor } from "./mixture.js";
-import { DEFAULT_VERSUS, Track, comparisonName, versusConfig, versusLabel } from "./compare.js";
+import { DEFAULT_VERSUS, Track, comparisonName, sceneVersus, versusConfig, versusLabel } from "./compare.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -366,7 +366,7 @@ function loadFromHash() {
     state.compare = Boolean(scene.compare);
   }
   if (link.compare !== null) state.compare = link.compare;
-  state.versus = link.versus ?? (scene && scene.versus ? { sampler: scene.versus.sampler, settings: { ...(scene.versus.settings ?? {}) } } : null);
+  state.versus = link.versus ?? sceneVersus(scene);
   state.hide = link.hide ?? [];
   applyHide();
   updateScene();

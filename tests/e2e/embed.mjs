@@ -333,6 +333,40 @@ async function iframeChecks({ browser, base, check, assert, waitFor, sleep, watc
     return `"${got.text.slice(0, 100)}"`;
   });
 
+  await check("iframe: a compared run's settings (vs={…} or a scene's) survive embedding and the hash, and a bad vs is named", async () => {
+    const ctx = await browser.newContext({ viewport: { width: 800, height: 800 } });
+    const runs = async (hash, label) => {
+      const p = await ctx.newPage();
+      watch(p, label);
+      await p.goto(`${base}embed.html#${hash}`);
+      await p.waitForFunction(() => document.documentElement.dataset.ready === "true", null, { timeout: 30000 });
+      const got = await p.evaluate(() => {
+        const el = document.getElementById("playground");
+        return {
+          main: el.pg ? el.pg.config() : null,
+          other: el.comparePg ? el.comparePg.config() : null,
+          error: el.dataset.error ?? "",
+          warning: el.shadowRoot.querySelector(".warn").hidden ? "" : el.shadowRoot.querySelector(".warn").textContent,
+          hash: decodeURIComponent(window.location.hash),
+        };
+      });
+      await p.close();
+      return got;
+    };
+    const vs = encodeURIComponent('{"sampler":"tb","explore":0.2}');
+    const linked = await runs(`sampler=tb&energy=gmm25&preset=browser&explore=0&seed=2&compare=1&vs=${vs}`, "iframe-vs");
+    const scene = await runs("scene=gfn-exploration", "iframe-vs-scene");
+    const bad = await runs(`sampler=tb&energy=gmm25&compare=1&vs=${encodeURIComponent('{"sampler":"nope"}')}`, "iframe-vs-bad");
+    await ctx.close();
+    for (const [name, got] of [["vs={…}", linked], ["scene", scene]]) {
+      assert(got.main && got.other, `${name}: no compared run (${got.error})`);
+      assert(got.main.explore === 0 && got.other.sampler === "tb" && got.other.explore === 0.2, `${name}: explore ${got.main.explore} beside ${got.other.sampler} explore ${got.other.explore}`);
+      assert(got.hash.includes('vs={"sampler":"tb","explore":0.2}'), `${name}: the hash lost vs: ${got.hash}`);
+    }
+    assert(bad.warning.includes("nope"), `a bad vs is not named: warning "${bad.warning}", error "${bad.error}"`);
+    return `compared explore ${linked.other.explore}; bad vs: "${bad.warning.slice(0, 90)}"`;
+  });
+
   await check("iframe: theme=dark in the link darkens the element on a light page", async () => {
     const ctx = await browser.newContext({ viewport: { width: 800, height: 800 }, colorScheme: "light" });
     const p = await ctx.newPage();
