@@ -133,13 +133,42 @@ impl Rollout {
         }
     }
 
+    /// Loads what [`Rollout::save_state`] saved, at whatever size it has. Prefer
+    /// [`Rollout::load_state_of_size`], which refuses a rollout of another size.
     pub fn load_state(from: &StateMap, prefix: &str) -> Result<Option<Rollout>, String> {
+        Self::load(from, prefix, None)
+    }
+
+    /// Loads a rollout of `rows` samples in dimension `dim`; another size is an error naming
+    /// the array (a state saved with other settings).
+    pub fn load_state_of_size(
+        from: &StateMap,
+        prefix: &str,
+        rows: usize,
+        dim: usize,
+    ) -> Result<Option<Rollout>, String> {
+        Self::load(from, prefix, Some((rows, dim)))
+    }
+
+    fn load(
+        from: &StateMap,
+        prefix: &str,
+        size: Option<(usize, usize)>,
+    ) -> Result<Option<Rollout>, String> {
         if !from.bool(&format!("{prefix}present"))? {
             return Ok(None);
         }
-        let samples = from.f32s(&format!("{prefix}samples"))?;
+        let samples_key = format!("{prefix}samples");
+        let samples = match size {
+            Some((rows, dim)) => from.f32s_of_len(&samples_key, rows * dim)?,
+            None => from.f32s(&samples_key)?,
+        };
         let log_weights = if from.bool(&format!("{prefix}weighted"))? {
-            Some(from.f64s(&format!("{prefix}log_weights"))?)
+            let key = format!("{prefix}log_weights");
+            Some(match size {
+                Some((rows, _)) => from.f64s_of_len(&key, rows)?,
+                None => from.f64s(&key)?,
+            })
         } else {
             None
         };
