@@ -540,7 +540,7 @@ function exportCsv() {
 
 function exportJson() {
   // The core saves its last completed iteration: the network's weights and all it needs to go on.
-  const saved = playground ? { iteration: playground.history().iteration.length, state: playground.save_state() } : null;
+  const saved = playground ? { iteration: playground.metrics().iteration, state: playground.save_state() } : null;
   const text = JSON.stringify(configToExport(state, saved), null, 2);
   download(exportName("json"), new Blob([`${text}\n`], { type: "application/json" }));
 }
