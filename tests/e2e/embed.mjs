@@ -676,5 +676,44 @@ async function pageChecks({ browser, base, artifacts, check, assert, waitFor, wa
     assert(still.lr === doc.config.lr, "a rejected import changed the run");
     return `${png.name}, ${csv.name} (${lines.length - 1} rows), ${json.name}`;
   });
+
+  await check("export with a comparison: the JSON holds both runs and import resumes both; a file without the compared run's state says so", async () => {
+    const page = await openPage(context, `${base}#sampler=adjoint&energy=gmm9&seed=22&paths=64&compare=1&vs=mala`, "export-compare");
+    await page.click("#pause");
+    await page.click("#step");
+    await page.click("#step");
+    const histories = () =>
+      page.evaluate(() => {
+        const bp = window.boltzmannPlayground;
+        return { main: bp.playground.history(), other: bp.compare ? bp.compare.history() : null, otherIteration: bp.compare ? bp.compare.metrics().iteration : -1 };
+      });
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#export-json")]);
+    const path = join(artifacts, `compare-${download.suggestedFilename()}`);
+    await download.saveAs(path);
+    const body = await readFile(path);
+    const doc = JSON.parse(body.toString());
+    assert(doc.run && doc.run.compare && doc.run.compare.iteration === 2 && doc.run.compare.state["sampler.rng"], `the JSON lacks the compared run: ${JSON.stringify(doc.run?.compare?.iteration)}`);
+    await page.click("#step");
+    const next = await histories();
+    await page.fill("#seed", "98");
+    await page.locator("#seed").dispatchEvent("change");
+    await page.setInputFiles("#import-json", { name: "both.json", mimeType: "application/json", buffer: body });
+    await waitFor(() => page.evaluate(() => window.boltzmannPlayground.playground.config().seed === 22), 5000);
+    const resumed = await histories();
+    await page.click("#step");
+    const again = await histories();
+    assert(resumed.otherIteration === 2, `the compared run resumes at iteration ${resumed.otherIteration}, not 2`);
+    assert(JSON.stringify(again) === JSON.stringify(next), "after import and a step the compared run's history differs from the original's");
+    // A file of the earlier form (no run.compare): the comparison stays off, visibly.
+    const older = { ...doc, run: { iteration: doc.run.iteration, state: doc.run.state } };
+    await page.setInputFiles("#import-json", { name: "older.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(older)) });
+    await page.locator("#compare-error").waitFor({ state: "visible", timeout: 3000 });
+    const message = await page.textContent("#compare-error");
+    const after = await page.evaluate(() => ({ compare: window.boltzmannPlayground.compare !== null, checked: document.getElementById("compare").checked }));
+    await page.close();
+    assert(!after.compare && !after.checked, `the comparison resumed afresh: ${JSON.stringify(after)}`);
+    assert(/compared run/.test(message), `no visible note: "${message}"`);
+    return `"${message.slice(0, 90)}"`;
+  });
   await context.close();
 }
