@@ -191,6 +191,11 @@ impl RolloutShareWorker {
 /// The engine's register-resident multiply-add rate on this thread, GFLOP/s
 /// (`bench::peak_gflops`).
 #[wasm_bindgen]
-pub fn engine_peak_gflops() -> f64 {
-    crate::bench::peak_gflops(40, 1_000_000, &now_seconds)
+pub fn engine_peak_gflops() -> Result<f64, JsError> {
+    crate::bench::peak_gflops(
+        crate::web::PEAK_GROUPS,
+        crate::web::PEAK_ITERS,
+        &now_seconds,
+    )
+    .map_err(|e| JsError::new(&e))
 }
