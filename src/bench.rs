@@ -259,26 +259,55 @@ pub fn threads() -> usize {
 /// the two constants still fit V8's 15 allocatable xmm registers).
 const PEAK_CHAINS: usize = 12;
 
-/// The engine's register-resident multiply-add rate in GFLOP/s: the best of `calls` calls
-/// of `iters` rounds of acc ← acc·m + c on PEAK_CHAINS × 4 lanes (2 flops per lane and
-/// round). Many short calls, because V8 swaps in its optimizing compiler's code only at
-/// a function's next call (a single long call would measure its baseline compiler).
-pub fn peak_gflops(calls: u32, iters: u32, now: &dyn Fn() -> f64) -> f64 {
-    let mut best = 0f64;
-    for _ in 0..calls {
-        let start = now();
-        let total = peak_loop(
+/// Untimed calls of the peak loop before the timed groups (V8 swaps in its optimizing
+/// compiler's code only at a call boundary).
+const PEAK_WARMUP_CALLS: u32 = 5;
+/// Shortest timed group of peak-loop calls, in seconds: browsers coarsen `performance.now()`
+/// (to 0.1 ms or more, with jitter), which a single ~3 ms call would turn into a bias of
+/// several per cent, upward for the best of many.
+const PEAK_GROUP_SECONDS: f64 = 0.02;
+/// A group gives up after this many calls (a clock that does not advance).
+const PEAK_MAX_GROUP_CALLS: u64 = 1000;
+
+/// The engine's register-resident multiply-add rate in GFLOP/s: rounds of acc ← acc·m + c on
+/// PEAK_CHAINS × 4 lanes (2 flops per lane and round), `iters` rounds per call. Many short
+/// calls, because V8 swaps in its optimizing compiler's code only at a function's next call
+/// (a single long call would measure its baseline compiler): after a warm-up, `groups`
+/// groups of calls, each timed as a whole over at least PEAK_GROUP_SECONDS on `now`
+/// (seconds); the best group's rate. An error when `now` does not advance.
+pub fn peak_gflops(groups: u32, iters: u32, now: &dyn Fn() -> f64) -> Result<f64, String> {
+    let call = || {
+        std::hint::black_box(peak_loop(
             iters,
             std::hint::black_box(0.999_999),
             std::hint::black_box(1e-7),
-        );
-        let seconds = now() - start;
-        std::hint::black_box(total);
-        if seconds > 0.0 {
-            best = best.max(2.0 * 4.0 * PEAK_CHAINS as f64 * iters as f64 / seconds / 1e9);
-        }
+        ));
+    };
+    for _ in 0..PEAK_WARMUP_CALLS {
+        call();
     }
-    best
+    let flops_per_call = 2.0 * 4.0 * PEAK_CHAINS as f64 * iters as f64;
+    let mut best: Option<f64> = None;
+    for _ in 0..groups {
+        let start = now();
+        let mut calls = 0u64;
+        let seconds = loop {
+            call();
+            calls += 1;
+            let elapsed = now() - start;
+            if elapsed >= PEAK_GROUP_SECONDS || calls >= PEAK_MAX_GROUP_CALLS {
+                break elapsed;
+            }
+        };
+        if !(seconds > 0.0 && seconds.is_finite()) {
+            return Err(format!(
+                "peak GFLOP/s: the clock did not advance over {calls} calls ({seconds} s)"
+            ));
+        }
+        let rate = flops_per_call * calls as f64 / seconds / 1e9;
+        best = Some(best.map_or(rate, |b: f64| b.max(rate)));
+    }
+    best.ok_or_else(|| "peak GFLOP/s: no group was timed (groups = 0)".to_string())
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -327,7 +356,29 @@ mod tests {
             2.0 * PEAK_CHAINS as f64 * exact
         );
         let start = std::time::Instant::now();
-        assert!(peak_gflops(3, 100_000, &|| start.elapsed().as_secs_f64()) > 0.0);
+        assert!(peak_gflops(3, 100_000, &|| start.elapsed().as_secs_f64()).unwrap() > 0.0);
+    }
+
+    #[test]
+    fn peak_gflops_times_whole_groups_and_refuses_a_stopped_clock() {
+        // A clock that advances 6 ms per reading: a group of 4 calls spans 4 readings past
+        // its start, 24 ms ≥ 20 ms, so every group is 4 calls in 24 ms.
+        let ticks = std::cell::Cell::new(0u32);
+        let clock = || {
+            ticks.set(ticks.get() + 1);
+            0.006 * ticks.get() as f64
+        };
+        let iters = 1000;
+        let got = peak_gflops(3, iters, &clock).unwrap();
+        let expected = 2.0 * 4.0 * PEAK_CHAINS as f64 * iters as f64 * 4.0 / 0.024 / 1e9;
+        assert!(
+            (got - expected).abs() < 1e-9 * expected,
+            "{got} vs {expected}"
+        );
+        assert_eq!(ticks.get(), 3 * 5);
+        let err = peak_gflops(2, iters, &|| 1.0).unwrap_err();
+        assert!(err.contains("did not advance"), "{err}");
+        assert!(peak_gflops(0, iters, &clock).is_err());
     }
 
     #[test]

@@ -14,25 +14,35 @@ mod embed;
 mod gfn_views;
 pub use embed::{check_formula, target_preview};
 
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+pub(crate) fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(|e| JsError::new(&e.to_string()))
 }
 
-fn now_ms() -> f64 {
-    web_sys::window()
-        .and_then(|w| w.performance())
-        .map(|p| p.now())
-        .unwrap_or_else(js_sys::Date::now)
+/// Seconds from the global scope's `performance.now()`, in a window or a Web Worker
+/// (`web_sys::window()` is None in a worker); `Date.now()` where there is none.
+pub(crate) fn now_seconds() -> f64 {
+    let perf = js_sys::Reflect::get(&js_sys::global(), &"performance".into())
+        .ok()
+        .filter(|p| !p.is_undefined());
+    let ms = perf.and_then(|p| {
+        js_sys::Reflect::get(&p, &"now".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+            .and_then(|f| f.call0(&p).ok())
+            .and_then(|v| v.as_f64())
+    });
+    ms.unwrap_or_else(js_sys::Date::now) / 1e3
 }
 
-/// The compute benchmark (issue 5) in this engine: `config` is {preset?, paths?, steps?,
-/// hidden?, layers?, batch?, inner?, epochs?, warmup?, seed?} with the reference script's
-/// meanings; returns its JSON plus `peak_gflops`, the engine's register-resident
-/// multiply-add rate. Blocks the calling thread for the whole run.
-#[wasm_bindgen]
-pub fn bench(config: JsValue) -> Result<JsValue, JsError> {
+fn now_ms() -> f64 {
+    now_seconds() * 1e3
+}
+
+/// The bench's settings from a JS object {preset?, paths?, steps?, …} (`bench` and the Web
+/// Worker bench of `web_workers` take the same).
+pub(crate) fn bench_config(config: JsValue) -> Result<crate::bench::BenchConfig, JsError> {
     let given: serde_json::Value = if config.is_undefined() || config.is_null() {
         serde_json::Value::Null
     } else {
@@ -47,10 +57,25 @@ pub fn bench(config: JsValue) -> Result<JsValue, JsError> {
     for (k, v) in obj.iter().filter(|(k, _)| k.as_str() != "preset") {
         cfg.set(k, &v.to_string()).map_err(|e| JsError::new(&e))?;
     }
-    let clock = || now_ms() / 1e3;
-    let mut out = crate::bench::run(&cfg, &clock).map_err(|e| JsError::new(&e))?;
+    Ok(cfg)
+}
+
+/// Timed groups of the engine's peak loop, and its rounds per call (~3 ms at 33 GFLOP/s).
+pub(crate) const PEAK_GROUPS: u32 = 8;
+pub(crate) const PEAK_ITERS: u32 = 1_000_000;
+
+/// The compute benchmark (issue 5) in this engine: `config` is {preset?, paths?, steps?,
+/// hidden?, layers?, batch?, inner?, epochs?, warmup?, seed?} with the reference script's
+/// meanings; returns its JSON plus `peak_gflops`, the engine's register-resident
+/// multiply-add rate. Blocks the calling thread for the whole run.
+#[wasm_bindgen]
+pub fn bench(config: JsValue) -> Result<JsValue, JsError> {
+    let cfg = bench_config(config)?;
+    let mut out = crate::bench::run(&cfg, &now_seconds).map_err(|e| JsError::new(&e))?;
     out["engine"] = "wasm32".into();
-    out["peak_gflops"] = crate::bench::peak_gflops(40, 1_000_000, &clock).into();
+    out["peak_gflops"] = crate::bench::peak_gflops(PEAK_GROUPS, PEAK_ITERS, &now_seconds)
+        .map_err(|e| JsError::new(&e))?
+        .into();
     to_js(&out)
 }
 

@@ -7,58 +7,11 @@
 use crate::bench::{BenchConfig, BenchRecord, BenchSampler};
 use crate::sampler::rollout::PathBatch;
 use crate::sampler::Sampler;
-use serde::Serialize;
+use crate::web::{bench_config, now_seconds, to_js};
 use wasm_bindgen::prelude::*;
 
 fn js_err(e: String) -> JsError {
     JsError::new(&e)
-}
-
-/// Seconds from the global scope's `performance.now()` (a window or a worker).
-fn now_seconds() -> f64 {
-    let perf = js_sys::Reflect::get(&js_sys::global(), &"performance".into())
-        .ok()
-        .filter(|p| !p.is_undefined());
-    match perf {
-        Some(p) => {
-            let now = js_sys::Reflect::get(&p, &"now".into())
-                .ok()
-                .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
-            now.and_then(|f| f.call0(&p).ok())
-                .and_then(|v| v.as_f64())
-                .unwrap_or_else(js_sys::Date::now)
-                / 1e3
-        }
-        None => js_sys::Date::now() / 1e3,
-    }
-}
-
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| JsError::new(&e.to_string()))
-}
-
-/// The bench's settings from a JS object {preset?, paths?, …} (as `web::bench` takes).
-fn bench_config(config: JsValue) -> Result<BenchConfig, JsError> {
-    let given: serde_json::Value = if config.is_undefined() || config.is_null() {
-        serde_json::Value::Null
-    } else {
-        serde_wasm_bindgen::from_value(config).map_err(|e| JsError::new(&e.to_string()))?
-    };
-    let obj = given.as_object().cloned().unwrap_or_default();
-    let preset = obj
-        .get("preset")
-        .and_then(|v| v.as_str())
-        .unwrap_or("default");
-    let mut cfg = BenchConfig::preset(preset).map_err(js_err)?;
-    for (k, v) in obj.iter().filter(|(k, _)| k.as_str() != "preset") {
-        if k == "workers" {
-            continue; // the page's own setting
-        }
-        cfg.set(k, &v.to_string()).map_err(js_err)?;
-    }
-    Ok(cfg)
 }
 
 /// Seeds travel as (low, high) 32-bit halves: a u64 does not fit a JS number.
@@ -238,6 +191,11 @@ impl RolloutShareWorker {
 /// The engine's register-resident multiply-add rate on this thread, GFLOP/s
 /// (`bench::peak_gflops`).
 #[wasm_bindgen]
-pub fn engine_peak_gflops() -> f64 {
-    crate::bench::peak_gflops(40, 1_000_000, &now_seconds)
+pub fn engine_peak_gflops() -> Result<f64, JsError> {
+    crate::bench::peak_gflops(
+        crate::web::PEAK_GROUPS,
+        crate::web::PEAK_ITERS,
+        &now_seconds,
+    )
+    .map_err(|e| JsError::new(&e))
 }

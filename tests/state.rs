@@ -177,3 +177,54 @@ fn a_state_saved_under_other_settings_is_rejected_by_name() {
         .expect("rejected");
     assert!(err.contains("eval_rng") && err.contains("missing"), "{err}");
 }
+
+/// A state whose arrays do not fit the configuration is refused with the array's name,
+/// never restored at the file's length (sampler/mod.rs: `Sampler::load_state`).
+#[test]
+fn a_mismatched_state_is_refused_naming_what_differs() {
+    let gfn = json!({"preset": "browser", "sampler": "tb", "energy": "gmm25", "steps": 8,
+                     "batch": 16, "hidden": 16, "layers": 2, "seed": 8});
+    let mut run = Run::new(config(gfn.clone())).unwrap();
+    run.run_iterations(2, |_| {}).unwrap();
+    let state = run.save_state();
+    let mut other = gfn.clone();
+    other["batch"] = json!(24);
+    let err = Run::restore(config(other), &state).err().expect("rejected");
+    assert!(err.contains("batch"), "{err}");
+    let mut no_evals = state.clone();
+    no_evals.0.remove("sampler.energy_evals");
+    let err = Run::restore(config(gfn.clone()), &no_evals)
+        .err()
+        .expect("rejected");
+    assert!(
+        err.contains("energy_evals") && err.contains("missing"),
+        "{err}"
+    );
+
+    let ddpm = json!({"preset": "browser", "sampler": "ddpm", "energy": "gmm1d-demo",
+                      "paths": 64, "steps": 10, "inner_steps": 8, "batch": 32, "seed": 6});
+    let mala = json!({"preset": "browser", "sampler": "mala", "energy": "gmm25",
+                      "paths": 32, "steps": 5, "seed": 7});
+    for (partial, key) in [
+        (gfn.clone(), "sampler.particles"),
+        (gfn.clone(), "sampler.trajectories"),
+        (gfn, "sampler.last.samples"),
+        (ddpm.clone(), "sampler.last_chain"),
+        (ddpm, "sampler.last.samples"),
+        (mala.clone(), "sampler.last_paths"),
+        (mala, "sampler.last.samples"),
+    ] {
+        let mut run = Run::new(config(partial.clone())).unwrap();
+        run.run_iterations(2, |_| {}).unwrap();
+        let mut state = run.save_state();
+        let mut values = state.f32s(key).unwrap();
+        assert!(!values.is_empty(), "{key}");
+        values.truncate(values.len() - 1);
+        state.put_f32(key, &values);
+        let err = Run::restore(config(partial), &state)
+            .err()
+            .unwrap_or_else(|| panic!("{key} one value short was accepted"));
+        let name = key.rsplit('.').next().unwrap();
+        assert!(err.contains(name) && err.contains("values"), "{key}: {err}");
+    }
+}

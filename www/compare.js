@@ -52,6 +52,12 @@ export function encodeVersus(versus) {
   return JSON.stringify({ sampler: versus.sampler, ...versus.settings });
 }
 
+/** A scene's compared run as a Versus (a copy, so edits leave the scene alone), or null. */
+export function sceneVersus(scene) {
+  if (!scene || !scene.versus) return null;
+  return { sampler: scene.versus.sampler, settings: { ...(scene.versus.settings ?? {}) } };
+}
+
 /** The compared run's configuration: the main run's with the sampler and settings replaced. */
 export function versusConfig(config, versus) {
   return { ...config, sampler: versus.sampler, ...versus.settings };

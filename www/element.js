@@ -7,7 +7,8 @@
 // Attributes: sampler, target, seed, preset, scene (a curated scene, www/scenes.js), controls
 // ("play,step,reset,speed" in any selection, or "none"), autoplay, theme ("auto" | "light" |
 // "dark"), compare (a second run beside it on the same settings and seed: "1" for the
-// scene's or Adjoint Sampling, or a sampler's name; www/compare.js).
+// scene's or Adjoint Sampling, a sampler's name, or JSON {"sampler": …, …settings} as a
+// link's `vs`; www/compare.js).
 // Every instance owns one `Playground`; all share one wasm module. An instance shows a poster
 // (what it will run and a Start button) until it comes near the viewport or is clicked, and
 // pauses while it is scrolled out of view or the tab is hidden, resuming when it comes back.
@@ -25,7 +26,7 @@ import { formatCount, formatNumber, formatSignificant } from "./views/ticks.js";
 import { findScene } from "./scenes.js";
 import { histogramDensity } from "./oned.js";
 import { drawPoster, posterAspect } from "./poster.js";
-import { DEFAULT_VERSUS, versusConfig, versusLabel } from "./compare.js";
+import { DEFAULT_VERSUS, parseVersus, sceneVersus, versusConfig, versusLabel } from "./compare.js";
 
 /** Per-frame training budget (ms) shared by all playing instances on the page. */
 const FRAME_BUDGET = 8;
@@ -220,8 +221,10 @@ export class BoltzmannPlayground extends HTMLElement {
     };
     /** @type {Playground | null} */
     this.pg = null;
-    /** Adjoint Sampling beside ASBS (the `compare` attribute or a scene). */
+    /** The compared run (the `compare` attribute or a scene) and what it is. */
     this.comparePg = null;
+    /** @type {import("./compare.js").Versus | null} */
+    this.compareVersus = null;
     this.started = false;
     this.playing = false;
     /** Paused by scrolling out of view or a hidden tab: resume when back. */
@@ -334,6 +337,7 @@ export class BoltzmannPlayground extends HTMLElement {
     this.comparePg?.free();
     this.pg = null;
     this.comparePg = null;
+    this.compareVersus = null;
     this.started = false;
     this.startPromise = null;
     this.pendingPlay = false;
@@ -369,13 +373,14 @@ export class BoltzmannPlayground extends HTMLElement {
     return this.pg ? this.pg.metrics() : null;
   }
 
-  /** The page-level state: {config, playing, budget, compare, iteration, scene}. */
+  /** The page-level state: {config, playing, budget, compare, versus, iteration, scene}. */
   get state() {
     return {
       config: this.config,
       playing: this.playing,
       budget: this.budget,
       compare: this.comparePg !== null,
+      versus: this.compareVersus,
       iteration: this.iteration,
       scene: this.getAttribute("scene"),
     };
@@ -588,13 +593,19 @@ export class BoltzmannPlayground extends HTMLElement {
     return Boolean(this.sceneEntry()?.compare);
   }
 
-  /** The compared run (www/compare.js): a sampler named by `compare`, the scene's, or the default. */
+  /**
+   * The compared run (www/compare.js): the `compare` attribute's sampler name or JSON
+   * {sampler, …settings} (a link's `vs`), the scene's, or the default. Needs the core (for the
+   * sampler names); throws an Error naming the attribute when it is neither.
+   */
   versus() {
     const attr = (this.getAttribute("compare") ?? "").trim();
-    if (attr !== "" && !["1", "true", "false", "0"].includes(attr)) return { sampler: attr, settings: {} };
-    const scene = this.sceneEntry();
-    if (scene?.versus) return { sampler: scene.versus.sampler, settings: { ...(scene.versus.settings ?? {}) } };
-    return { sampler: DEFAULT_VERSUS, settings: {} };
+    if (attr !== "" && !["1", "true", "false", "0"].includes(attr)) {
+      const parsed = parseVersus(attr, samplers().map((s) => s.name));
+      if (!parsed.ok) throw new Error(`compare="${attr}": ${parsed.message}`);
+      return parsed.value;
+    }
+    return sceneVersus(this.sceneEntry()) ?? { sampler: DEFAULT_VERSUS, settings: {} };
   }
 
   /**
@@ -611,8 +622,14 @@ export class BoltzmannPlayground extends HTMLElement {
       return this.reject(messageOf(err));
     }
     let nextCompare = null;
+    let versus = null;
     if (compare) {
-      const versus = this.versus();
+      try {
+        versus = this.versus();
+      } catch (err) {
+        next.free();
+        return this.reject(messageOf(err));
+      }
       try {
         nextCompare = new Playground(versusConfig(next.config(), versus));
       } catch (err) {
@@ -624,6 +641,7 @@ export class BoltzmannPlayground extends HTMLElement {
     this.comparePg?.free();
     this.pg = next;
     this.comparePg = nextCompare;
+    this.compareVersus = compare ? versus : null;
     this.history = null;
     this.historyIteration = -1;
     this.hideError();
@@ -692,7 +710,7 @@ export class BoltzmannPlayground extends HTMLElement {
     ];
     if (this.view.dim === 1) items.push(["model", "sample histogram"], ["truth", "true density"]);
     else items.push(["sample", "last samples"]);
-    if (this.comparePg) items.push(["compare", `${versusLabel(this.versus(), (name) => name)} (compared)`]);
+    if (this.comparePg) items.push(["compare", `${versusLabel(this.compareVersus, (name) => name)} (compared)`]);
     if (this.view.oracle) items.push(["oracle", "oracle sampler"]);
     items.push(["loss", "loss"]);
     this.ui.legend.replaceChildren(

@@ -11,6 +11,7 @@
 
 import { loadCore } from "./element.js";
 import { decodeHash, encodeHash, setSamplers, shorten } from "./state.js";
+import { encodeVersus } from "./compare.js";
 import { findScene, SCENES } from "./scenes.js";
 import { isCommand } from "./protocol.js";
 
@@ -85,7 +86,7 @@ async function main() {
       warnings.push(`unknown scene "${shorten(own.scene)}" in the link (known: ${SCENES.map((s) => s.name).join(", ")}); it was ignored.`);
     }
   }
-  if (link.compare) el.setAttribute("compare", link.versus ? link.versus.sampler : "1");
+  if (link.compare) el.setAttribute("compare", link.versus ? encodeVersus(link.versus) : "1");
   if (link.budget !== null) el.setBudget(link.budget);
   el.configOverride = config;
   el.showWarnings(warnings);
@@ -112,7 +113,7 @@ async function main() {
 
 function writeHash(state) {
   if (!state.config) return;
-  const parts = [encodeHash({ config: state.config, compare: state.compare, budget: state.budget })];
+  const parts = [encodeHash({ config: state.config, compare: state.compare, versus: state.versus, budget: state.budget })];
   for (const key of ["controls", "theme"]) if (el.hasAttribute(key)) parts.push(`${key}=${encodeURIComponent(el.getAttribute(key))}`);
   if (el.hasAttribute("scene")) parts.push(`scene=${encodeURIComponent(el.getAttribute("scene"))}`);
   const hash = `#${parts.join("&")}`;

@@ -15,12 +15,19 @@ const READABLE_VERSIONS = [1, 2];
  * weights, optimizer moments, replay buffers, generator states, history) at `iteration`.
  * @param {{ config: Record<string, unknown>, compare: boolean, budget: number,
  *           versus?: { sampler: string, settings: Record<string, unknown> } | null }} state
- * @param {{ iteration: number, state: Record<string, unknown> } | null} [saved]
+ * @param {{ iteration: number, state: Record<string, unknown>,
+ *           compare?: { iteration: number, state: Record<string, unknown> } | null } | null} [saved]
+ *   the main run's saved state and, with a comparison, the compared run's
  */
 export function configToExport(state, saved = null) {
   const doc = { format: EXPORT_FORMAT, version: EXPORT_VERSION, config: state.config, compare: state.compare, budget: state.budget };
   if (state.versus) doc.versus = state.versus;
-  if (saved) doc.run = { iteration: saved.iteration, state: saved.state };
+  if (saved) {
+    doc.run = { iteration: saved.iteration, state: saved.state };
+    // The compared run's own state: without it an import would set a fresh run beside a
+    // trained one and the comparison would be skewed.
+    if (saved.compare) doc.run.compare = { iteration: saved.compare.iteration, state: saved.compare.state };
+  }
   return doc;
 }
 
@@ -28,7 +35,8 @@ export function configToExport(state, saved = null) {
  * Checks an imported document's shape; the configuration's values are the core's to judge.
  * @returns {{ ok: true, config: Record<string, unknown>, compare: boolean, budget: number | null,
  *            versus: { sampler: string, settings: Record<string, unknown> } | null,
- *            run: { iteration: number, state: Record<string, unknown> } | null }
+ *            run: { iteration: number, state: Record<string, unknown>,
+ *                   compare: { iteration: number, state: Record<string, unknown> } | null } | null }
  *          | { ok: false, message: string }}
  */
 export function configFromExport(doc) {
@@ -60,7 +68,14 @@ export function configFromExport(doc) {
     if (r === null || typeof r !== "object" || Array.isArray(r)) return { ok: false, message: '"run" must be an object {iteration, state}' };
     if (!Number.isSafeInteger(r.iteration) || r.iteration < 0) return { ok: false, message: `"run.iteration" must be a whole number, got ${JSON.stringify(r.iteration)}` };
     if (r.state === null || typeof r.state !== "object" || Array.isArray(r.state)) return { ok: false, message: '"run.state" must be the object the page saved' };
-    run = { iteration: r.iteration, state: r.state };
+    run = { iteration: r.iteration, state: r.state, compare: null };
+    if (r.compare !== undefined) {
+      const c = r.compare;
+      if (c === null || typeof c !== "object" || Array.isArray(c)) return { ok: false, message: '"run.compare" must be an object {iteration, state}, the compared run\'s' };
+      if (!Number.isSafeInteger(c.iteration) || c.iteration < 0) return { ok: false, message: `"run.compare.iteration" must be a whole number, got ${JSON.stringify(c.iteration)}` };
+      if (c.state === null || typeof c.state !== "object" || Array.isArray(c.state)) return { ok: false, message: '"run.compare.state" must be the object the page saved' };
+      run.compare = { iteration: c.iteration, state: c.state };
+    }
   }
   return { ok: true, config, compare: doc.compare === true, versus, budget, run };
 }

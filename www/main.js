@@ -40,7 +40,7 @@ import { residualColours, stridePoints, updateResidualLegend } from "./views/gfn
 import { configFromExport, configToExport, historyCsv } from "./exchange.js";
 import { FORMULA_ENERGY, FormulaEditor } from "./formula.js";
 import { MixtureEditor } from "./mixture.js";
-import { DEFAULT_VERSUS, Track, comparisonName, versusConfig, versusLabel } from "./compare.js";
+import { DEFAULT_VERSUS, Track, comparisonName, sceneVersus, versusConfig, versusLabel } from "./compare.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -216,8 +216,11 @@ function tryRestore(config, saved) {
   }
 }
 
-/** Makes `next` the running playground; the state takes its resolved config. */
-function adopt(next) {
+/**
+ * Makes `next` the running playground; the state takes its resolved config. `savedCompare`
+ * (an imported file's) restores the compared run instead of starting it afresh.
+ */
+function adopt(next, savedCompare = null) {
   if (playground) playground.free();
   playground = next;
   state.config = playground.config();
@@ -240,7 +243,7 @@ function adopt(next) {
   const aspect = view.dim === 2 ? (plotWindow[1] - plotWindow[0]) / (plotWindow[3] - plotWindow[2]) : narrow ? 1.15 : 1.7;
   $("stage").style.setProperty("--aspect", String(aspect));
   $("stage").classList.toggle("one-d", view.dim === 1);
-  updateCompare();
+  updateCompare(savedCompare);
   showForRun();
   hideRunError();
   resetCounters();
@@ -338,8 +341,11 @@ function samplerLabel(name) {
   return SAMPLERS.find((s) => s.value === name)?.label ?? name;
 }
 
-/** Starts or stops the compared run; a configuration it rejects is named at the checkbox. */
-function updateCompare() {
+/**
+ * Starts or stops the compared run; a configuration it rejects is named at the checkbox.
+ * `saved` ({iteration, state} of an imported file) restores it where it was.
+ */
+function updateCompare(saved = null) {
   if (compareRun) {
     compareRun.free();
     compareRun = null;
@@ -357,7 +363,7 @@ function updateCompare() {
   $("compare-metric").textContent = `${comparisonName(view.dim)} after each iteration`;
   clearFieldError($("compare-error"), null);
   if (!state.compare) return;
-  const created = tryCreate(versusConfig(state.config, versus));
+  const created = saved ? tryRestore(versusConfig(state.config, versus), saved.state) : tryCreate(versusConfig(state.config, versus));
   if (created.ok) compareRun = created.playground;
   else showFieldError($("compare-error"), null, `${label} could not start beside this run: ${created.message}`);
 }
@@ -385,7 +391,7 @@ function loadFromHash() {
     state.compare = Boolean(scene.compare);
   }
   if (link.compare !== null) state.compare = link.compare;
-  state.versus = link.versus ?? (scene && scene.versus ? { sampler: scene.versus.sampler, settings: { ...(scene.versus.settings ?? {}) } } : null);
+  state.versus = link.versus ?? sceneVersus(scene);
   state.hide = link.hide ?? [];
   state.axes = link.axes;
   pendingAxesWarning = null;
@@ -564,7 +570,9 @@ function exportCsv() {
 
 function exportJson() {
   // The core saves its last completed iteration: the network's weights and all it needs to go on.
-  const saved = playground ? { iteration: playground.history().iteration.length, state: playground.save_state() } : null;
+  // With a comparison, the compared run's state too, so that an import resumes both.
+  const savedOf = (pg) => ({ iteration: pg.metrics().iteration, state: pg.save_state() });
+  const saved = playground ? { ...savedOf(playground), compare: compareRun ? savedOf(compareRun) : null } : null;
   const text = JSON.stringify(configToExport(state, saved), null, 2);
   download(exportName("json"), new Blob([`${text}\n`], { type: "application/json" }));
 }
@@ -591,12 +599,18 @@ async function importJson() {
     return;
   }
   clearFieldError(errorEl, null);
-  state.compare = parsed.compare;
+  // A trained run saved beside a comparison but without the compared run's state (a file of
+  // an earlier version): a fresh compared run would skew the comparison, so it stays off.
+  const comparisonLost = Boolean(parsed.run && parsed.compare && !parsed.run.compare);
+  state.compare = parsed.compare && !comparisonLost;
   state.versus = parsed.versus;
   if (parsed.budget !== null) state.budget = parsed.budget;
   state.scene = null;
   updateScene();
-  adopt(created.playground);
+  adopt(created.playground, parsed.run?.compare ?? null);
+  if (comparisonLost) {
+    showFieldError($("compare-error"), null, `${file.name} holds no state of the compared run, so the comparison did not resume; tick Compare to start a fresh one.`);
+  }
   announce(parsed.run ? `Imported ${file.name}: the run goes on from iteration ${parsed.run.iteration}.` : `Imported ${file.name}.`);
 }
 

@@ -99,7 +99,45 @@ fn describe(t: &Tok) -> String {
     }
 }
 
-fn tokenize(text: &str) -> Result<Vec<Token>, String> {
+/// A [`Formula::parse`] error: the message (starting "formula: ") and, when it concerns
+/// one place, the 1-based character column it names, for pointing at it where the formula
+/// was typed; None for errors about the whole formula (its length, its complexity, an empty
+/// text).
+#[derive(Clone, Debug, PartialEq)]
+pub struct FormulaError {
+    pub message: String,
+    pub column: Option<usize>,
+}
+
+impl FormulaError {
+    fn at(column: usize, message: String) -> FormulaError {
+        FormulaError {
+            message,
+            column: Some(column),
+        }
+    }
+
+    fn whole(message: String) -> FormulaError {
+        FormulaError {
+            message,
+            column: None,
+        }
+    }
+}
+
+impl std::fmt::Display for FormulaError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<FormulaError> for String {
+    fn from(e: FormulaError) -> String {
+        e.message
+    }
+}
+
+fn tokenize(text: &str) -> Result<Vec<Token>, FormulaError> {
     let chars: Vec<char> = text.chars().collect();
     let mut out = Vec::new();
     let mut i = 0;
@@ -133,12 +171,16 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
                 }
             }
             let s: String = chars[start..i].iter().collect();
-            let v: f64 = s
-                .parse()
-                .map_err(|_| format!("formula: malformed number \"{s}\" at column {col}"))?;
+            let v: f64 = s.parse().map_err(|_| {
+                FormulaError::at(
+                    col,
+                    format!("formula: malformed number \"{s}\" at column {col}"),
+                )
+            })?;
             if !v.is_finite() {
-                return Err(format!(
-                    "formula: number \"{s}\" at column {col} is too large"
+                return Err(FormulaError::at(
+                    col,
+                    format!("formula: number \"{s}\" at column {col} is too large"),
                 ));
             }
             out.push(Token {
@@ -171,8 +213,9 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
             });
             i += 1;
         } else {
-            return Err(format!(
-                "formula: unexpected character \"{c}\" at column {col}"
+            return Err(FormulaError::at(
+                col,
+                format!("formula: unexpected character \"{c}\" at column {col}"),
             ));
         }
     }
@@ -198,27 +241,28 @@ impl Parser {
         &self.tokens[self.pos]
     }
 
-    fn emit(&mut self, i: Instr) -> Result<(), String> {
+    fn emit(&mut self, i: Instr) -> Result<(), FormulaError> {
         if self.program.len() >= MAX_FORMULA_NODES {
-            return Err(format!(
+            return Err(FormulaError::whole(format!(
                 "formula: too many operations (more than {MAX_FORMULA_NODES})"
-            ));
+            )));
         }
         self.program.push(i);
         Ok(())
     }
 
-    fn enter(&mut self, col: usize) -> Result<(), String> {
+    fn enter(&mut self, col: usize) -> Result<(), FormulaError> {
         self.depth += 1;
         if self.depth > MAX_FORMULA_DEPTH {
-            return Err(format!(
-                "formula: nested deeper than {MAX_FORMULA_DEPTH} levels at column {col}"
+            return Err(FormulaError::at(
+                col,
+                format!("formula: nested deeper than {MAX_FORMULA_DEPTH} levels at column {col}"),
             ));
         }
         Ok(())
     }
 
-    fn expr(&mut self) -> Result<(), String> {
+    fn expr(&mut self) -> Result<(), FormulaError> {
         self.term()?;
         loop {
             let op = match self.peek().tok {
@@ -232,7 +276,7 @@ impl Parser {
         }
     }
 
-    fn term(&mut self) -> Result<(), String> {
+    fn term(&mut self) -> Result<(), FormulaError> {
         self.unary()?;
         loop {
             let op = match self.peek().tok {
@@ -246,7 +290,7 @@ impl Parser {
         }
     }
 
-    fn unary(&mut self) -> Result<(), String> {
+    fn unary(&mut self) -> Result<(), FormulaError> {
         let t = self.peek().clone();
         match t.tok {
             Tok::Sym('-') | Tok::Sym('+') => {
@@ -263,7 +307,7 @@ impl Parser {
         }
     }
 
-    fn power(&mut self) -> Result<(), String> {
+    fn power(&mut self) -> Result<(), FormulaError> {
         self.primary()?;
         let t = self.peek().clone();
         if t.tok == Tok::Sym('^') {
@@ -277,21 +321,21 @@ impl Parser {
         Ok(())
     }
 
-    fn expect_close(&mut self, open_col: usize) -> Result<(), String> {
+    fn expect_close(&mut self, open_col: usize) -> Result<(), FormulaError> {
         let t = self.peek().clone();
         if t.tok == Tok::Sym(')') {
             self.pos += 1;
             Ok(())
         } else {
-            Err(format!(
+            Err(FormulaError::at(t.col, format!(
                 "formula: unexpected {} at column {}; expected \")\" to close the \"(\" at column {open_col}",
                 describe(&t.tok),
                 t.col
-            ))
+            )))
         }
     }
 
-    fn primary(&mut self) -> Result<(), String> {
+    fn primary(&mut self) -> Result<(), FormulaError> {
         let t = self.peek().clone();
         match &t.tok {
             Tok::Num(v) => {
@@ -314,38 +358,44 @@ impl Parser {
                 match name.as_str() {
                     "x" => self.emit(Instr::Var(0)),
                     "y" if self.dim == 2 => self.emit(Instr::Var(1)),
-                    "y" => Err(format!(
+                    "y" => Err(FormulaError::at(t.col, format!(
                         "formula: y at column {} is not allowed in a 1-D formula (the window has one interval); use x only",
                         t.col
-                    )),
+                    ))),
                     "pi" => self.emit(Instr::Const(std::f64::consts::PI)),
                     "e" => self.emit(Instr::Const(std::f64::consts::E)),
-                    _ if FUNCTIONS.iter().any(|f| f.0 == name) => Err(format!(
+                    _ if FUNCTIONS.iter().any(|f| f.0 == name) => Err(FormulaError::at(t.col, format!(
                         "formula: function {name} at column {} needs \"(\" and its argument",
                         t.col
-                    )),
-                    _ => Err(format!(
+                    ))),
+                    _ => Err(FormulaError::at(t.col, format!(
                         "formula: unknown name \"{name}\" at column {}; known: {}pi, e and the functions {}",
                         t.col,
                         if self.dim == 2 { "x, y, " } else { "x, " },
                         known_functions()
-                    )),
+                    ))),
                 }
             }
-            other => Err(format!(
-                "formula: unexpected {} at column {}; {EXPECTED_OPERAND}",
-                describe(other),
-                t.col
+            other => Err(FormulaError::at(
+                t.col,
+                format!(
+                    "formula: unexpected {} at column {}; {EXPECTED_OPERAND}",
+                    describe(other),
+                    t.col
+                ),
             )),
         }
     }
 
     /// `name(` … `)`, the name at column `col`, the current token being "(".
-    fn call(&mut self, name: &str, col: usize) -> Result<(), String> {
+    fn call(&mut self, name: &str, col: usize) -> Result<(), FormulaError> {
         let Some(&(_, arity)) = FUNCTIONS.iter().find(|f| f.0 == name) else {
-            return Err(format!(
-                "formula: unknown function {name} at column {col}; known: {}",
-                known_functions()
+            return Err(FormulaError::at(
+                col,
+                format!(
+                    "formula: unknown function {name} at column {col}; known: {}",
+                    known_functions()
+                ),
             ));
         };
         let open = self.peek().col;
@@ -366,9 +416,12 @@ impl Parser {
         self.expect_close(open)?;
         self.depth -= 1;
         if args != arity {
-            return Err(format!(
-                "formula: {name} at column {col} takes {arity} argument{}, got {args}",
-                if arity == 1 { "" } else { "s" }
+            return Err(FormulaError::at(
+                col,
+                format!(
+                    "formula: {name} at column {col} takes {arity} argument{}, got {args}",
+                    if arity == 1 { "" } else { "s" }
+                ),
             ));
         }
         self.emit(match name {
@@ -411,18 +464,20 @@ impl Dual {
 
 impl Formula {
     /// Parses and compiles `text` in `dim` variables (1: x; 2: x, y). Errors start with
-    /// "formula: " and name the 1-based character column.
-    pub fn parse(text: &str, dim: usize) -> Result<Formula, String> {
+    /// "formula: " and name the 1-based character column, also given as `column`.
+    pub fn parse(text: &str, dim: usize) -> Result<Formula, FormulaError> {
         assert!((1..=2).contains(&dim), "formulas have 1 or 2 variables");
         let n = text.chars().count();
         if n > MAX_FORMULA_CHARS {
-            return Err(format!(
+            return Err(FormulaError::whole(format!(
                 "formula: longer than {MAX_FORMULA_CHARS} characters ({n})"
-            ));
+            )));
         }
         let tokens = tokenize(text)?;
         if tokens.len() == 1 {
-            return Err("formula: empty formula; type an energy such as x^2 + y^2".to_string());
+            return Err(FormulaError::whole(
+                "formula: empty formula; type an energy such as x^2 + y^2".to_string(),
+            ));
         }
         let mut p = Parser {
             tokens,
@@ -438,10 +493,13 @@ impl Formula {
                 Tok::Sym(')') => "; no \"(\" is open here",
                 _ => "; expected an operator (+ - * / ^) or the end of the formula",
             };
-            return Err(format!(
-                "formula: unexpected {} at column {}{hint}",
-                describe(&t.tok),
-                t.col
+            return Err(FormulaError::at(
+                t.col,
+                format!(
+                    "formula: unexpected {} at column {}{hint}",
+                    describe(&t.tok),
+                    t.col
+                ),
             ));
         }
         let f = Formula {
@@ -449,9 +507,9 @@ impl Formula {
             dim,
         };
         if f.max_stack() > STACK {
-            return Err(format!(
+            return Err(FormulaError::whole(format!(
                 "formula: too complex (needs more than {STACK} intermediate values)"
-            ));
+            )));
         }
         Ok(f)
     }
@@ -658,15 +716,6 @@ fn pow(a: Dual, b: Dual) -> Dual {
         }
     }
     Dual { v, d }
-}
-
-/// The 1-based character column a [`Formula::parse`] error names ("… at column N …"), for
-/// pointing at it where the formula was typed; None for errors about the whole formula
-/// (its length, its complexity, an empty text).
-pub fn error_column(message: &str) -> Option<usize> {
-    let rest = &message[message.find("at column ")? + "at column ".len()..];
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok()
 }
 
 /// The JSON form: {"formula": {"energy": "(x^2-4)^2 + 0.5*y^2", "window": [[-3, 3], [-3, 3]]}}.

@@ -16,7 +16,7 @@ pub mod quadrature;
 pub mod wells;
 
 pub use affine::{Affine, Pulled};
-pub use formula::{error_column, Formula, FormulaEnergy, FormulaSpec};
+pub use formula::{Formula, FormulaEnergy, FormulaError, FormulaSpec};
 pub use quadrature::{DensityGrid, GroundTruth, Marginal};
 
 use std::sync::Arc;

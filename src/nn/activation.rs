@@ -172,7 +172,7 @@ fn normal_cdf_and_pdf(z: f32) -> (f32, f32) {
 /// division and no exponential, so GELU's forward value costs ~15 vector operations instead
 /// of ~50 (it was half of a seed forward pass). P (degree 6) and Q (degree 4, Q(0) = 1,
 /// positive on [0, 16]) were fitted for this crate by iteratively reweighted least squares
-/// (max error 5.5e-8 in f64; 4e-7 after f32 rounding, tested below). The absolute error
+/// (max error 5.5e-8 in f64; 2.5e-7 after f32 rounding, tested below). The absolute error
 /// is what the network sees; like torch's own f32 `0.5·z·(1 + erf(z/√2))`, the far lower
 /// tail (z < −4) is not relatively accurate, which `derivative` does not rely on.
 #[inline(always)]

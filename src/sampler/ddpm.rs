@@ -413,11 +413,11 @@ impl Sampler for DdpmSampler {
         self.iteration = from.usize("iteration")?;
         from.read_f32_into("particles", &mut self.x)?;
         from.read_f32_into("trajectories", &mut self.trajectories)?;
-        self.last_chain = from.f32s("last_chain")?;
+        self.last_chain = from.f32s_empty_or_of_len("last_chain", self.chain.len())?;
         if !self.last_chain.is_empty() {
             self.chain.clone_from(&self.last_chain);
         }
-        self.last = Rollout::load_state(from, "last.")?;
+        self.last = Rollout::load_state_of_size(from, "last.", self.x.len(), 1)?;
         // Between iterations DDPM is about to train (methods.md §4: train, then sample).
         self.phase = Phase::Train;
         self.inner = 0;

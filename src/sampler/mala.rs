@@ -179,10 +179,7 @@ impl MalaChains {
         from.read_f64_into(&format!("{prefix}log_r"), &mut self.log_r)?;
         from.read_f64_into(&format!("{prefix}grad_log_r"), &mut self.grad_log_r)?;
         self.step = from.scalar(&format!("{prefix}step"))?;
-        let evals = from.u64s(&format!("{prefix}energy_evals"))?;
-        self.energy_evals = *evals
-            .first()
-            .ok_or_else(|| format!("saved state: {prefix}energy_evals is empty"))?;
+        self.energy_evals = from.u64(&format!("{prefix}energy_evals"))?;
         let accepted = from.u64s(&format!("{prefix}accepted"))?;
         if accepted.len() != self.accepted.len() {
             return Err(format!(
@@ -412,13 +409,15 @@ impl Sampler for MalaSampler {
         self.chains.load_state(from, "chains.")?;
         self.rng = Rng::from_state(&from.u64s("rng")?)?;
         self.iteration = from.usize("iteration")?;
-        self.last_paths = from.f32s("last_paths")?;
+        // `paths` has the size this configuration records (set by `new`).
+        self.last_paths = from.f32s_empty_or_of_len("last_paths", self.paths.len())?;
         self.last_acceptance = from.scalar("last_acceptance")?;
         self.step_in_iteration = 0;
         self.acceptance_sum = 0.0;
         self.refresh_particles();
         self.record_paths();
-        self.last = Rollout::load_state(from, "last.")?;
+        self.last =
+            Rollout::load_state_of_size(from, "last.", self.chains.n_chains(), self.chains.dim())?;
         Ok(())
     }
 }

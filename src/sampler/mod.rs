@@ -126,25 +126,54 @@ pub trait Sampler: Send {
 }
 
 impl Rollout {
-    /// Saves the rollout under `prefix`; `None` saves a marker that there was none.
+    /// Saves the rollout under `prefix`: its samples and log weights, each only if there is
+    /// one (presence is the flag; files that also hold the former "present" and "weighted"
+    /// flags load the same, as those agree with presence).
     pub fn save_state(rollout: Option<&Rollout>, out: &mut StateMap, prefix: &str) {
-        out.put_bool(&format!("{prefix}present"), rollout.is_some());
         if let Some(r) = rollout {
             out.put_f32(&format!("{prefix}samples"), &r.samples);
-            out.put_bool(&format!("{prefix}weighted"), r.log_weights.is_some());
             if let Some(w) = &r.log_weights {
                 out.put_f64(&format!("{prefix}log_weights"), w);
             }
         }
     }
 
+    /// Loads what [`Rollout::save_state`] saved, at whatever size it has. Prefer
+    /// [`Rollout::load_state_of_size`], which refuses a rollout of another size.
     pub fn load_state(from: &StateMap, prefix: &str) -> Result<Option<Rollout>, String> {
-        if !from.bool(&format!("{prefix}present"))? {
+        Self::load(from, prefix, None)
+    }
+
+    /// Loads a rollout of `rows` samples in dimension `dim`; another size is an error naming
+    /// the array (a state saved with other settings).
+    pub fn load_state_of_size(
+        from: &StateMap,
+        prefix: &str,
+        rows: usize,
+        dim: usize,
+    ) -> Result<Option<Rollout>, String> {
+        Self::load(from, prefix, Some((rows, dim)))
+    }
+
+    fn load(
+        from: &StateMap,
+        prefix: &str,
+        size: Option<(usize, usize)>,
+    ) -> Result<Option<Rollout>, String> {
+        let samples_key = format!("{prefix}samples");
+        if !from.contains(&samples_key) {
             return Ok(None);
         }
-        let samples = from.f32s(&format!("{prefix}samples"))?;
-        let log_weights = if from.bool(&format!("{prefix}weighted"))? {
-            Some(from.f64s(&format!("{prefix}log_weights"))?)
+        let samples = match size {
+            Some((rows, dim)) => from.f32s_of_len(&samples_key, rows * dim)?,
+            None => from.f32s(&samples_key)?,
+        };
+        let key = format!("{prefix}log_weights");
+        let log_weights = if from.contains(&key) {
+            Some(match size {
+                Some((rows, _)) => from.f64s_of_len(&key, rows)?,
+                None => from.f64s(&key)?,
+            })
         } else {
             None
         };
@@ -168,5 +197,51 @@ pub fn build(config: &Config, energy: Arc<dyn Energy>) -> Result<Box<dyn Sampler
         }
         "mala" => Ok(Box::new(mala::MalaSampler::new(config, energy)?)),
         other => Err(format!("sampler: unknown \"{other}\"")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rollout_round_trips_with_presence_as_its_flags() {
+        let weighted = Rollout {
+            samples: vec![1.0, -2.0, 0.5, 3.0],
+            log_weights: Some(vec![-0.25, 0.75]),
+        };
+        let plain = Rollout {
+            samples: vec![4.0, 5.0],
+            log_weights: None,
+        };
+        // (rollout, rows, dimension)
+        for (rollout, rows, dim) in [(Some(&weighted), 2, 2), (Some(&plain), 2, 1), (None, 2, 1)] {
+            let mut map = StateMap::new();
+            Rollout::save_state(rollout, &mut map, "last.");
+            let expected_keys = rollout.map_or(0, |r| 1 + r.log_weights.is_some() as usize);
+            assert_eq!(map.0.len(), expected_keys);
+            let back = Rollout::load_state_of_size(&map, "last.", rows, dim).unwrap();
+            assert_eq!(
+                back.as_ref().map(|r| &r.samples),
+                rollout.map(|r| &r.samples)
+            );
+            assert_eq!(
+                back.as_ref().map(|r| &r.log_weights),
+                rollout.map(|r| &r.log_weights)
+            );
+            // The former format's flags agree with presence and change nothing.
+            let mut legacy = map.clone();
+            legacy.put_bool("last.present", rollout.is_some());
+            if let Some(r) = rollout {
+                legacy.put_bool("last.weighted", r.log_weights.is_some());
+            }
+            let again = Rollout::load_state(&legacy, "last.").unwrap();
+            assert_eq!(again.map(|r| r.samples), rollout.map(|r| r.samples.clone()));
+        }
+        // A rollout of another size is refused by name.
+        let mut map = StateMap::new();
+        Rollout::save_state(Some(&weighted), &mut map, "last.");
+        let err = Rollout::load_state_of_size(&map, "last.", 3, 2).unwrap_err();
+        assert!(err.contains("last.samples"), "{err}");
     }
 }

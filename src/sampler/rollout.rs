@@ -20,8 +20,9 @@ pub(crate) const MAX_FEATURES: usize = 16;
 /// number of paths, so a seed gives the same paths whatever the number of threads.
 const BLOCK: usize = 256;
 
-/// Threads a rollout step uses: natively up to the cores available (at most 2 blocks'
-/// worth of work per thread pays for the spawn), 1 in wasm.
+/// Threads a rollout step uses: natively the cores available (or `PLAYGROUND_THREADS`),
+/// woken from the persistent pool and capped per step at one per block and `MAX_SHARES`;
+/// 1 in wasm.
 pub(crate) fn rollout_threads() -> usize {
     #[cfg(not(target_arch = "wasm32"))]
     {

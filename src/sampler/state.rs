@@ -131,10 +131,30 @@ impl StateMap {
         Ok(v)
     }
 
-    pub fn usize(&self, key: &str) -> Result<usize, String> {
+    pub fn f64s_of_len(&self, key: &str, len: usize) -> Result<Vec<f64>, String> {
+        let v = self.f64s(key)?;
+        check_len(key, v.len(), len)?;
+        Ok(v)
+    }
+
+    /// An array that is empty (nothing recorded yet) or of length `len`.
+    pub fn f32s_empty_or_of_len(&self, key: &str, len: usize) -> Result<Vec<f32>, String> {
+        let v = self.f32s(key)?;
+        if !v.is_empty() {
+            check_len(key, v.len(), len)?;
+        }
+        Ok(v)
+    }
+
+    /// A single u64 (a counter).
+    pub fn u64(&self, key: &str) -> Result<u64, String> {
         let v = self.u64s(key)?;
         check_len(key, v.len(), 1)?;
-        usize::try_from(v[0]).map_err(|_| format!("saved state: \"{key}\" is too large"))
+        Ok(v[0])
+    }
+
+    pub fn usize(&self, key: &str) -> Result<usize, String> {
+        usize::try_from(self.u64(key)?).map_err(|_| format!("saved state: \"{key}\" is too large"))
     }
 
     pub fn scalar(&self, key: &str) -> Result<f64, String> {

@@ -4,7 +4,7 @@
 
 use super::{to_js, Playground};
 use crate::config::Config;
-use crate::energy::{error_column, Formula, Target};
+use crate::energy::{Formula, Target};
 use crate::run::Run;
 use crate::sampler::state::StateMap;
 use serde::Serialize;
@@ -51,9 +51,9 @@ pub fn check_formula(text: &str, dim: usize) -> Result<JsValue, JsError> {
     }
     match Formula::parse(text, dim) {
         Ok(_) => Ok(JsValue::NULL),
-        Err(message) => to_js(&Problem {
-            column: error_column(&message),
-            message,
+        Err(e) => to_js(&Problem {
+            message: e.message,
+            column: e.column,
         }),
     }
 }

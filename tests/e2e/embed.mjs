@@ -333,6 +333,40 @@ async function iframeChecks({ browser, base, check, assert, waitFor, sleep, watc
     return `"${got.text.slice(0, 100)}"`;
   });
 
+  await check("iframe: a compared run's settings (vs={…} or a scene's) survive embedding and the hash, and a bad vs is named", async () => {
+    const ctx = await browser.newContext({ viewport: { width: 800, height: 800 } });
+    const runs = async (hash, label) => {
+      const p = await ctx.newPage();
+      watch(p, label);
+      await p.goto(`${base}embed.html#${hash}`);
+      await p.waitForFunction(() => document.documentElement.dataset.ready === "true", null, { timeout: 30000 });
+      const got = await p.evaluate(() => {
+        const el = document.getElementById("playground");
+        return {
+          main: el.pg ? el.pg.config() : null,
+          other: el.comparePg ? el.comparePg.config() : null,
+          error: el.dataset.error ?? "",
+          warning: el.shadowRoot.querySelector(".warn").hidden ? "" : el.shadowRoot.querySelector(".warn").textContent,
+          hash: decodeURIComponent(window.location.hash),
+        };
+      });
+      await p.close();
+      return got;
+    };
+    const vs = encodeURIComponent('{"sampler":"tb","explore":0.2}');
+    const linked = await runs(`sampler=tb&energy=gmm25&preset=browser&explore=0&seed=2&compare=1&vs=${vs}`, "iframe-vs");
+    const scene = await runs("scene=gfn-exploration", "iframe-vs-scene");
+    const bad = await runs(`sampler=tb&energy=gmm25&compare=1&vs=${encodeURIComponent('{"sampler":"nope"}')}`, "iframe-vs-bad");
+    await ctx.close();
+    for (const [name, got] of [["vs={…}", linked], ["scene", scene]]) {
+      assert(got.main && got.other, `${name}: no compared run (${got.error})`);
+      assert(got.main.explore === 0 && got.other.sampler === "tb" && got.other.explore === 0.2, `${name}: explore ${got.main.explore} beside ${got.other.sampler} explore ${got.other.explore}`);
+      assert(got.hash.includes('vs={"sampler":"tb","explore":0.2}'), `${name}: the hash lost vs: ${got.hash}`);
+    }
+    assert(bad.warning.includes("nope"), `a bad vs is not named: warning "${bad.warning}", error "${bad.error}"`);
+    return `compared explore ${linked.other.explore}; bad vs: "${bad.warning.slice(0, 90)}"`;
+  });
+
   await check("iframe: theme=dark in the link darkens the element on a light page", async () => {
     const ctx = await browser.newContext({ viewport: { width: 800, height: 800 }, colorScheme: "light" });
     const p = await ctx.newPage();
@@ -641,6 +675,46 @@ async function pageChecks({ browser, base, artifacts, check, assert, waitFor, wa
     assert(/format/.test(message2), `wrong format: ${message2}`);
     assert(still.lr === doc.config.lr, "a rejected import changed the run");
     return `${png.name}, ${csv.name} (${lines.length - 1} rows), ${json.name}`;
+  });
+
+  await check("export with a comparison: the JSON holds both runs and import resumes both; a file without the compared run's state says so", async () => {
+    const page = await openPage(context, `${base}#sampler=adjoint&energy=gmm9&seed=22&paths=64&compare=1&vs=mala`, "export-compare");
+    await page.click("#pause");
+    await page.click("#step");
+    await page.click("#step");
+    const histories = () =>
+      page.evaluate(() => {
+        const bp = window.boltzmannPlayground;
+        return { main: bp.playground.history(), other: bp.compare ? bp.compare.history() : null, otherIteration: bp.compare ? bp.compare.metrics().iteration : -1 };
+      });
+    const saved = await histories();
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#export-json")]);
+    const path = join(artifacts, `compare-${download.suggestedFilename()}`);
+    await download.saveAs(path);
+    const body = await readFile(path);
+    const doc = JSON.parse(body.toString());
+    assert(doc.run && doc.run.compare && doc.run.compare.iteration === saved.otherIteration && saved.otherIteration >= 2 && doc.run.compare.state["sampler.rng"], `the JSON lacks the compared run: ${JSON.stringify(doc.run?.compare?.iteration)}`);
+    await page.click("#step");
+    const next = await histories();
+    await page.fill("#seed", "98");
+    await page.locator("#seed").dispatchEvent("change");
+    await page.setInputFiles("#import-json", { name: "both.json", mimeType: "application/json", buffer: body });
+    await waitFor(() => page.evaluate(() => window.boltzmannPlayground.playground.config().seed === 22), 5000);
+    const resumed = await histories();
+    await page.click("#step");
+    const again = await histories();
+    assert(resumed.otherIteration === saved.otherIteration, `the compared run resumes at iteration ${resumed.otherIteration}, not ${saved.otherIteration}`);
+    assert(JSON.stringify(again) === JSON.stringify(next), "after import and a step the compared run's history differs from the original's");
+    // A file of the earlier form (no run.compare): the comparison stays off, visibly.
+    const older = { ...doc, run: { iteration: doc.run.iteration, state: doc.run.state } };
+    await page.setInputFiles("#import-json", { name: "older.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(older)) });
+    await page.locator("#compare-error").waitFor({ state: "visible", timeout: 3000 });
+    const message = await page.textContent("#compare-error");
+    const after = await page.evaluate(() => ({ compare: window.boltzmannPlayground.compare !== null, checked: document.getElementById("compare").checked }));
+    await page.close();
+    assert(!after.compare && !after.checked, `the comparison resumed afresh: ${JSON.stringify(after)}`);
+    assert(/compared run/.test(message), `no visible note: "${message}"`);
+    return `"${message.slice(0, 90)}"`;
   });
   await context.close();
 }

@@ -231,7 +231,12 @@ test("a run's JSON export imports back to the same configuration; bad documents 
   const saved = { iteration: 3, state: { "sampler.net": { f32: "AACAPw==" } } };
   const full = configFromExport(JSON.parse(JSON.stringify(configToExport(state, saved))));
   assert.equal(full.ok, true);
-  assert.deepEqual(full.run, saved);
+  assert.deepEqual(full.run, { ...saved, compare: null });
+  // With a comparison: the compared run's state comes back too.
+  const both = { ...saved, compare: { iteration: 5, state: { "sampler.policy": { f32: "AAAAAA==" } } } };
+  const withCompare = configFromExport(JSON.parse(JSON.stringify(configToExport(state, both))));
+  assert.equal(withCompare.ok, true);
+  assert.deepEqual(withCompare.run, both);
   const versus = { sampler: "tb", settings: { explore: 0.2 } };
   const withVersus = configFromExport(JSON.parse(JSON.stringify(configToExport({ ...state, versus }))));
   assert.deepEqual(withVersus.versus, versus);
@@ -250,6 +255,9 @@ test("a run's JSON export imports back to the same configuration; bad documents 
     [{ ...doc, run: [] }, "run"],
     [{ ...doc, run: { iteration: -1, state: {} } }, "run.iteration"],
     [{ ...doc, run: { iteration: 2, state: "x" } }, "run.state"],
+    [{ ...doc, run: { iteration: 2, state: {}, compare: [] } }, "run.compare"],
+    [{ ...doc, run: { iteration: 2, state: {}, compare: { iteration: 1.5, state: {} } } }, "run.compare.iteration"],
+    [{ ...doc, run: { iteration: 2, state: {}, compare: { iteration: 1, state: null } } }, "run.compare.state"],
   ]) {
     const r = configFromExport(broken);
     assert.equal(r.ok, false, JSON.stringify(broken));

@@ -1202,12 +1202,17 @@ impl Sampler for GfnSampler {
         }
         self.rng = Rng::from_state(&from.u64s("rng")?)?;
         self.iteration = from.usize("iteration")?;
-        self.energy_evals = from.u64s("energy_evals")?.first().copied().unwrap_or(0);
-        self.particles = from.f32s("particles")?;
+        self.energy_evals = from.u64("energy_evals")?;
+        // The arrays' lengths follow from the batch and dimension; say so when they differ.
+        let (b, d) = (self.batch_size, self.dim);
+        let sized = |e: String| format!("{e}; this run has batch {b} in dimension {d}");
+        from.read_f32_into("particles", &mut self.particles)
+            .map_err(sized)?;
         self.particle_time = from.scalar("particle_time")?;
-        self.trajectories = from.f32s("trajectories")?;
+        from.read_f32_into("trajectories", &mut self.trajectories)
+            .map_err(sized)?;
         self.loss = from.scalar("loss")?;
-        self.last = Rollout::load_state(from, "last.")?;
+        self.last = Rollout::load_state_of_size(from, "last.", b, d).map_err(sized)?;
         self.stage = Stage::Begin;
         Ok(())
     }
