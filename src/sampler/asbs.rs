@@ -991,10 +991,10 @@ impl Sampler for AsbsSampler {
         }
         self.rng = Rng::from_state(&from.u64s("rng")?)?;
         self.iteration = from.usize("iteration")?;
-        self.energy_evals = from.u64s("energy_evals")?.first().copied().unwrap_or(0);
+        self.energy_evals = from.u64("energy_evals")?;
         from.read_f32_into("particles", &mut self.rollout.x)?;
         from.read_f32_into("trajectories", &mut self.trajectories)?;
-        self.last = Rollout::load_state(from, "last.")?;
+        self.last = Rollout::load_state(from, "last.", self.rollout.x.len() / self.dim, self.dim)?;
         self.phase = Phase::Rollout;
         self.rollout.step = 0;
         // The weighted index is a function of the buffer's rows, rebuilt after every

@@ -417,7 +417,7 @@ impl Sampler for DdpmSampler {
         if !self.last_chain.is_empty() {
             self.chain.clone_from(&self.last_chain);
         }
-        self.last = Rollout::load_state_of_size(from, "last.", self.x.len(), 1)?;
+        self.last = Rollout::load_state(from, "last.", self.x.len(), 1)?;
         // Between iterations DDPM is about to train (methods.md §4: train, then sample).
         self.phase = Phase::Train;
         self.inner = 0;

@@ -416,8 +416,7 @@ impl Sampler for MalaSampler {
         self.acceptance_sum = 0.0;
         self.refresh_particles();
         self.record_paths();
-        self.last =
-            Rollout::load_state_of_size(from, "last.", self.chains.n_chains(), self.chains.dim())?;
+        self.last = Rollout::load_state(from, "last.", self.chains.n_chains(), self.chains.dim())?;
         Ok(())
     }
 }

@@ -138,42 +138,23 @@ impl Rollout {
         }
     }
 
-    /// Loads what [`Rollout::save_state`] saved, at whatever size it has. Prefer
-    /// [`Rollout::load_state_of_size`], which refuses a rollout of another size.
-    pub fn load_state(from: &StateMap, prefix: &str) -> Result<Option<Rollout>, String> {
-        Self::load(from, prefix, None)
-    }
-
-    /// Loads a rollout of `rows` samples in dimension `dim`; another size is an error naming
-    /// the array (a state saved with other settings).
-    pub fn load_state_of_size(
+    /// Loads a rollout of `rows` samples in dimension `dim` saved by
+    /// [`Rollout::save_state`]; another size is an error naming the array (a state saved
+    /// with other settings).
+    pub fn load_state(
         from: &StateMap,
         prefix: &str,
         rows: usize,
         dim: usize,
     ) -> Result<Option<Rollout>, String> {
-        Self::load(from, prefix, Some((rows, dim)))
-    }
-
-    fn load(
-        from: &StateMap,
-        prefix: &str,
-        size: Option<(usize, usize)>,
-    ) -> Result<Option<Rollout>, String> {
         let samples_key = format!("{prefix}samples");
         if !from.contains(&samples_key) {
             return Ok(None);
         }
-        let samples = match size {
-            Some((rows, dim)) => from.f32s_of_len(&samples_key, rows * dim)?,
-            None => from.f32s(&samples_key)?,
-        };
+        let samples = from.f32s_of_len(&samples_key, rows * dim)?;
         let key = format!("{prefix}log_weights");
         let log_weights = if from.contains(&key) {
-            Some(match size {
-                Some((rows, _)) => from.f64s_of_len(&key, rows)?,
-                None => from.f64s(&key)?,
-            })
+            Some(from.f64s_of_len(&key, rows)?)
         } else {
             None
         };
@@ -220,7 +201,7 @@ mod tests {
             Rollout::save_state(rollout, &mut map, "last.");
             let expected_keys = rollout.map_or(0, |r| 1 + r.log_weights.is_some() as usize);
             assert_eq!(map.0.len(), expected_keys);
-            let back = Rollout::load_state_of_size(&map, "last.", rows, dim).unwrap();
+            let back = Rollout::load_state(&map, "last.", rows, dim).unwrap();
             assert_eq!(
                 back.as_ref().map(|r| &r.samples),
                 rollout.map(|r| &r.samples)
@@ -235,13 +216,13 @@ mod tests {
             if let Some(r) = rollout {
                 legacy.put_bool("last.weighted", r.log_weights.is_some());
             }
-            let again = Rollout::load_state(&legacy, "last.").unwrap();
+            let again = Rollout::load_state(&legacy, "last.", rows, dim).unwrap();
             assert_eq!(again.map(|r| r.samples), rollout.map(|r| r.samples.clone()));
         }
         // A rollout of another size is refused by name.
         let mut map = StateMap::new();
         Rollout::save_state(Some(&weighted), &mut map, "last.");
-        let err = Rollout::load_state_of_size(&map, "last.", 3, 2).unwrap_err();
+        let err = Rollout::load_state(&map, "last.", 3, 2).unwrap_err();
         assert!(err.contains("last.samples"), "{err}");
     }
 }

@@ -1212,7 +1212,7 @@ impl Sampler for GfnSampler {
         from.read_f32_into("trajectories", &mut self.trajectories)
             .map_err(sized)?;
         self.loss = from.scalar("loss")?;
-        self.last = Rollout::load_state_of_size(from, "last.", b, d).map_err(sized)?;
+        self.last = Rollout::load_state(from, "last.", b, d).map_err(sized)?;
         self.stage = Stage::Begin;
         Ok(())
     }
