@@ -363,7 +363,10 @@ function updateCompare(saved = null) {
   $("compare-metric").textContent = `${comparisonName(view.dim)} after each iteration`;
   clearFieldError($("compare-error"), null);
   if (!state.compare) return;
-  const created = saved ? tryRestore(versusConfig(state.config, versus), saved.state) : tryCreate(versusConfig(state.config, versus));
+  let created = saved ? tryRestore(versusConfig(state.config, versus), saved.state) : tryCreate(versusConfig(state.config, versus));
+  // A compared run carried over with a changed setting (`fresh`) starts afresh where its
+  // state does not fit; an imported one's misfit is reported.
+  if (!created.ok && saved && saved.fresh) created = tryCreate(versusConfig(state.config, versus));
   if (created.ok) compareRun = created.playground;
   else showFieldError($("compare-error"), null, `${label} could not start beside this run: ${created.message}`);
 }
@@ -462,8 +465,25 @@ function sameRun(next, compareBefore, versusBefore) {
 }
 
 /**
- * Applies one changed setting by starting a new run with it. When the core rejects it, the
- * message goes where the value was entered and the current run keeps going.
+ * Settings of the optimization alone (product.md: "changing a setting that does not need a
+ * new network keeps the progress"): a change carries the running run over, its network,
+ * optimizer moments and buffers loaded into a run of the new settings.
+ */
+const KEEPS_PROGRESS = new Set(["lr", "lr_log_z", "inner_steps", "batch", "clip", "explore", "ls_every", "iters"]);
+
+/**
+ * `pg`'s run carried over to `config`, or null where its saved state does not fit the new
+ * settings (the core names what differs, e.g. a GFlowNet batch, which sizes the paths).
+ */
+function carryOver(pg, config) {
+  const kept = tryRestore(config, pg.save_state());
+  return kept.ok ? kept.playground : null;
+}
+
+/**
+ * Applies one changed setting: an optimization setting carries the run over (above), any
+ * other starts a new run with it. When the core rejects it, the message goes where the value
+ * was entered and the current run keeps going.
  */
 function applySetting(key, value, errorEl, inputEl) {
   let config = { ...state.config, [key]: value };
@@ -475,7 +495,8 @@ function applySetting(key, value, errorEl, inputEl) {
     // were chosen for another method.
     config = { preset: state.config.preset, sampler: value, seed: state.config.seed };
   }
-  const created = tryCreate(config);
+  const kept = KEEPS_PROGRESS.has(key) && playground ? carryOver(playground, config) : null;
+  const created = kept ? { ok: true, playground: kept } : tryCreate(config);
   if (!created.ok) {
     showFieldError(errorEl, inputEl, created.message);
     return false;
@@ -484,8 +505,10 @@ function applySetting(key, value, errorEl, inputEl) {
   leaveScene();
   // Another target (or a sampler with its own) has its own projections: start from the first pair.
   if (key === "energy" || key === "sampler" || key === "preset") state.axes = null;
-  adopt(created.playground);
-  announce(`Started a new run with ${key} = ${shorten(displayValue(value), 40)}.`);
+  const keptCompare = kept && compareRun ? { state: compareRun.save_state(), fresh: true } : null;
+  adopt(created.playground, keptCompare);
+  const change = `${key} = ${shorten(displayValue(value), 40)}`;
+  announce(kept ? `Set ${change}; the run keeps its progress.` : `Started a new run with ${change}.`);
   return true;
 }
 

@@ -257,6 +257,32 @@ async function main() {
         return `"${text.trim().slice(0, 100)}"`;
       });
 
+      await check("a learning-rate change keeps the run's progress; a network change starts anew", async () => {
+        await ensurePlaying(page);
+        assert(await waitFor(async () => (await metricsOf(page)).iteration >= 3, 60000), "no iterations to keep");
+        const setField = (id, value) =>
+          page.evaluate(([id, value]) => {
+            const input = document.getElementById(id);
+            input.value = value;
+            input.dispatchEvent(new Event("change", { bubbles: true }));
+          }, [id, value]);
+        // Paused, so the counts below are the run's own, not a race with the next frame.
+        await page.click("#pause");
+        const before = (await metricsOf(page)).iteration;
+        const lr = (await configOf(page)).lr * 0.5;
+        await setField("lr", String(lr));
+        const cfg = await configOf(page);
+        const kept = (await metricsOf(page)).iteration;
+        assert(cfg.lr === lr, `lr not applied: ${cfg.lr}`);
+        // The carried-over run resumes from its last completed iteration.
+        assert(kept === before, `iteration went from ${before} to ${kept} on an lr change`);
+        await setField("hidden", String((await configOf(page)).hidden + 8));
+        const fresh = (await metricsOf(page)).iteration;
+        assert(fresh === 0, `a new network width kept iteration ${fresh}`);
+        await page.click("#play");
+        return `lr change: iteration ${before} → ${kept}; width change: → ${fresh}`;
+      });
+
       await check("the URL hash holds the state and a reload restores it", async () => {
         await page.selectOption("#energy", "gmm9");
         await page.fill("#seed", "7");
