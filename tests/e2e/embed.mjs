@@ -668,6 +668,8 @@ async function pageChecks({ browser, base, artifacts, check, assert, waitFor, wa
     await page.locator("#import-error").waitFor({ state: "visible", timeout: 3000 });
     const message = await page.textContent("#import-error");
     await page.setInputFiles("#import-json", { name: "other.json", mimeType: "application/json", buffer: Buffer.from('{"hello": 1}') });
+    // The file is read asynchronously: wait for the second message to replace the first.
+    await waitFor(() => page.evaluate((first) => document.getElementById("import-error").textContent !== first, message), 3000);
     const message2 = await page.textContent("#import-error");
     const still = await page.evaluate(() => window.boltzmannPlayground.playground.config());
     await page.close();
