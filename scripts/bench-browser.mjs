@@ -2,6 +2,11 @@
 // plus the wasm file's gzipped size. Used by scripts/bench; reuses tests/e2e's playwright-core.
 //
 //   node scripts/bench-browser.mjs --preset browser --epochs 5
+//   node scripts/bench-browser.mjs --page-speed 10 --reps 3 [--hash "preset=seed"]
+// The second form instead measures the playground page's training speed (iterations/s and
+// steps/s while it plays) with its rollouts shared with Web Workers (the default) and on one
+// thread (workers=0), at the default budget and at the largest (40 ms per frame), the
+// variants interleaved in each repetition so that the machine's load hits them alike.
 // Environment: CHROMIUM (default /usr/bin/chromium), DIST (default dist/).
 
 import { createServer } from "node:http";
@@ -45,9 +50,13 @@ function serve() {
 const args = process.argv.slice(2);
 const query = new URLSearchParams();
 let frameSeconds = 0;
+const page = { seconds: 0, reps: 3, hash: "" };
 for (let i = 0; i + 1 < args.length; i += 2) {
   const key = args[i].replace(/^--/, "");
   if (key === "frames") frameSeconds = Number(args[i + 1]);
+  else if (key === "page-speed") page.seconds = Number(args[i + 1]);
+  else if (key === "reps") page.reps = Number(args[i + 1]);
+  else if (key === "hash") page.hash = args[i + 1];
   else query.set(key, args[i + 1]);
 }
 
@@ -64,7 +73,51 @@ const browser = await chromium.launch({
     "--disable-sync",
   ],
 });
+/** Iterations and steps per second of the playground at `hash` over `seconds` of play. */
+async function pageSpeed(hash, seconds) {
+  const p = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  await p.goto(`http://127.0.0.1:${server.address().port}/#${hash}`);
+  await p.waitForFunction(() => document.documentElement.dataset.ready === "true", null, { timeout: 30000 });
+  // The workers are set up (or not) within a second or two; then warm up while playing.
+  await p.waitForTimeout(2000);
+  if (!(await p.evaluate(() => window.boltzmannPlayground.state.playing))) await p.click("#play");
+  await p.waitForTimeout(2000);
+  const r = await p.evaluate(async (ms) => {
+    const { playground: pg, workers } = window.boltzmannPlayground;
+    const read = () => ({ t: performance.now(), i: pg.metrics().iteration, u: pg.metrics().work_units });
+    const a = read();
+    await new Promise((done) => setTimeout(done, ms));
+    const b = read();
+    const s = (b.t - a.t) / 1000;
+    return { iterations_per_s: (b.i - a.i) / s, steps_per_s: (b.u - a.u) / s, workers: pg.rollout_workers(), status: workers.status };
+  }, seconds * 1000);
+  await p.close();
+  return r;
+}
+
 try {
+  if (page.seconds > 0) {
+    const base = page.hash ? `${page.hash}&` : "";
+    const variants = ["", "workers=0&", "budget=40&", "budget=40&workers=0&"].map((v) => `${base}${v}`.replace(/&$/, ""));
+    const rows = Object.fromEntries(variants.map((v) => [v || "(defaults)", []]));
+    for (let rep = 0; rep < page.reps; rep++) {
+      for (const v of variants) {
+        const r = await pageSpeed(v, page.seconds);
+        rows[v || "(defaults)"].push(r);
+        process.stderr.write(`rep ${rep + 1} #${v || "(defaults)"}: ${r.iterations_per_s.toFixed(2)} it/s, ${r.steps_per_s.toFixed(0)} steps/s, ${r.workers} workers\n`);
+      }
+    }
+    console.log(JSON.stringify({ chromium: browser.version(), seconds: page.seconds, rows }));
+  } else {
+    await benchPage();
+  }
+} finally {
+  await browser.close();
+  server.close();
+}
+
+/** The bench page's JSON (and with --frames the page's frame times), printed. */
+async function benchPage() {
   const page = await browser.newPage();
   page.on("console", (m) => process.stderr.write(`[page] ${m.text()}\n`));
   const url = `http://127.0.0.1:${server.address().port}/www/bench.html?${query}`;
@@ -109,7 +162,4 @@ try {
     );
   }
   console.log(JSON.stringify(result));
-} finally {
-  await browser.close();
-  server.close();
 }

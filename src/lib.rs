@@ -14,6 +14,7 @@ pub mod rng;
 pub mod run;
 pub mod sampler;
 pub mod sde;
+pub mod shared_rollout;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

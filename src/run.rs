@@ -188,6 +188,11 @@ impl Run {
         self.sampler.as_ref()
     }
 
+    /// The sampler's training rollout opened for Web Workers (`shared_rollout`), if it has one.
+    pub fn open_rollout(&mut self) -> Option<crate::sampler::rollout::OpenRollout<'_>> {
+        self.sampler.open_rollout()
+    }
+
     pub fn dim(&self) -> usize {
         self.target.dim()
     }

@@ -169,7 +169,9 @@ struct Evaluation<'a> {
 
 #[wasm_bindgen]
 pub struct Playground {
-    run: Run,
+    pub(crate) run: Run,
+    /// Training rollouts shared with Web Workers (`web_workers.rs`).
+    pub(crate) shares: crate::shared_rollout::RolloutSharing,
     work_units: u64,
     particles: Vec<f32>,
     samples: Vec<f32>,
@@ -220,6 +222,7 @@ impl Playground {
         let marginal_model = marginal_truth.iter().map(|m| vec![0.0; m.len()]).collect();
         Playground {
             run,
+            shares: Default::default(),
             work_units: 0,
             particles: Vec::new(),
             samples: Vec::new(),
@@ -241,15 +244,21 @@ impl Playground {
         to_js(&self.run.config)
     }
 
-    /// Runs units of work until `budget_ms` has elapsed (at least one unit); returns how
-    /// many ran. Throws on divergence, after rolling back to the last good iteration.
+    /// Runs units of work until `budget_ms` has elapsed (at least one unit, unless a
+    /// rollout waits for a Web Worker's share); returns how many ran. Returns early when a
+    /// rollout shared with workers starts, so that its shares go out at once
+    /// (`pending_rollout_shares`). Throws on divergence, after rolling back to the last
+    /// good iteration.
     pub fn train(&mut self, budget_ms: f64) -> Result<u32, JsError> {
         let start = now_ms();
         let mut units = 0;
-        loop {
-            self.run.work().map_err(|e| JsError::new(&e))?;
+        while self.shares.before_work(&mut self.run) {
+            if let Err(e) = self.run.work() {
+                self.shares.cancel();
+                return Err(JsError::new(&e));
+            }
             units += 1;
-            if now_ms() - start >= budget_ms {
+            if self.shares.after_work(&self.run) || now_ms() - start >= budget_ms {
                 break;
             }
         }
@@ -259,14 +268,18 @@ impl Playground {
 
     /// Finishes the current outer iteration.
     pub fn step_iteration(&mut self) -> Result<(), JsError> {
-        self.run
-            .run_iterations(1, |_| {})
-            .map_err(|e| JsError::new(&e))
+        // Whatever of the rollout is out with workers is simulated here instead.
+        self.shares.reclaim(&mut self.run);
+        self.run.run_iterations(1, |_| {}).map_err(|e| {
+            self.shares.cancel();
+            JsError::new(&e)
+        })
     }
 
     /// Starts again from scratch with the same configuration and seed.
     pub fn reset(&mut self) -> Result<(), JsError> {
         self.run = Run::new(self.run.config.clone()).map_err(|e| JsError::new(&e))?;
+        self.shares.cancel();
         self.work_units = 0;
         self.shown_iteration = None;
         self.gfn.invalidate();
@@ -311,9 +324,14 @@ impl Playground {
         unsafe { Float32Array::view(&self.density) }
     }
 
-    /// Positions of the paths being simulated, original coordinates (view).
+    /// Positions of the paths being simulated, original coordinates (view): while a
+    /// rollout is shared with Web Workers, those of the share simulated here.
     pub fn particles(&mut self) -> Float32Array {
         let (y, _) = self.run.sampler().particles();
+        let y = match self.shares.home_paths() {
+            Some(n) => &y[..n * self.run.dim()],
+            None => y,
+        };
         let mut out = std::mem::take(&mut self.particles);
         self.run.to_display_f32(y, &mut out);
         self.particles = out;

@@ -2,12 +2,17 @@
 //! owns the sampler and trains; each worker advances a share of the path blocks (they have
 //! independent random streams) given a copy of the parameters, the share's X_0 and its
 //! blocks' seeds, all in transferable typed arrays. No SharedArrayBuffer, so a page using
-//! it needs no cross-origin isolation. `www/workers.js` drives these from JavaScript.
+//! it needs no cross-origin isolation. `www/workers.js` drives these from JavaScript. The
+//! coordinator is the bench's `SharedBench`, or the page's `Playground`, whose training
+//! rollouts `crate::shared_rollout` shares out.
 
 use crate::bench::{BenchConfig, BenchRecord, BenchSampler};
+use crate::config::Config;
+use crate::sampler::asbs::AsbsSampler;
 use crate::sampler::rollout::PathBatch;
 use crate::sampler::Sampler;
-use crate::web::{bench_config, now_seconds, to_js};
+use crate::shared_rollout::{share_simulator, RolloutSharing};
+use crate::web::{bench_config, now_seconds, to_js, Playground};
 use wasm_bindgen::prelude::*;
 
 fn js_err(e: String) -> JsError {
@@ -140,17 +145,29 @@ impl SharedBench {
 /// and features) and the paths of its share.
 #[wasm_bindgen]
 pub struct RolloutShareWorker {
-    bench: BenchSampler,
+    sampler: AsbsSampler,
     batch: Option<PathBatch>,
 }
 
 #[wasm_bindgen]
 impl RolloutShareWorker {
+    /// For the bench (`config` as `bench`'s).
     #[wasm_bindgen(constructor)]
     pub fn new(config: JsValue) -> Result<RolloutShareWorker, JsError> {
         let cfg = bench_config(config)?;
         Ok(RolloutShareWorker {
-            bench: BenchSampler::new(&cfg).map_err(js_err)?,
+            sampler: BenchSampler::new(&cfg).map_err(js_err)?.sampler,
+            batch: None,
+        })
+    }
+
+    /// For the page: `config` is a playground's resolved configuration (`Playground.config`).
+    pub fn for_playground(config: JsValue) -> Result<RolloutShareWorker, JsError> {
+        let given: serde_json::Value =
+            serde_wasm_bindgen::from_value(config).map_err(|e| JsError::new(&e.to_string()))?;
+        let config = Config::from_partial(&given).map_err(js_err)?;
+        Ok(RolloutShareWorker {
+            sampler: share_simulator(&config).map_err(js_err)?,
             batch: None,
         })
     }
@@ -158,19 +175,18 @@ impl RolloutShareWorker {
     /// Advances a share: `x` holds X_0 of its paths (paths × d), `seeds` its blocks'
     /// seeds as (low, high) halves, `params` the coordinator's parameters.
     pub fn run(&mut self, params: &[f32], seeds: &[u32], x: &[f32]) -> Result<(), JsError> {
-        let d = self.bench.sampler.dim();
+        let d = self.sampler.dim();
         if !x.len().is_multiple_of(d) {
             return Err(JsError::new("rollout share: x is not whole paths"));
         }
         let paths = x.len() / d;
         let batch = match &mut self.batch {
             Some(b) if b.log_ratio.len() == paths => b,
-            slot => slot.insert(self.bench.sampler.share_batch(paths)),
+            slot => slot.insert(self.sampler.share_batch(paths)),
         };
         batch.x.copy_from_slice(x);
         let seeds = join_seeds(seeds)?;
-        self.bench
-            .sampler
+        self.sampler
             .simulate_share(batch, params, &seeds)
             .map_err(js_err)
     }
@@ -185,6 +201,77 @@ impl RolloutShareWorker {
         self.batch
             .as_ref()
             .map_or_else(Vec::new, |b| b.log_ratio.clone())
+    }
+}
+
+/// The page's side (`www/workers.js`, `PageRolloutWorkers`): the playground's training
+/// rollouts shared with workers (`crate::shared_rollout`).
+#[wasm_bindgen]
+impl Playground {
+    /// Blocks a training rollout of this run can be shared in; 0 if it cannot be shared
+    /// (samplers other than Adjoint Sampling and ASBS, fewer than two time steps).
+    pub fn rollout_blocks(&mut self) -> u32 {
+        self.run
+            .open_rollout()
+            .filter(|o| o.steps() >= 2)
+            .map_or(0, |o| o.blocks() as u32)
+    }
+
+    /// Shares each training rollout that starts from now on with `workers` workers (0:
+    /// every path on this thread), at most one share per block.
+    pub fn set_rollout_workers(&mut self, workers: u32) {
+        self.shares.set_workers(workers as usize);
+    }
+
+    pub fn rollout_workers(&self) -> u32 {
+        self.shares.workers() as u32
+    }
+
+    /// The shares of the rollout just started that are to go out now, each once:
+    /// [{id, from, to}] (blocks [from, to) of rollout `id`).
+    pub fn pending_rollout_shares(&mut self) -> Result<JsValue, JsError> {
+        to_js(&self.shares.take_unsent())
+    }
+
+    /// A copy of the network's parameters for the shares.
+    pub fn rollout_share_params(&mut self) -> Vec<f32> {
+        RolloutSharing::params(&mut self.run)
+    }
+
+    /// The seeds of blocks [from, to) as (low, high) halves.
+    pub fn rollout_share_seeds(&mut self, from: u32, to: u32) -> Result<Vec<u32>, JsError> {
+        let seeds = RolloutSharing::seeds(&mut self.run, from as usize, to as usize);
+        Ok(split_seeds(&seeds.map_err(js_err)?))
+    }
+
+    /// X_0 of the paths of blocks [from, to).
+    pub fn rollout_share_x(&mut self, from: u32, to: u32) -> Result<Vec<f32>, JsError> {
+        RolloutSharing::x0(&mut self.run, from as usize, to as usize).map_err(js_err)
+    }
+
+    /// Takes back a worker's share of rollout `id` from block `from` on; false (changing
+    /// nothing) if the results are stale: another rollout's or run's, or simulated here since.
+    pub fn accept_rollout_share(
+        &mut self,
+        id: u32,
+        from: u32,
+        x: &[f32],
+        log_ratio: &[f64],
+    ) -> Result<bool, JsError> {
+        self.shares
+            .accept(&mut self.run, id, from as usize, x, log_ratio)
+            .map_err(js_err)
+    }
+
+    /// Simulates on this thread whatever of the rollout in flight is still out (a worker
+    /// failed); its results, if they come, are then stale.
+    pub fn reclaim_rollout(&mut self) {
+        self.shares.reclaim(&mut self.run);
+    }
+
+    /// Whether training waits for a worker's share (the rollout's last step is next).
+    pub fn rollout_waiting(&mut self) -> bool {
+        self.shares.waiting(&mut self.run)
     }
 }
 

@@ -88,6 +88,7 @@ async function main() {
   }
   if (link.compare) el.setAttribute("compare", link.versus ? encodeVersus(link.versus) : "1");
   if (link.budget !== null) el.setBudget(link.budget);
+  if (link.workers !== null) warnings.push(`workers=${link.workers} in the link is not used here: the embedded playground trains on the page's thread; it was ignored.`);
   el.configOverride = config;
   el.showWarnings(warnings);
 

@@ -41,6 +41,7 @@ import { configFromExport, configToExport, historyCsv } from "./exchange.js";
 import { FORMULA_ENERGY, FormulaEditor } from "./formula.js";
 import { MixtureEditor } from "./mixture.js";
 import { DEFAULT_VERSUS, Track, comparisonName, sceneVersus, versusConfig, versusLabel } from "./compare.js";
+import { PageRolloutWorkers } from "./workers.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -56,6 +57,10 @@ let targets = [];
 let compareRun = null;
 /** Both runs' comparison series and training time. */
 const tracks = { main: new Track(), other: new Track() };
+/** The run's training rollouts shared with Web Workers (the compared run's stay here). */
+const rolloutWorkers = new PageRolloutWorkers(() => {
+  counters.dirty = true;
+});
 let catalogNames = [];
 let theme = readTheme();
 /** The formula box (www/formula.js), shown while the target is a formula. */
@@ -189,6 +194,7 @@ async function main() {
     get compare() {
       return compareRun;
     },
+    workers: rolloutWorkers,
     state,
   };
   document.documentElement.dataset.ready = "true";
@@ -223,6 +229,7 @@ function tryRestore(config, saved) {
 function adopt(next, savedCompare = null) {
   if (playground) playground.free();
   playground = next;
+  rolloutWorkers.attach(playground, state.workers);
   state.config = playground.config();
   applyAxes();
   writeHash();
@@ -386,6 +393,7 @@ function loadFromHash() {
   const compareBefore = state.compare;
   const versusBefore = JSON.stringify(state.versus);
   if (link.budget !== null) state.budget = link.budget;
+  state.workers = link.workers;
   state.scene = link.scene;
   const scene = link.scene ? findScene(link.scene) : undefined;
   if (scene) {
@@ -1006,13 +1014,13 @@ function frame(now) {
       const t0 = performance.now();
       if (compareRun) {
         // Both runs share the frame's budget; each one's training time is its own.
-        counters.windowUnits += playground.train(state.budget / 2);
+        counters.windowUnits += rolloutWorkers.train(playground, state.budget / 2);
         const t1 = performance.now();
         tracks.main.ms += t1 - t0;
         compareRun.train(state.budget / 2);
         tracks.other.ms += performance.now() - t1;
       } else {
-        counters.windowUnits += playground.train(state.budget);
+        counters.windowUnits += rolloutWorkers.train(playground, state.budget);
         tracks.main.ms += performance.now() - t0;
       }
     } catch (err) {
@@ -1322,6 +1330,7 @@ function updateReadout(m, rolloutTime, gfn) {
     energy_evals: formatCount(m.energy_evals),
     steps_per_second: counters.stepsPerSecond === null ? "–" : formatCount(counters.stepsPerSecond),
     fps: counters.fps === null ? "–" : counters.fps.toFixed(0),
+    workers: rolloutWorkers.status,
     rollout_time: Number.isFinite(rolloutTime) ? rolloutTime.toFixed(2) : "–",
     w1: formatNumber(m.w1, 3),
     w2: formatNumber(m.w2, 3),

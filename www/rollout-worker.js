@@ -1,5 +1,6 @@
 // A dedicated Web Worker that simulates a share of a rollout's path blocks (issue 5): it is
-// given the coordinator's settings once, then per iteration a copy of the parameters, X_0
+// given the coordinator's settings once (the bench's, or with kind "playground" a run's; again
+// for each new run), then per iteration a copy of the parameters, X_0
 // of its paths and its blocks' seeds (transferred typed arrays), and returns the final
 // positions and Girsanov log-ratios. See www/workers.js.
 import init, { RolloutShareWorker } from "../pkg/boltzmann_playground.js";
@@ -12,7 +13,9 @@ self.onmessage = async (event) => {
   try {
     await ready;
     if (msg.type === "init") {
-      worker = new RolloutShareWorker(msg.config);
+      if (worker) worker.free();
+      worker = null;
+      worker = msg.kind === "playground" ? RolloutShareWorker.for_playground(msg.config) : new RolloutShareWorker(msg.config);
       self.postMessage({ id: msg.id });
     } else if (msg.type === "run") {
       worker.run(msg.params, msg.seeds, msg.x);

@@ -81,6 +81,12 @@ export const HIDEABLE = ["settings", "target", "sampler", "metrics", "transport"
 export const BUDGET = { min: 1, max: 40, fallback: 8 };
 
 /**
+ * Web Workers sharing the training rollouts (page setting, `workers=N`; absent: one per extra
+ * core, www/workers.js). 0 keeps every path on the page's thread.
+ */
+export const WORKERS = { max: 16 };
+
+/**
  * @typedef {"int" | "number" | "bool" | "enum" | "energy" | "text"} Kind
  * @typedef {{ kind: Kind, min?: number, positive?: boolean, values?: () => string[] }} FieldSpec
  */
@@ -145,17 +151,18 @@ export function parseAxes(raw) {
  * `axes` is the shown 2-D projection of a d > 2 target (null: the first pair);
  * `config` is the run's configuration (as resolved by the facade once a run exists);
  * `budget` the per-frame training time; `playing` whether the animation trains; `compare`
- * whether a second run trains beside it on the same settings and seed; `versus` that run's
+ * whether a second run trains beside it on the same settings and seed; `workers` the Web
+ * Workers asked for by the link (null: the default); `versus` that run's
  * sampler and changed settings (null: Adjoint Sampling, www/compare.js).
  * `scene` names the curated scene the run came from (null once a setting changes); `hide`
  * lists the regions hidden for classroom use.
- * @typedef {{ config: Record<string, unknown>, budget: number, playing: boolean, compare: boolean,
+ * @typedef {{ config: Record<string, unknown>, budget: number, workers: number | null, playing: boolean, compare: boolean,
  *             versus: { sampler: string, settings: Record<string, unknown> } | null,
  *             scene: string | null, hide: string[], axes: number[] | null }} PageState
  * @returns {PageState}
  */
 export function createState() {
-  return { config: {}, budget: BUDGET.fallback, playing: false, compare: false, versus: null, scene: null, hide: [], axes: null };
+  return { config: {}, budget: BUDGET.fallback, workers: null, playing: false, compare: false, versus: null, scene: null, hide: [], axes: null };
 }
 
 /**
@@ -251,7 +258,7 @@ function fail(message) {
  * @param {string} hash `location.hash`, with or without the leading "#"
  * @param {string[]} catalogNames
  * @param {string[]} [sceneNames] names of the curated scenes
- * @returns {{ config: Record<string, unknown>, budget: number | null, compare: boolean | null,
+ * @returns {{ config: Record<string, unknown>, budget: number | null, workers: number | null, compare: boolean | null,
  *            versus: { sampler: string, settings: Record<string, unknown> } | null,
  *            scene: string | null, hide: string[] | null, axes: number[] | null, warnings: string[],
  *            untyped: string[] }}
@@ -262,13 +269,14 @@ export function decodeHash(hash, catalogNames, sceneNames = []) {
   const warnings = [];
   const untyped = [];
   let budget = null;
+  let workers = null;
   let compare = null;
   let versus = null;
   let scene = null;
   let hide = null;
   let axes = null;
   const body = hash.replace(/^#/, "");
-  if (body === "") return { config, budget, compare, versus, scene, hide, axes, warnings, untyped };
+  if (body === "") return { config, budget, workers, compare, versus, scene, hide, axes, warnings, untyped };
   for (const part of body.split("&")) {
     if (part === "") continue;
     const eq = part.indexOf("=");
@@ -285,6 +293,11 @@ export function decodeHash(hash, catalogNames, sceneNames = []) {
       const value = Number(raw);
       if (Number.isFinite(value) && value >= BUDGET.min && value <= BUDGET.max) budget = value;
       else warnings.push(`budget=${raw} in the link is not a time between ${BUDGET.min} and ${BUDGET.max} ms; it was ignored.`);
+      continue;
+    }
+    if (key === "workers") {
+      if (/^\d+$/.test(raw) && Number(raw) <= WORKERS.max) workers = Number(raw);
+      else warnings.push(`workers=${shorten(raw)} in the link is not a whole number of Web Workers from 0 to ${WORKERS.max}; it was ignored.`);
       continue;
     }
     if (key === "compare") {
@@ -333,12 +346,12 @@ export function decodeHash(hash, catalogNames, sceneNames = []) {
     if (!FIELDS[key]) untyped.push(key);
     config[key] = parsed.value;
   }
-  return { config, budget, compare, versus, scene, hide, axes, warnings, untyped };
+  return { config, budget, workers, compare, versus, scene, hide, axes, warnings, untyped };
 }
 
 /**
  * Writes the state as a URL hash (without "#"): typed fields first in their order, then any
- * further field of the resolved config, then the page's budget.
+ * further field of the resolved config, then the page's budget and Web Workers.
  * @param {PageState} state
  */
 export function encodeHash(state) {
@@ -356,6 +369,7 @@ export function encodeHash(state) {
   if (state.compare && state.versus) parts.push(`vs=${encodeComponent(encodeVersus(state.versus))}`);
   if (state.axes) parts.push(`axes=${state.axes.join(",")}`);
   parts.push(`budget=${state.budget}`);
+  if (state.workers !== null && state.workers !== undefined) parts.push(`workers=${state.workers}`);
   if (state.hide && state.hide.length > 0) parts.push(`hide=${state.hide.join(",")}`);
   return parts.join("&");
 }

@@ -5,6 +5,10 @@
 //
 //   const pool = await RolloutWorkers.create(count, settings);
 //   await pool.rollout(coordinator);   // coordinator: a SharedBench (see src/web_workers.rs)
+//
+// The playground page shares its training rollouts through `PageRolloutWorkers` below: the
+// core (src/shared_rollout.rs) says when a rollout starts and which blocks go out, and keeps
+// simulating its own share within the page's frames until the others are back.
 
 /** Workers to use by default: one per extra core, at most one per extra block. */
 export function defaultWorkerCount(blocks) {
@@ -38,13 +42,21 @@ export class RolloutWorkers {
     }
   }
 
-  /** Starts `count` workers, each set up with `settings` (the bench's configuration). */
-  static async create(count, settings) {
+  /**
+   * Starts `count` workers, each set up with `settings` (the bench's configuration, or with
+   * `kind` "playground" a playground's resolved one).
+   */
+  static async create(count, settings, kind = "bench") {
     const url = new URL("./rollout-worker.js", import.meta.url);
     const workers = Array.from({ length: count }, () => new Worker(url, { type: "module" }));
     const pool = new RolloutWorkers(workers);
-    await Promise.all(workers.map((w) => pool.request(w, { type: "init", config: settings })));
+    await pool.configure(settings, kind);
     return pool;
+  }
+
+  /** Sets every worker up (again) for rollouts of `settings` (see `create`). */
+  configure(settings, kind = "bench") {
+    return Promise.all(this.workers.map((w) => this.request(w, { type: "init", kind, config: settings })));
   }
 
   request(worker, msg, transfer = []) {
@@ -70,7 +82,19 @@ export class RolloutWorkers {
    */
   async rollout(coordinator) {
     const shares = shareBlocks(coordinator.blocks(), this.workers.length + 1);
-    const remote = shares.slice(1).map(([from, to], i) => {
+    const remote = this.send(coordinator, shares.slice(1));
+    coordinator.advance(shares[0][0], shares[0][1]);
+    for (const r of await Promise.all(remote)) coordinator.accept(r.from, r.x, r.logRatio);
+    return shares.length;
+  }
+
+  /**
+   * Hands shares [from, to) of `coordinator`'s rollout to the workers, one each, with a copy
+   * of the parameters, X_0 of their paths and their blocks' seeds (transferred); returns a
+   * promise per share of {from, x, logRatio}.
+   */
+  send(coordinator, ranges) {
+    return ranges.map(([from, to], i) => {
       const params = coordinator.params();
       const seeds = coordinator.seeds(from, to);
       const x = coordinator.x(from, to);
@@ -80,13 +104,131 @@ export class RolloutWorkers {
         [params.buffer, seeds.buffer, x.buffer],
       ).then((r) => ({ from, ...r }));
     });
-    coordinator.advance(shares[0][0], shares[0][1]);
-    for (const r of await Promise.all(remote)) coordinator.accept(r.from, r.x, r.logRatio);
-    return shares.length;
   }
 
   terminate() {
     for (const w of this.workers) w.terminate();
     this.workers = [];
+  }
+}
+
+/** How long the page waits for a worker's share before it simulates the share itself. */
+const SHARE_PATIENCE_MS = 20000;
+
+/**
+ * The playground page's training rollouts shared with dedicated Web Workers. A run (a
+ * Playground) is attached with the workers the link asks for (null: `defaultWorkerCount`);
+ * `train` replaces `Playground.train` in the frame loop: it hands out a rollout's shares as
+ * soon as the core starts one, and each worker's results go back by the rollout's id, so
+ * results meant for an earlier rollout or run are discarded by the core. A worker that fails
+ * to load, throws, or does not answer within SHARE_PATIENCE_MS sends every run back to the
+ * page's thread for the rest of the page's life, and `status` says why.
+ */
+export class PageRolloutWorkers {
+  /** `onChange()` is called when `status` changes. */
+  constructor(onChange = () => {}) {
+    this.onChange = onChange;
+    this.pool = null;
+    this.pg = null;
+    this.generation = 0;
+    this.sentAt = 0;
+    this.failure = null;
+    this.status = "–";
+    /** Shares taken back, and results discarded as stale (for the end-to-end test). */
+    this.accepted = 0;
+    this.stale = 0;
+  }
+
+  /** Makes `pg` the run whose rollouts are shared, with `wanted` workers (null: the default). */
+  async attach(pg, wanted) {
+    const generation = ++this.generation;
+    this.pg = pg;
+    const blocks = pg.rollout_blocks();
+    const count = Math.min(wanted === null ? defaultWorkerCount(blocks) : wanted, Math.max(0, blocks - 1));
+    if (this.failure) return this.setStatus(`this thread (${this.failure})`);
+    if (count === 0) {
+      const why = blocks === 0 ? "this sampler's rollout is not shared" : blocks < 2 ? "one block of paths" : wanted === 0 ? "workers=0" : "one core";
+      return this.setStatus(`this thread (${why})`);
+    }
+    this.setStatus(`starting ${count} worker${count > 1 ? "s" : ""}…`);
+    try {
+      if (!this.pool || this.pool.workers.length !== count) {
+        if (this.pool) this.pool.terminate();
+        this.pool = null;
+        this.pool = await RolloutWorkers.create(count, pg.config(), "playground");
+      } else {
+        await this.pool.configure(pg.config(), "playground");
+      }
+      if (generation !== this.generation) return;
+      pg.set_rollout_workers(count);
+      this.setStatus(`this thread + ${count} Web Worker${count > 1 ? "s" : ""}`);
+    } catch (err) {
+      if (generation === this.generation) this.fail(err);
+    }
+  }
+
+  /** Trains `pg` for `budgetMs` (as Playground.train), handing out shares as rollouts start. */
+  train(pg, budgetMs) {
+    const start = performance.now();
+    let units = pg.train(budgetMs);
+    while (this.dispatch(pg)) {
+      const left = budgetMs - (performance.now() - start);
+      if (left <= 0) break;
+      units += pg.train(left);
+    }
+    if (pg === this.pg && this.pool && performance.now() - this.sentAt > SHARE_PATIENCE_MS && pg.rollout_waiting()) {
+      this.fail(new Error(`a worker did not answer within ${SHARE_PATIENCE_MS / 1000} s`));
+    }
+    return units;
+  }
+
+  /** Hands out the shares of a rollout `pg` just started; whether there were any. */
+  dispatch(pg) {
+    if (pg !== this.pg || !this.pool) return false;
+    const shares = pg.pending_rollout_shares();
+    if (shares.length === 0) return false;
+    const coordinator = {
+      params: () => pg.rollout_share_params(),
+      seeds: (from, to) => pg.rollout_share_seeds(from, to),
+      x: (from, to) => pg.rollout_share_x(from, to),
+    };
+    this.sentAt = performance.now();
+    const results = this.pool.send(coordinator, shares.map((s) => [s.from, s.to]));
+    results.forEach((result, i) =>
+      result.then(
+        (r) => {
+          // A result for a run that is gone is dropped here; the core refuses stale rollouts'.
+          if (pg !== this.pg) return;
+          try {
+            if (pg.accept_rollout_share(shares[i].id, r.from, r.x, r.logRatio)) this.accepted += 1;
+            else this.stale += 1;
+          } catch (err) {
+            this.fail(err);
+          }
+        },
+        (err) => {
+          if (pg === this.pg) this.fail(err);
+        },
+      ),
+    );
+    return true;
+  }
+
+  /** Back to the page's thread for good: the rollout in flight is simulated here. */
+  fail(err) {
+    this.failure = `a worker failed: ${err && err.message ? err.message : err}`;
+    this.generation += 1;
+    if (this.pool) this.pool.terminate();
+    this.pool = null;
+    if (this.pg) {
+      this.pg.set_rollout_workers(0);
+      this.pg.reclaim_rollout();
+    }
+    this.setStatus(`this thread (${this.failure})`);
+  }
+
+  setStatus(text) {
+    this.status = text;
+    this.onChange();
   }
 }

@@ -938,6 +938,16 @@ impl Sampler for AsbsSampler {
         self.corrector_field(x)
     }
 
+    fn open_rollout(&mut self) -> Option<crate::sampler::rollout::OpenRollout<'_>> {
+        Some(crate::sampler::rollout::OpenRollout {
+            batch: &mut self.rollout,
+            net: &self.net,
+            grid: &self.grid,
+            features: &self.features,
+            dim: self.dim,
+        })
+    }
+
     fn snapshot(&self) -> Box<dyn Sampler> {
         Box::new(self.clone())
     }

@@ -113,6 +113,12 @@ pub trait Sampler: Send {
     fn as_gfn(&self) -> Option<&gfn::GfnSampler> {
         None
     }
+    /// The training rollout opened for sharing its path blocks with Web Workers
+    /// ([`rollout::OpenRollout`]), for samplers whose rollout is a `PathBatch` advanced by
+    /// one network (Adjoint Sampling and ASBS); None for the others.
+    fn open_rollout(&mut self) -> Option<rollout::OpenRollout<'_>> {
+        None
+    }
     /// A copy to return to after a divergence.
     fn snapshot(&self) -> Box<dyn Sampler>;
     /// What persists between outer iterations (weights, optimizer moments, buffers,

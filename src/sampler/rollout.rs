@@ -48,6 +48,19 @@ struct PathBlock {
     rng: Rng,
     inputs: Array2<f32>,
     ws: Workspace,
+    /// Where the block is simulated in the current rollout (see [`OpenRollout`]).
+    place: Place,
+}
+
+/// Where a block of paths is simulated in the current rollout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Place {
+    /// Here, by the batch's steps.
+    Here,
+    /// Elsewhere (a Web Worker's share): the steps here leave it at X_0.
+    Away,
+    /// Back from elsewhere, at t = 1: the steps here leave it alone until the next restart.
+    Back,
 }
 
 /// Paths in flight and the buffers their Euler–Maruyama steps reuse.
@@ -68,6 +81,7 @@ impl PathBatch {
                 rng: Rng::new(0),
                 inputs: Array2::zeros((BLOCK.min(n - b * BLOCK), d + features.dim())),
                 ws: Workspace::new(),
+                place: Place::Here,
             })
             .collect();
         PathBatch {
@@ -88,6 +102,10 @@ impl PathBatch {
             // The same stream as `rng.fork()`, with its seed kept.
             block.seed = rng.next_u64();
             block.rng = Rng::new(block.seed);
+            // Blocks sent away for this rollout stay away; those back from the last are here.
+            if block.place == Place::Back {
+                block.place = Place::Here;
+            }
         }
     }
 
@@ -178,6 +196,34 @@ impl PathBatch {
         trace: Option<&mut [f32]>,
     ) {
         let first = self.step;
+        self.advance_blocks(
+            range,
+            first,
+            count,
+            Place::Here,
+            net,
+            grid,
+            features,
+            d,
+            trace,
+        );
+    }
+
+    /// `count` steps from step `first` of the blocks in `range` that are at `place`; the
+    /// others are skipped.
+    #[allow(clippy::too_many_arguments)]
+    fn advance_blocks(
+        &mut self,
+        range: std::ops::Range<usize>,
+        first: usize,
+        count: usize,
+        place: Place,
+        net: &Mlp,
+        grid: &TimeGrid,
+        features: &FourierFeatures,
+        d: usize,
+        trace: Option<&mut [f32]>,
+    ) {
         let count = count.min(grid.steps() - first);
         if count == 0 {
             return;
@@ -203,7 +249,8 @@ impl PathBatch {
                 let n = block.inputs.nrows();
                 let (xb, xr) = std::mem::take(&mut x).split_at_mut(n * d);
                 let (lb, lr) = std::mem::take(&mut log_ratio).split_at_mut(n);
-                for i in first..first + count {
+                let steps = if block.place == place { count } else { 0 };
+                for i in first..first + steps {
                     fill_inputs(&mut block.inputs, xb, d, features, grid.times[i]);
                     let u = net.forward(block.inputs.view(), &mut block.ws);
                     let u = u.as_slice().expect("network output is contiguous");
@@ -228,6 +275,117 @@ impl PathBatch {
             trace,
         };
         run_shares(whole, threads, d, &run_share);
+    }
+}
+
+/// A sampler's training rollout opened so that Web Workers can simulate shares of its path
+/// blocks (issue 5; Adjoint Sampling and ASBS, see [`crate::sampler::Sampler::open_rollout`]):
+/// before the rollout starts, blocks are sent away; the sampler's own units of work then
+/// advance only the others, and the away blocks' results are handed back (or simulated here
+/// after all) before its last step. Blocks have independent random streams, so the paths are
+/// bit for bit those of a rollout simulated in one place.
+pub struct OpenRollout<'a> {
+    pub(crate) batch: &'a mut PathBatch,
+    pub(crate) net: &'a Mlp,
+    pub(crate) grid: &'a TimeGrid,
+    pub(crate) features: &'a FourierFeatures,
+    pub(crate) dim: usize,
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+impl OpenRollout<'_> {
+    pub(crate) fn blocks(&self) -> usize {
+        self.batch.n_blocks()
+    }
+
+    /// Euler–Maruyama steps done in the current rollout, of its `steps()`.
+    pub(crate) fn step(&self) -> usize {
+        self.batch.step
+    }
+
+    pub(crate) fn steps(&self) -> usize {
+        self.grid.steps()
+    }
+
+    /// Whether any block is away.
+    pub(crate) fn any_away(&self) -> bool {
+        self.batch.blocks.iter().any(|b| b.place == Place::Away)
+    }
+
+    /// Sends blocks `range` away for the rollout about to start (at step 0). Block 0 stays:
+    /// its paths are the ones drawn as trajectories.
+    pub(crate) fn send_away(&mut self, range: std::ops::Range<usize>) -> Result<(), String> {
+        if self.batch.step != 0 || range.start == 0 || range.end > self.blocks() {
+            return Err(format!(
+                "rollout share: cannot send blocks {range:?} of {} away at step {}",
+                self.blocks(),
+                self.batch.step
+            ));
+        }
+        for block in &mut self.batch.blocks[range] {
+            block.place = Place::Away;
+        }
+        Ok(())
+    }
+
+    /// The stream seeds of blocks `range` since the rollout started.
+    pub(crate) fn seeds(&self, range: std::ops::Range<usize>) -> Vec<u64> {
+        self.batch.blocks[range].iter().map(|b| b.seed).collect()
+    }
+
+    /// Positions of the paths of blocks `range` (X_0 while they are away).
+    pub(crate) fn x(&self, range: std::ops::Range<usize>) -> &[f32] {
+        let (s, e) = (
+            self.batch.block_start(range.start),
+            self.batch.block_start(range.end),
+        );
+        &self.batch.x[s * self.dim..e * self.dim]
+    }
+
+    /// Takes back the final positions and Girsanov log-ratios of the away blocks from
+    /// `first_block` on that `log_ratio` covers. Ok(false), changing nothing, if any of them
+    /// is not away (results that arrive after `reclaim`); an error if they are not whole
+    /// blocks.
+    pub(crate) fn accept(
+        &mut self,
+        first_block: usize,
+        x: &[f32],
+        log_ratio: &[f64],
+    ) -> Result<bool, String> {
+        let (d, n) = (self.dim, log_ratio.len());
+        let start = self.batch.block_start(first_block.min(self.blocks()));
+        let end = start + n;
+        let last_block = (first_block..=self.blocks()).find(|&b| self.batch.block_start(b) == end);
+        let Some(last_block) = last_block.filter(|_| x.len() == n * d && n > 0) else {
+            return Err(format!(
+                "rollout share: {n} paths from block {first_block} are not whole blocks of the rollout"
+            ));
+        };
+        let blocks = &mut self.batch.blocks[first_block..last_block];
+        if !blocks.iter().all(|b| b.place == Place::Away) {
+            return Ok(false);
+        }
+        for block in blocks {
+            block.place = Place::Back;
+        }
+        self.batch.x[start * d..end * d].copy_from_slice(x);
+        self.batch.log_ratio[start..end].copy_from_slice(log_ratio);
+        Ok(true)
+    }
+
+    /// Simulates the blocks still away here, up to the other blocks' step, and keeps them
+    /// (their results, if they arrive, are then refused by `accept`).
+    pub(crate) fn reclaim(&mut self) {
+        let all = 0..self.blocks();
+        let step = self.batch.step;
+        let (net, grid, features, d) = (self.net, self.grid, self.features, self.dim);
+        self.batch
+            .advance_blocks(all, 0, step, Place::Away, net, grid, features, d, None);
+        for block in &mut self.batch.blocks {
+            if block.place == Place::Away {
+                block.place = Place::Here;
+            }
+        }
     }
 }
 

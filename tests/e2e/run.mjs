@@ -10,7 +10,8 @@
 // E2E_SKIP_TOLERANCE=1 skips the time-to-tolerance run; E2E_ONLY=embed runs only the
 // embedding checks (the custom element, the iframe protocol, sharing, export; embed.mjs),
 // E2E_ONLY=gfn only the GFlowNet checks (modifiers, views, time-to-coverage; gfn.mjs),
-// E2E_ONLY=bench only the bench page's Web Worker check.
+// E2E_ONLY=bench only the bench page's Web Worker check, E2E_ONLY=workers only the
+// playground's Web Worker checks (pageworkers.mjs).
 
 import { createServer } from "node:http";
 import { readFile, mkdir, stat } from "node:fs/promises";
@@ -19,6 +20,7 @@ import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { embedChecks } from "./embed.mjs";
 import { gfnChecks } from "./gfn.mjs";
+import { pageWorkerChecks } from "./pageworkers.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const distDir = resolve(process.env.DIST || join(here, "..", "..", "dist"));
@@ -794,6 +796,7 @@ async function main() {
       });
     }
 
+    if (!only || only === "workers") await pageWorkerChecks({ browser, base, check, assert, waitFor, sleep, openPage });
     if (!only || only === "embed") await embedChecks({ browser, base, artifacts, check, assert, waitFor, sleep, watch, openPage });
     if (!only || only === "gfn") await gfnChecks({ browser, base, artifacts, check, assert, waitFor, sleep, watch, openPage });
 

@@ -39,6 +39,28 @@ test("a state round-trips through the hash, custom mixture included", () => {
   assert.deepEqual(back.config, state.config);
 });
 
+test("workers=N round-trips through the hash; absent is the default, a bad value is named", () => {
+  const state = createState();
+  state.config = { sampler: "adjoint", seed: 3 };
+  assert.equal(state.workers, null);
+  assert.ok(!encodeHash(state).includes("workers"));
+  assert.equal(decodeHash(`#${encodeHash(state)}`, CATALOG).workers, null);
+  for (const n of [0, 1, 3]) {
+    state.workers = n;
+    const back = decodeHash(`#${encodeHash(state)}`, CATALOG);
+    assert.equal(back.workers, n);
+    assert.deepEqual(back.warnings, []);
+    assert.deepEqual(back.config, state.config);
+  }
+  for (const bad of ["-1", "1.5", "two", "17", ""]) {
+    const link = decodeHash(`#seed=2&workers=${bad}`, CATALOG);
+    assert.equal(link.workers, null, bad);
+    assert.deepEqual(link.config, { seed: 2 });
+    assert.equal(link.warnings.length, 1, bad);
+    assert.ok(link.warnings[0].includes(`workers=${bad} `), link.warnings[0]);
+  }
+});
+
 test("catalog names stay readable in the hash", () => {
   const state = createState();
   state.config = { sampler: "adjoint", energy: "gmm25", seed: 3 };
