@@ -55,16 +55,36 @@
 //! What remains is noise that moves the mode masses by ±0.03 from stage to stage: the
 //! control's and the corrector's Adam iterates scatter around their stage's solution.
 //! With weighted replay both are averaged (Polyak) over the second half of each stage:
-//! the corrector's mean becomes h for the next AM stage, and the control's mean draws the
-//! evaluation samples (`draw`); training rollouts use the current control. Only then,
-//! because only then does a stage reach its solution in its first half; without it (the
-//! papers' method, and the showcase's 10-iteration stages) the iterates are still on
-//! their way and their mean lags (showcase W2 0.29 against 0.17 unaveraged). Adjoint
-//! Sampling is unchanged. Measured on seed-gmm from the original's source (README
-//! command: 8 × (100 + 20) iterations, 1200 in all, 512 paths × 100 steps, 3×64, buffer
-//! 8192), seeds 1–6: masses of the [2,2] mode 0.470–0.509, x-std 3.210–3.233 (3.240),
-//! x-mean −0.86 … −1.12 (−1.000; within 0.08 on 4 seeds), W2 0.35–1.00 against floors
-//! 0.31–0.67; uniform replay, seed 4: mass 0.377, x-mean −1.78, W2 1.87.
+//! the corrector's mean becomes h for the next AM stage; the control's mean draws the
+//! evaluation samples (`draw`), runs the CM stage's rollouts (CM reads the coupling of
+//! the AM stage's result, not of its last iterate, whose mass of a seed-gmm mode swings
+//! by ±0.04 from one iteration to the next) and is where the next AM stage starts; AM
+//! rollouts use the current control. Only then, because only then does a stage reach
+//! its solution in its first half; without it (the papers' method, and the showcase's
+//! 10-iteration stages) the iterates are still on their way and their mean lags
+//! (showcase W2 0.29 against 0.17 unaveraged). Adjoint Sampling is unchanged.
+//!
+//! Also with weighted replay: the adjoint's corrector term is ∇ψ, the exact gradient of
+//! the quadrature sum ψ in the weights (h's input VJP), not h. A network h is no exact
+//! gradient field (on seed-gmm |h − ∇ψ| is 0.05–0.1 RMS against |h| ≈ 2, and its mean
+//! over a mode ≈ 0.03–0.05), and with a = ∇E + h the regression's minimizer is the
+//! optimal control for g plus −σ_t E[h − ∇ψ | X_t], a drift the weights never see; it
+//! moved a mode's mean by ≈ 0.1 (its ν₁ times that mean). And the buffer holds 32768
+//! rows (64 iterations of 512 paths, any age being fine for weighted replay): the
+//! weighted rows' effective size is ≈ 11% of the rows, and the control follows their
+//! noise (final masses over seeds 1–6: 0.47–0.51 from 8192 rows, 0.487–0.513 from 32768).
+//!
+//! Measured on seed-gmm from the original's source (README command: 8 × (100 + 20)
+//! iterations and AM continued to 1440, 512 paths × 100 steps, 3×64, buffer 32768),
+//! seeds 1–6: masses of the [2,2] mode 0.487–0.513, x-std 3.216–3.251 (3.240), x-mean
+//! −0.79 … −1.02 (−1.000; within 0.08 on 5 seeds), W2 0.35–0.77 against floors
+//! 0.31–0.67. With 8192 rows and 1200 iterations (before these changes) the x-mean was
+//! −0.86 … −1.12, within 0.08 on 4 seeds; uniform replay, seed 4: mass 0.377, x-mean
+//! −1.78, W2 1.87. What is left is a bias: both modes' x-means sit ≈ 0.05–0.1 toward the
+//! source (the stage's optimal terminal law computed on a grid from the final corrector
+//! has them ≈ 0.03 toward it; the control adds the rest), so x̄ ≈ −0.93 on average. A
+//! 3×128 network (3.5× the cost) removes most of it (seed 5, 8192 rows, 1200
+//! iterations: modes' x-means 1.98 and −3.93 against 2.01 and −3.99, x̄ −1.01).
 //!
 //! The network outputs u itself, as the paper and the original do. Regressing v = u/σ_t
 //! instead has the same loss value but multiplies the drift's sensitivity to the parameters
@@ -104,8 +124,12 @@ struct LearnedCorrector {
     /// rows h was last fitted to, where h is trustworthy), fixed during an AM stage.
     reference: Vec<f32>,
     quadrature: GaussLegendre,
-    /// Scratch: the quadrature points of a batch of line integrals.
+    /// Scratch: the quadrature points of a batch of line integrals, h there, the
+    /// cotangents at them and h's input VJPs there (for ∇ψ).
     line_points: Vec<f32>,
+    line_values: Array2<f32>,
+    line_cotangents: Array2<f32>,
+    line_vjps: Array2<f32>,
     /// The mean of h's parameters over the second half of the current CM stage, which
     /// becomes h for the next AM stage (module doc).
     averaged: Mlp,
@@ -120,7 +144,8 @@ impl LearnedCorrector {
     /// ψ(x) = ∫₀¹ h(r + s(x − r))·(x − r) ds = log φ̂₁(x) − log φ̂₁(r) for the rows of `x`
     /// (n × d) into `out` (n), r = `self.reference`; exact when h = ∇log φ̂₁, which is
     /// what corrector matching regresses onto (a conditional mean of gradients of
-    /// log p(X_1 | X_0) under a coupling of product form, methods.md §3).
+    /// log p(X_1 | X_0) under a coupling of product form, methods.md §3). h at the
+    /// quadrature points stays in `line_values`, and the forward pass in the workspace.
     fn potential_into(&mut self, x: &[f32], d: usize, out: &mut [f64]) {
         let q = self.quadrature.nodes.len();
         let n = x.len() / d;
@@ -135,11 +160,66 @@ impl LearnedCorrector {
         let points =
             ndarray::ArrayView2::from_shape((n * q, d), &self.line_points).expect("(n·q) × d");
         let h = self.net.forward(points, &mut self.ws);
+        if self.line_values.dim() != (n * q, d) {
+            self.line_values = Array2::zeros((n * q, d));
+            self.line_cotangents = Array2::zeros((n * q, d));
+            self.line_vjps = Array2::zeros((n * q, d));
+        }
+        self.line_values.assign(&h);
         for (p, (xp, psi)) in x.chunks_exact(d).zip(out.iter_mut()).enumerate() {
             *psi = 0.0;
             for (j, &w) in self.quadrature.weights.iter().enumerate() {
-                for ((&hk, &xk), &rk) in h.row(p * q + j).iter().zip(xp).zip(&self.reference) {
+                let hj = self.line_values.row(p * q + j);
+                for ((&hk, &xk), &rk) in hj.iter().zip(xp).zip(&self.reference) {
                     *psi += w * hk as f64 * (xk - rk) as f64;
+                }
+            }
+        }
+    }
+
+    /// ψ (as `potential_into`) and its exact gradient ∇ψ (n × d into `grad`), the gradient
+    /// of the quadrature sum itself: ∇ψ(x) = Σ_j w_j [h(p_j) + s_j J_h(p_j)ᵀ(x − r)] with
+    /// p_j = r + s_j(x − r), the Jacobian term by h's input VJP. ∇ψ = h where h is a
+    /// gradient field, but a network h is not exactly one, and weighted replay needs the
+    /// adjoint of the very terminal cost its weights use (module doc).
+    fn potential_and_gradient_into(
+        &mut self,
+        x: &[f32],
+        d: usize,
+        psi: &mut [f64],
+        grad: &mut [f32],
+    ) {
+        let q = self.quadrature.nodes.len();
+        self.potential_into(x, d, psi);
+        for (p, xp) in x.chunks_exact(d).enumerate() {
+            for (j, (&s, &w)) in self
+                .quadrature
+                .nodes
+                .iter()
+                .zip(&self.quadrature.weights)
+                .enumerate()
+            {
+                let mut row = self.line_cotangents.row_mut(p * q + j);
+                for ((c, &xk), &rk) in row.iter_mut().zip(xp).zip(&self.reference) {
+                    *c = (w * s) as f32 * (xk - rk);
+                }
+            }
+        }
+        self.net.backward(
+            &mut self.ws,
+            self.line_cotangents.view(),
+            &mut self.grad,
+            Some(self.line_vjps.view_mut()),
+        );
+        for (p, gp) in grad.chunks_exact_mut(d).enumerate() {
+            gp.fill(0.0);
+            for (j, &w) in self.quadrature.weights.iter().enumerate() {
+                let (h, vjp) = (
+                    self.line_values.row(p * q + j),
+                    self.line_vjps.row(p * q + j),
+                );
+                for ((g, &hk), &vk) in gp.iter_mut().zip(h).zip(vjp) {
+                    *g += w as f32 * hk + vk;
                 }
             }
         }
@@ -240,6 +320,9 @@ impl AsbsSampler {
                 averaged_count: 0,
                 quadrature: GaussLegendre::new(POTENTIAL_NODES),
                 line_points: Vec::new(),
+                line_values: Array2::zeros((0, d)),
+                line_cotangents: Array2::zeros((0, d)),
+                line_vjps: Array2::zeros((0, d)),
             }))
         } else {
             Corrector::BaseMarginal
@@ -374,9 +457,12 @@ impl AsbsSampler {
         if stage == Stage::Adjoint {
             if let Corrector::Learned(c) = &mut self.corrector {
                 if self.weighted_replay.is_some() {
-                    c.potential_into(&x1, d, &mut psi);
+                    // The adjoint's corrector term is ∇ψ, the gradient of the very ψ in the
+                    // rows' weights (module doc).
+                    c.potential_and_gradient_into(&x1, d, &mut psi, &mut h);
+                } else {
+                    self.corrector_into(&x1, &mut h);
                 }
-                self.corrector_into(&x1, &mut h);
             }
         }
         let mut log_weights = Vec::with_capacity(n);
@@ -792,7 +878,17 @@ impl Sampler for AsbsSampler {
                                 self.buffer.clear();
                                 self.averaged_count = 0;
                             }
-                            (Stage::Corrector, Corrector::Learned(c)) => c.buffer.clear(),
+                            (Stage::Corrector, Corrector::Learned(c)) => {
+                                // The CM stage reads the coupling of the AM stage's result,
+                                // the control's mean, which the next AM stage starts from
+                                // (module doc).
+                                if self.averaged_count > 0 {
+                                    self.net
+                                        .params_mut()
+                                        .copy_from_slice(self.averaged.params());
+                                }
+                                c.buffer.clear()
+                            }
                             _ => {}
                         }
                     }
@@ -1076,6 +1172,66 @@ mod tests {
             weighted += x1.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / 2.0;
         }
         (uniform / draws as f64, weighted / draws as f64)
+    }
+
+    #[test]
+    fn corrector_potential_gradient_is_the_gradient_of_the_potential() {
+        // ∇ψ by the input VJP against central differences of ψ itself, for a random
+        // (curl-carrying) corrector network and a reference point off the origin: exact up
+        // to f32 rounding, and not h (which the test would otherwise not tell apart).
+        let config = Config::from_partial(&serde_json::json!({
+            "sampler": "asbs", "energy": "seed-gmm", "source": "seed", "hidden": 16,
+            "layers": 2, "weighted_replay": true, "seed": 4
+        }))
+        .unwrap();
+        let target = Target::new(&config.energy, config.temperature).unwrap();
+        let mut s = AsbsSampler::new(&config, target.energy.clone(), true).unwrap();
+        let Corrector::Learned(c) = &mut s.corrector else {
+            panic!("a Gaussian source learns its corrector");
+        };
+        let mut rng = Rng::new(11);
+        for p in c.net.params_mut() {
+            *p = 0.6 * rng.normal() as f32;
+        }
+        c.reference = vec![0.4, -0.3];
+        let x: Vec<f32> = (0..2 * 50).map(|_| 1.5 * rng.normal() as f32).collect();
+        let (mut psi, mut grad) = (vec![0f64; 50], vec![0f32; 100]);
+        c.potential_and_gradient_into(&x, 2, &mut psi, &mut grad);
+        let mut plain = vec![0f64; 50];
+        c.potential_into(&x, 2, &mut plain);
+        assert_eq!(psi, plain, "the same ψ as the path weights use");
+        let h = c
+            .net
+            .forward(
+                ndarray::ArrayView2::from_shape((50, 2), &x).unwrap(),
+                &mut c.ws,
+            )
+            .to_owned();
+        let eps = 1e-2f32;
+        let (mut worst, mut curl) = (0f64, 0f64);
+        for k in 0..2 {
+            let (mut xp, mut xm) = (x.clone(), x.clone());
+            for p in 0..50 {
+                xp[2 * p + k] += eps;
+                xm[2 * p + k] -= eps;
+            }
+            let (mut fp, mut fm) = (vec![0f64; 50], vec![0f64; 50]);
+            c.potential_into(&xp, 2, &mut fp);
+            c.potential_into(&xm, 2, &mut fm);
+            for p in 0..50 {
+                let fd = (fp[p] - fm[p]) / (2.0 * eps as f64);
+                worst = worst.max((fd - grad[2 * p + k] as f64).abs() / (1.0 + fd.abs()));
+                curl = curl.max((fd - h[[p, k]] as f64).abs());
+            }
+        }
+        assert!(
+            worst < 2e-3,
+            "∇ψ against central differences: relative error {worst}"
+        );
+        assert!(
+            curl > 0.05,
+            "a random h is no gradient field: max |∇ψ − h| {curl}"
+        );
     }
 
     #[test]
