@@ -2,7 +2,6 @@
 //! The GFlowNet diffusion samplers (methods.md §5): exact identities of the path weights,
 //! loss gradients against finite differences, exploration, and seeded convergence.
 
-use boltzmann_playground::config::Config;
 use boltzmann_playground::energy::{Energy, EnergySpec, Target};
 use boltzmann_playground::rng::Rng;
 use boltzmann_playground::run::Run;
@@ -11,13 +10,8 @@ use boltzmann_playground::sampler::Sampler;
 use serde_json::json;
 use std::sync::Arc;
 
-fn config(overrides: serde_json::Value) -> Config {
-    let mut base = json!({"preset": "browser", "sampler": "tb"});
-    for (k, v) in overrides.as_object().unwrap() {
-        base[k] = v.clone();
-    }
-    Config::from_partial(&base).unwrap()
-}
+mod common;
+use common::gfn_config as config;
 
 fn energy(name: &str) -> Arc<dyn Energy> {
     Target::new(&EnergySpec::Named(name.into()), 1.0)

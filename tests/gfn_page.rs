@@ -12,13 +12,8 @@ use boltzmann_playground::sampler::gfn::GfnSampler;
 use boltzmann_playground::sampler::Sampler;
 use serde_json::json;
 
-fn config(overrides: serde_json::Value) -> Config {
-    let mut base = json!({"preset": "browser", "sampler": "tb"});
-    for (k, v) in overrides.as_object().unwrap() {
-        base[k] = v.clone();
-    }
-    Config::from_partial(&base).unwrap()
-}
+mod common;
+use common::gfn_config as config;
 
 #[test]
 fn shown_residuals_are_log_z_plus_the_zero_network_path_terms() {
