@@ -28,8 +28,10 @@ pub struct BenchConfig {
     pub epochs: usize,
     pub warmup: usize,
     pub seed: u64,
-    /// Not a reference flag: `--activation gelu-fast` measures the opt-in rational GELU
-    /// (the reference, like torch's `nn.GELU()`, uses the exact one).
+    /// Not a reference flag. Each workload runs the activation of the playground preset it
+    /// mirrors: the seed workload exact GELU (the original's, like the reference's
+    /// `nn.GELU()`), the browser workload the page's fast GELU (Φ within 2.5e-7, f32
+    /// rounding); `--activation gelu|gelu-fast` chooses.
     pub activation: Activation,
 }
 
@@ -37,9 +39,9 @@ impl BenchConfig {
     /// The reference's presets: "default" (the seed's configuration; "seed" is accepted too)
     /// and "browser".
     pub fn preset(name: &str) -> Result<BenchConfig, String> {
-        let (preset, paths, steps, hidden, layers) = match name {
-            "default" | "seed" => ("default", 1000, 125, 128, 4),
-            "browser" => ("browser", 512, 100, 64, 3),
+        let (preset, paths, steps, hidden, layers, activation) = match name {
+            "default" | "seed" => ("default", 1000, 125, 128, 4, Activation::Gelu),
+            "browser" => ("browser", 512, 100, 64, 3, Activation::GeluFast),
             other => {
                 return Err(format!(
                     "--preset: unknown \"{other}\"; known: default, browser"
@@ -57,7 +59,7 @@ impl BenchConfig {
             epochs: 5,
             warmup: 1,
             seed: 22,
-            activation: Activation::Gelu,
+            activation,
         })
     }
 
@@ -318,7 +320,7 @@ fn peak_loop(iters: u32, m: f32, c: f32) -> f32 {
     let mut acc = [f32x4_splat(1.0); PEAK_CHAINS];
     for _ in 0..iters {
         for a in &mut acc {
-            *a = f32x4_add(f32x4_mul(*a, mv), cv);
+            *a = crate::nn::gemm::wasm::mul_add(*a, mv, cv);
         }
     }
     acc.iter()
@@ -459,10 +461,20 @@ mod tests {
         assert_eq!(out["config"]["em_updates"], 4);
         assert!(out["last_train_loss"].as_f64().unwrap().is_finite());
         assert!(cfg.set("nonsense", "1").is_err());
-        cfg.set("activation", "gelu-fast").unwrap();
+        // The browser workload runs the page's fast GELU, the seed workload exact GELU.
         assert_eq!(
             cfg.playground_config().unwrap().activation,
             Activation::GeluFast
+        );
+        let seed = BenchConfig::preset("seed").unwrap();
+        assert_eq!(
+            seed.playground_config().unwrap().activation,
+            Activation::Gelu
+        );
+        cfg.set("activation", "gelu").unwrap();
+        assert_eq!(
+            cfg.playground_config().unwrap().activation,
+            Activation::Gelu
         );
         assert!(cfg.set("activation", "tanh").is_err());
         assert!(BenchConfig::preset("huge").is_err());

@@ -217,7 +217,7 @@ impl Config {
                 lr: 1e-3,
                 hidden: 64,
                 layers: 3,
-                activation: Activation::Gelu,
+                activation: Activation::GeluFast,
                 clip: 50.0,
                 sigma_min: 1e-3,
                 sigma_max: 1.0,

@@ -55,7 +55,9 @@ pub(crate) fn bench_config(config: JsValue) -> Result<crate::bench::BenchConfig,
         .unwrap_or("default");
     let mut cfg = crate::bench::BenchConfig::preset(preset).map_err(|e| JsError::new(&e))?;
     for (k, v) in obj.iter().filter(|(k, _)| k.as_str() != "preset") {
-        cfg.set(k, &v.to_string()).map_err(|e| JsError::new(&e))?;
+        // Strings (the activation) as they are, numbers in their JSON form.
+        let value = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+        cfg.set(k, &value).map_err(|e| JsError::new(&e))?;
     }
     Ok(cfg)
 }
@@ -73,10 +75,23 @@ pub fn bench(config: JsValue) -> Result<JsValue, JsError> {
     let cfg = bench_config(config)?;
     let mut out = crate::bench::run(&cfg, &now_seconds).map_err(|e| JsError::new(&e))?;
     out["engine"] = "wasm32".into();
+    out["core_build"] = core_build().into();
     out["peak_gflops"] = crate::bench::peak_gflops(PEAK_GROUPS, PEAK_ITERS, &now_seconds)
         .map_err(|e| JsError::new(&e))?
         .into();
     to_js(&out)
+}
+
+/// Which of scripts/build's two wasm cores this is: "relaxed-simd" (f32x4.relaxed_madd in the
+/// matrix kernels, chosen by www/core.js where the engine validates relaxed SIMD) or
+/// "simd128" (the fallback).
+#[wasm_bindgen]
+pub fn core_build() -> String {
+    if cfg!(target_feature = "relaxed-simd") {
+        "relaxed-simd".into()
+    } else {
+        "simd128".into()
+    }
 }
 
 /// The targets the page offers: [{name, description, dim}].

@@ -2,7 +2,8 @@
 // window.benchResult holds the result (or {error}) when done, for scripts/bench-browser.mjs.
 // `?workers=N` shares each rollout with N dedicated Web Workers (default: one per extra
 // core); `workers=0` runs everything on this thread.
-import init, { bench, SharedBench, engine_peak_gflops } from "../pkg/boltzmann_playground.js";
+import { bench, SharedBench, engine_peak_gflops, core_build } from "../pkg/boltzmann_playground.js";
+import { loadCore } from "./core.js";
 import { RolloutWorkers, defaultWorkerCount } from "./workers.js";
 
 const FLAGS = ["paths", "steps", "hidden", "layers", "batch", "inner", "epochs", "warmup", "seed"];
@@ -41,6 +42,7 @@ async function sharedBench(config, workersParam) {
     const result = coordinator.report(parties);
     result.workers = parties - 1;
     result.peak_gflops = engine_peak_gflops();
+    result.core_build = core_build();
     return result;
   } finally {
     pool.terminate();
@@ -55,7 +57,10 @@ async function main() {
   for (const f of FLAGS) {
     if (params.has(f)) config[f] = Number(params.get(f));
   }
-  await init();
+  if (params.has("activation")) config.activation = params.get("activation");
+  // `?core=simd128` measures the fallback core where relaxed SIMD would be chosen.
+  const core = await loadCore(params.get("core"));
+  if (core.warning) throw new Error(core.warning);
   status.textContent = `running ${JSON.stringify(config)} …`;
   // Let the status paint before the blocking run.
   await frameGaps(50);

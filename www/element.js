@@ -15,7 +15,8 @@
 // Colours and sizes are CSS custom properties on the element (documented in README.md's
 // Embedding section); any page rule on `boltzmann-playground` overrides them.
 
-import init, { Playground, catalog, samplers, target_preview } from "../pkg/boltzmann_playground.js";
+import { Playground, catalog, samplers, target_preview } from "../pkg/boltzmann_playground.js";
+import { loadCore as loadWasmCore } from "./core.js";
 import { Surface } from "./surface.js";
 import { readTheme } from "./theme.js";
 import { FieldView } from "./views/field.js";
@@ -47,7 +48,7 @@ let corePromise = null;
  */
 export function loadCore() {
   if (!corePromise) {
-    corePromise = init().then(() => ({ targets: catalog(), samplers: samplers() }));
+    corePromise = loadWasmCore().then(() => ({ targets: catalog(), samplers: samplers() }));
     corePromise.then(
       () => {
         coreReady = true;

@@ -4,7 +4,8 @@
 // Typed arrays from the core are views into wasm memory, which any allocation may move:
 // they are fetched right where they are drawn, every frame, and never kept.
 
-import init, { Playground, catalog, samplers, check_formula } from "../pkg/boltzmann_playground.js";
+import { Playground, catalog, samplers, check_formula, core_build } from "../pkg/boltzmann_playground.js";
+import { loadCore } from "./core.js";
 import {
   BUDGET,
   HIDEABLE,
@@ -51,6 +52,10 @@ const SETTING_INPUTS = [...document.querySelectorAll("[data-setting]")];
 const state = createState();
 /** @type {Playground | null} */
 let playground = null;
+/** A warning about the `?core=` query parameter (www/core.js), shown with the link's. */
+let coreWarning = null;
+/** The readout's "wasm core" row. */
+let coreBuildText = "–";
 /** @type {{ name: string, description: string, dim: number }[]} */
 let targets = [];
 /** The compared run (www/compare.js): another sampler on the same settings and seed. */
@@ -165,7 +170,10 @@ main().catch((err) => {
 });
 
 async function main() {
-  await init();
+  // `?core=simd128` loads the fallback core where relaxed SIMD would be chosen (www/core.js).
+  const core = await loadCore(new URLSearchParams(window.location.search).get("core"));
+  coreWarning = core.warning;
+  coreBuildText = core_build() === "relaxed-simd" ? "relaxed SIMD (fused multiply-add)" : "simd128";
   setSamplers(samplers());
   targets = catalog();
   // The funnel in d = 2, whose picture is the whole target (funnel:D takes any D).
@@ -390,6 +398,7 @@ function loadFromHash() {
     SCENES.map((s) => s.name),
   );
   const warnings = [...link.warnings];
+  if (coreWarning) warnings.unshift(coreWarning);
   const compareBefore = state.compare;
   const versusBefore = JSON.stringify(state.versus);
   if (link.budget !== null) state.budget = link.budget;
@@ -1331,6 +1340,7 @@ function updateReadout(m, rolloutTime, gfn) {
     steps_per_second: counters.stepsPerSecond === null ? "–" : formatCount(counters.stepsPerSecond),
     fps: counters.fps === null ? "–" : counters.fps.toFixed(0),
     workers: rolloutWorkers.status,
+    core: coreBuildText,
     rollout_time: Number.isFinite(rolloutTime) ? rolloutTime.toFixed(2) : "–",
     w1: formatNumber(m.w1, 3),
     w2: formatNumber(m.w2, 3),

@@ -3,10 +3,12 @@
 // for each new run), then per iteration a copy of the parameters, X_0
 // of its paths and its blocks' seeds (transferred typed arrays), and returns the final
 // positions and Girsanov log-ratios. See www/workers.js.
-import init, { RolloutShareWorker } from "../pkg/boltzmann_playground.js";
+import { RolloutShareWorker } from "../pkg/boltzmann_playground.js";
+import { loadCore } from "./core.js";
 
 let worker = null;
-const ready = init();
+// The page names its core build in this script's URL, so that both simulate alike.
+const ready = loadCore(new URLSearchParams(self.location.search).get("core"));
 
 self.onmessage = async (event) => {
   const msg = event.data;

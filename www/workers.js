@@ -10,6 +10,8 @@
 // core (src/shared_rollout.rs) says when a rollout starts and which blocks go out, and keeps
 // simulating its own share within the page's frames until the others are back.
 
+import { loadedCoreBuild } from "./core.js";
+
 /** Workers to use by default: one per extra core, at most one per extra block. */
 export function defaultWorkerCount(blocks) {
   const cores = Math.max(1, Math.floor(navigator.hardwareConcurrency || 1));
@@ -48,6 +50,7 @@ export class RolloutWorkers {
    */
   static async create(count, settings, kind = "bench") {
     const url = new URL("./rollout-worker.js", import.meta.url);
+    url.searchParams.set("core", loadedCoreBuild() ?? "");
     const workers = Array.from({ length: count }, () => new Worker(url, { type: "module" }));
     const pool = new RolloutWorkers(workers);
     await pool.configure(settings, kind);

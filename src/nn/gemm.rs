@@ -258,7 +258,7 @@ mod x86 {
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-mod wasm {
+pub(crate) mod wasm {
     use super::Problem;
     use core::arch::wasm32::*;
 
@@ -274,10 +274,19 @@ mod wasm {
     fn zero() -> v128 {
         f32x4_splat(0.0)
     }
-    /// simd128 has no fused multiply-add (relaxed-simd's is not enabled): multiply, add.
+    /// a·b + c on four lanes. The relaxed-SIMD core (scripts/build's second module, loaded
+    /// where the engine validates relaxed SIMD: www/core.js) uses f32x4.relaxed_madd, one
+    /// fused instruction on FMA hardware; plain simd128 has no multiply-add: multiply, add.
     #[inline(always)]
-    fn mul_add(a: v128, b: v128, c: v128) -> v128 {
-        f32x4_add(f32x4_mul(a, b), c)
+    pub(crate) fn mul_add(a: v128, b: v128, c: v128) -> v128 {
+        #[cfg(target_feature = "relaxed-simd")]
+        {
+            f32x4_relaxed_madd(a, b, c)
+        }
+        #[cfg(not(target_feature = "relaxed-simd"))]
+        {
+            f32x4_add(f32x4_mul(a, b), c)
+        }
     }
 
     register_tile!(
@@ -487,7 +496,13 @@ mod tests {
         c
     }
 
-    #[test]
+    // Also run in Chromium by scripts/test on both wasm cores (`wasm-pack test -- --lib gemm`):
+    // the simd128 and relaxed-SIMD kernels exist only there.
+    #[cfg(target_arch = "wasm32")]
+    wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn gemm_matches_naive_on_odd_shapes_strides_and_epilogues() {
         let mut rng = Rng::new(11);
         let shapes = [
@@ -633,22 +648,24 @@ mod mlp_timing {
     #[test]
     #[ignore = "timing, run by hand"]
     fn time_seed_network_forward_and_activation() {
-        let mut rng = Rng::new(1);
-        let mlp = Mlp::new(&[8, 128, 128, 128, 128, 2], Activation::Gelu, &mut rng);
-        let x = ndarray::Array2::from_shape_fn((256, 8), |_| rng.normal() as f32);
-        let mut ws = Workspace::new();
-        let reps = 300;
-        let t = std::time::Instant::now();
-        for _ in 0..reps {
-            std::hint::black_box(mlp.forward(x.view(), &mut ws));
+        for act in [Activation::Gelu, Activation::GeluFast] {
+            let mut rng = Rng::new(1);
+            let mlp = Mlp::new(&[8, 128, 128, 128, 128, 2], act, &mut rng);
+            let x = ndarray::Array2::from_shape_fn((256, 8), |_| rng.normal() as f32);
+            let mut ws = Workspace::new();
+            let reps = 300;
+            let t = std::time::Instant::now();
+            for _ in 0..reps {
+                std::hint::black_box(mlp.forward(x.view(), &mut ws));
+            }
+            let s = t.elapsed().as_secs_f64();
+            let flop = 2.0 * mlp.forward_macs() as f64 * 256.0 * reps as f64;
+            eprintln!(
+                "forward 256 rows, {act:?}: {:.1} GFLOP/s, {:.1} µs",
+                flop / s / 1e9,
+                s / reps as f64 * 1e6
+            );
         }
-        let s = t.elapsed().as_secs_f64();
-        let flop = 2.0 * mlp.forward_macs() as f64 * 256.0 * reps as f64;
-        eprintln!(
-            "forward 256 rows: {:.1} GFLOP/s, {:.1} µs",
-            flop / s / 1e9,
-            s / reps as f64 * 1e6
-        );
         let z: Vec<f32> = (0..256 * 128 * 4)
             .map(|i| (i % 1000) as f32 * 0.01 - 5.0)
             .collect();

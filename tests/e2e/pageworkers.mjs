@@ -75,7 +75,7 @@ export async function pageWorkerChecks(t) {
 
   await check("a Web Worker that fails to load: the run goes back to the page's thread with a note and trains", async () => {
     const broken = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    await broken.route("**/rollout-worker.js", (route) => route.fulfill({ status: 404, body: "gone" }));
+    await broken.route("**/rollout-worker.js*", (route) => route.fulfill({ status: 404, body: "gone" }));
     // Not watched: the failed load is meant to be logged.
     const p = await broken.newPage();
     await p.goto(`${base}#sampler=adjoint&seed=1&workers=1`);

@@ -796,6 +796,37 @@ async function main() {
       });
     }
 
+    if (!only || only === "bench") {
+      await check("wasm core: relaxed SIMD where Chromium validates it, simd128 on request, both train alike", async () => {
+        const query = "preset=browser&paths=300&steps=6&inner=2&epochs=2&warmup=0&workers=0";
+        const results = {};
+        for (const core of ["", "simd128"]) {
+          const p = await desktop.newPage();
+          watch(p, `bench core=${core}`);
+          await p.goto(`${base}www/bench.html?${query}${core ? `&core=${core}` : ""}`);
+          await p.waitForFunction(() => window.benchResult !== undefined, null, { timeout: 60000 });
+          results[core || "default"] = await p.evaluate(() => window.benchResult);
+          await p.close();
+        }
+        const { default: relaxed, simd128 } = results;
+        assert(!relaxed.error && !simd128.error, `${relaxed.error || simd128.error}`);
+        assert(relaxed.core_build === "relaxed-simd", `Chromium ${await browser.version()} loaded ${relaxed.core_build}`);
+        assert(simd128.core_build === "simd128", `core=simd128 loaded ${simd128.core_build}`);
+        // Fused and separate multiply-adds round differently; the runs agree to rounding.
+        const gap = Math.abs(relaxed.last_train_loss - simd128.last_train_loss) / Math.abs(simd128.last_train_loss);
+        assert(Number.isFinite(gap) && gap < 1e-3, `last loss ${relaxed.last_train_loss} vs ${simd128.last_train_loss}`);
+        const p = await openPage(desktop, `${base}?core=avx512#seed=3`, "bad-core");
+        const banner = p.locator("#link-warnings");
+        await banner.waitFor({ state: "visible", timeout: 5000 });
+        const text = await banner.textContent();
+        assert(text.includes("core=avx512"), `the warning does not name core=avx512: ${text}`);
+        const shown = await p.locator('#readout dd[data-key="core"]').textContent();
+        assert(/relaxed SIMD/.test(shown), `the readout says "${shown}"`);
+        await p.close();
+        return `last loss ${relaxed.last_train_loss} (relaxed) vs ${simd128.last_train_loss}; peak ${relaxed.peak_gflops.toFixed(1)} vs ${simd128.peak_gflops.toFixed(1)} GFLOP/s`;
+      });
+    }
+
     if (!only || only === "workers") await pageWorkerChecks({ browser, base, check, assert, waitFor, sleep, openPage });
     if (!only || only === "embed") await embedChecks({ browser, base, artifacts, check, assert, waitFor, sleep, watch, openPage });
     if (!only || only === "gfn") await gfnChecks({ browser, base, artifacts, check, assert, waitFor, sleep, watch, openPage });

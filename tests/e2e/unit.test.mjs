@@ -1,5 +1,5 @@
 // Unit tests of the page's pure modules (no browser): the URL-hash state, contour lines and
-// axis ticks.   node --test unit.test.mjs
+// axis ticks, the choice of wasm core.   node --test unit.test.mjs
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -12,6 +12,8 @@ import { SCENES, findScene } from "../../www/scenes.js";
 import { Track, comparisonValue, encodeVersus, parseVersus, versusConfig } from "../../www/compare.js";
 import { isFormulaEnergy, markColumn } from "../../www/formula.js";
 import { SAMPLERS, setSamplers } from "../../www/state.js";
+import { chooseCoreBuild, coreUrl, engineHasRelaxedSimd } from "../../www/core.js";
+import { spawnSync } from "node:child_process";
 
 const CATALOG = ["seed-gmm", "well", "gmm9", "gmm25", "double-well"];
 
@@ -397,4 +399,29 @@ test("formula energies are recognized and a parse error's column is marked", () 
   assert.deepEqual(markColumn("ü + $", 5), { before: "ü + ", at: "$", after: "" });
   const long = markColumn(`${"a".repeat(50)}$${"b".repeat(50)}`, 51, 5);
   assert.deepEqual(long, { before: "…aaaaa", at: "$", after: "bbbbb…" });
+});
+
+test("the core build: relaxed SIMD only where the engine validates it; bad requests are named", () => {
+  // This Node has relaxed SIMD off by default; with the flag on, the probe module validates,
+  // so the probe's bytes are a well-formed relaxed-SIMD module and nothing else.
+  const probe = (flags) =>
+    spawnSync(process.execPath, [...flags, "--input-type=module", "-e",
+      `import { engineHasRelaxedSimd } from ${JSON.stringify(new URL("../../www/core.js", import.meta.url).href)};
+       process.stdout.write(String(engineHasRelaxedSimd()));`], { encoding: "utf8" }).stdout;
+  assert.equal(probe(["--experimental-wasm-relaxed-simd"]), "true");
+  const relaxed = engineHasRelaxedSimd();
+  assert.equal(probe([]), String(relaxed));
+  const best = relaxed ? "relaxed-simd" : "simd128";
+  assert.deepEqual(chooseCoreBuild(null), { build: best, warning: null });
+  assert.deepEqual(chooseCoreBuild("simd128"), { build: "simd128", warning: null });
+  const unknown = chooseCoreBuild("avx512");
+  assert.equal(unknown.build, best);
+  assert.match(unknown.warning, /core=avx512 is not a core build/);
+  if (!relaxed) {
+    const refused = chooseCoreBuild("relaxed-simd");
+    assert.equal(refused.build, "simd128");
+    assert.match(refused.warning, /no relaxed SIMD/);
+  }
+  assert.match(coreUrl("relaxed-simd").pathname, /\/pkg\/relaxed-simd\/boltzmann_playground_bg\.wasm$/);
+  assert.match(coreUrl("simd128").pathname, /\/pkg\/boltzmann_playground_bg\.wasm$/);
 });
