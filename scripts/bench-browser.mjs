@@ -125,7 +125,9 @@ async function benchPage() {
   await page.waitForFunction(() => window.benchResult !== undefined, null, { timeout: 600000 });
   const result = await page.evaluate(() => window.benchResult);
   if (result.error) throw new Error(result.error);
-  const wasm = await readFile(join(distDir, "pkg", "boltzmann_playground_bg.wasm"));
+  // The size of the core the page loaded (www/core.js: relaxed SIMD where Chromium has it).
+  const file = result.core_build === "relaxed-simd" ? ["pkg", "relaxed-simd", "boltzmann_playground_bg.wasm"] : ["pkg", "boltzmann_playground_bg.wasm"];
+  const wasm = await readFile(join(distDir, ...file));
   result.wasm_gzip_kb = Math.round((gzipSync(wasm, { level: 9 }).length / 1024) * 10) / 10;
   result.chromium = browser.version();
   if (frameSeconds > 0) {
