@@ -52,15 +52,26 @@ let loading = null;
 let loadedBuild = null;
 
 /**
- * Instantiates the core once per realm (page or worker) and resolves to the build loaded.
- * Later calls share the first call's module, whatever they request.
+ * Instantiates the core once per realm (page or worker) and resolves to {build, warning}.
+ * Later calls share the first call's module, whatever they request. If the relaxed-SIMD
+ * module fails to load (say, a host copied only pkg/'s top level), the simd128 one is
+ * loaded instead and `warning` says so.
  */
 export function loadCore(requested) {
   if (!loading) {
     const { build, warning } = chooseCoreBuild(requested);
     if (warning) console.warn(`[boltzmann-playground] ${warning}`);
     loadedBuild = build;
-    loading = init({ module_or_path: coreUrl(build) }).then(() => ({ build, warning }));
+    loading = init({ module_or_path: coreUrl(build) }).then(
+      () => ({ build, warning }),
+      (err) => {
+        if (build !== "relaxed-simd") throw err;
+        const note = `the relaxed-SIMD core did not load (${err && err.message ? err.message : err}); loaded simd128`;
+        console.warn(`[boltzmann-playground] ${note}`);
+        loadedBuild = "simd128";
+        return init({ module_or_path: coreUrl("simd128") }).then(() => ({ build: "simd128", warning: note }));
+      },
+    );
   }
   return loading;
 }

@@ -173,7 +173,7 @@ async function main() {
   // `?core=simd128` loads the fallback core where relaxed SIMD would be chosen (www/core.js).
   const core = await loadCore(new URLSearchParams(window.location.search).get("core"));
   coreWarning = core.warning;
-  coreBuildText = core_build() === "relaxed-simd" ? "relaxed SIMD (fused multiply-add)" : "simd128";
+  coreBuildText = core_build() === "relaxed-simd" ? "relaxed SIMD, FMA" : "simd128";
   setSamplers(samplers());
   targets = catalog();
   // The funnel in d = 2, whose picture is the whole target (funnel:D takes any D).

@@ -823,6 +823,20 @@ async function main() {
         const shown = await p.locator('#readout dd[data-key="core"]').textContent();
         assert(/relaxed SIMD/.test(shown), `the readout says "${shown}"`);
         await p.close();
+        // A host without pkg/relaxed-simd/: the page loads simd128, says so, and trains.
+        const partial = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+        await partial.route("**/relaxed-simd/*.wasm", (route) => route.fulfill({ status: 404, body: "gone" }));
+        const q = await partial.newPage();
+        await q.goto(`${base}#seed=3`);
+        await q.waitForFunction(() => document.documentElement.dataset.ready === "true", null, { timeout: 30000 });
+        const fellBack = await q.locator('#readout dd[data-key="core"]').textContent();
+        const note = await q.locator("#link-warnings").textContent();
+        if (!(await q.evaluate(() => window.boltzmannPlayground.state.playing))) await q.click("#play");
+        const trained = await waitFor(() => q.evaluate(() => window.boltzmannPlayground.playground.metrics().iteration >= 2), 30000);
+        await partial.close();
+        assert(fellBack === "simd128", `without the relaxed core the readout says "${fellBack}"`);
+        assert(/relaxed-SIMD core did not load/.test(note), `no note of the fallback: "${note}"`);
+        assert(trained, "the fallback core did not train");
         return `last loss ${relaxed.last_train_loss} (relaxed) vs ${simd128.last_train_loss}; peak ${relaxed.peak_gflops.toFixed(1)} vs ${simd128.peak_gflops.toFixed(1)} GFLOP/s`;
       });
     }
