@@ -2,7 +2,6 @@
 // the same JavaScript glue: pkg/relaxed-simd/ uses f32x4.relaxed_madd (one fused multiply-add
 // on FMA hardware) in the matrix kernels, pkg/ only simd128. The relaxed module is loaded
 // where the engine validates a relaxed-SIMD instruction, the other everywhere else.
-import init from "../pkg/boltzmann_playground.js";
 
 export const CORE_BUILDS = ["relaxed-simd", "simd128"];
 
@@ -62,6 +61,9 @@ export function loadCore(requested) {
     const { build, warning } = chooseCoreBuild(requested);
     if (warning) console.warn(`[boltzmann-playground] ${warning}`);
     loadedBuild = build;
+    // The glue is imported here, not at the top, so that the choice above can be tested
+    // without a build (tests/e2e/unit.test.mjs); the page's modules import it anyway.
+    const init = (...args) => import("../pkg/boltzmann_playground.js").then((glue) => glue.default(...args));
     loading = init({ module_or_path: coreUrl(build) }).then(
       () => ({ build, warning }),
       (err) => {
