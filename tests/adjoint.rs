@@ -83,7 +83,7 @@ fn learns_a_harmonic_well_at_another_temperature_and_its_log_z() {
     assert!(ess > 0.5, "ESS {ess}");
 }
 
-/// What `runs` seeded 200-iteration runs of the `browser` preset give, averaged over the seeds.
+/// The `browser` preset with `overrides`, 200 iterations from each of `seeds`, averaged.
 /// One 200-iteration run of Adjoint Sampling moves mass between modes by ±0.04 (its W2 by
 /// ±0.5) from seed to seed, with exact and fast GELU alike: a single run's outcome flips with
 /// any change of rounding. The tests assert the average over six seeds, and per run only what

@@ -496,7 +496,7 @@ mod tests {
         c
     }
 
-    // Also run in Chromium by scripts/test on both wasm cores (`wasm-pack test -- --lib gemm`):
+    // Also run in Chromium by scripts/test on both wasm cores (`wasm-pack test --lib`):
     // the simd128 and relaxed-SIMD kernels exist only there.
     #[cfg(target_arch = "wasm32")]
     wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
