@@ -770,20 +770,22 @@ async function main() {
     }
 
     const only = process.env.E2E_ONLY;
+    /** The bench page's result for a query string. */
+    const benchResult = async (query) => {
+      const p = await desktop.newPage();
+      watch(p, `bench ${query}`);
+      await p.goto(`${base}www/bench.html?${query}`);
+      await p.waitForFunction(() => window.benchResult !== undefined, null, { timeout: 60000 });
+      const result = await p.evaluate(() => window.benchResult);
+      await p.close();
+      return result;
+    };
     if (!only || only === "bench") {
       await check("bench page: a Web Worker's share of the rollout gives the one-thread result bit for bit", async () => {
         // 300 paths are 2 blocks: block 0 on the page's thread, block 1 in the worker.
         const query = "preset=browser&paths=300&steps=6&inner=2&epochs=2&warmup=0";
-        const results = [];
-        for (const workers of [0, 1]) {
-          const p = await desktop.newPage();
-          watch(p, `bench workers=${workers}`);
-          await p.goto(`${base}www/bench.html?${query}&workers=${workers}`);
-          await p.waitForFunction(() => window.benchResult !== undefined, null, { timeout: 60000 });
-          results.push(await p.evaluate(() => window.benchResult));
-          await p.close();
-        }
-        const [one, shared] = results;
+        const one = await benchResult(`${query}&workers=0`);
+        const shared = await benchResult(`${query}&workers=1`);
         assert(!one.error && !shared.error, `${one.error || shared.error}`);
         assert(one.threads === 1 && shared.threads === 2 && shared.workers === 1, `threads ${one.threads} and ${shared.threads}`);
         assert(
@@ -794,21 +796,11 @@ async function main() {
         assert(shared.peak_gflops > 0 && one.peak_gflops > 0, "engine peak");
         return `last loss ${one.last_train_loss} both ways; engine peak ${shared.peak_gflops.toFixed(1)} GFLOP/s`;
       });
-    }
 
-    if (!only || only === "bench") {
       await check("wasm core: relaxed SIMD where Chromium validates it, simd128 on request, both train alike", async () => {
         const query = "preset=browser&paths=300&steps=6&inner=2&epochs=2&warmup=0&workers=0";
-        const results = {};
-        for (const core of ["", "simd128"]) {
-          const p = await desktop.newPage();
-          watch(p, `bench core=${core}`);
-          await p.goto(`${base}www/bench.html?${query}${core ? `&core=${core}` : ""}`);
-          await p.waitForFunction(() => window.benchResult !== undefined, null, { timeout: 60000 });
-          results[core || "default"] = await p.evaluate(() => window.benchResult);
-          await p.close();
-        }
-        const { default: relaxed, simd128 } = results;
+        const relaxed = await benchResult(query);
+        const simd128 = await benchResult(`${query}&core=simd128`);
         assert(!relaxed.error && !simd128.error, `${relaxed.error || simd128.error}`);
         assert(relaxed.core_build === "relaxed-simd", `Chromium ${await browser.version()} loaded ${relaxed.core_build}`);
         assert(simd128.core_build === "simd128", `core=simd128 loaded ${simd128.core_build}`);
