@@ -711,7 +711,7 @@ export class BoltzmannPlayground extends HTMLElement {
     ];
     if (this.view.dim === 1) items.push(["model", "sample histogram"], ["truth", "true density"]);
     else items.push(["sample", "last samples"]);
-    if (this.comparePg) items.push(["compare", `${versusLabel(this.compareVersus, (name) => name)} (compared)`]);
+    if (this.comparePg) items.push(["compare", `${this.compareLabel()} (compared)`]);
     if (this.view.oracle) items.push(["oracle", "oracle sampler"]);
     items.push(["loss", "loss"]);
     this.ui.legend.replaceChildren(
@@ -900,7 +900,7 @@ export class BoltzmannPlayground extends HTMLElement {
       logY: true,
       empty: "loss: not trained yet",
     });
-    const text = this.statusText(m);
+    const text = this.statusText(m, this.comparePg?.metrics());
     if (this.ui.status.textContent !== text && (now - this.lastStatus > 200 || !this.playing)) {
       this.ui.status.textContent = text;
       this.lastStatus = now;
@@ -913,12 +913,25 @@ export class BoltzmannPlayground extends HTMLElement {
     }
   }
 
-  statusText(m) {
+  /** The status line; with a comparison, the compared run's number of the same kind after it. */
+  statusText(m, compared) {
     const parts = [`${this.playing ? "Training" : "Paused"} · iteration ${formatCount(m.iteration)}`];
     if (Number.isFinite(m.loss)) parts.push(`loss ${formatSignificant(m.loss, 4)}`);
-    if (Number.isFinite(m.w2)) parts.push(`W2 ${formatNumber(m.w2, 3)}`);
-    else if (Number.isFinite(m.log_z_elbo)) parts.push(`log Ẑ ${formatNumber(m.log_z_elbo, 2)} (true ${formatNumber(m.log_z_true, 2)})`);
+    // The two runs share the time budget, not the iteration count, so the other's is shown.
+    const versus = (text) => `${this.compareLabel()} ${text} at iteration ${formatCount(compared.iteration)}`;
+    if (Number.isFinite(m.w2)) {
+      parts.push(`W2 ${formatNumber(m.w2, 3)}`);
+      if (compared && Number.isFinite(compared.w2)) parts.push(versus(`W2 ${formatNumber(compared.w2, 3)}`));
+    } else if (Number.isFinite(m.log_z_elbo)) {
+      parts.push(`log Ẑ ${formatNumber(m.log_z_elbo, 2)} (true ${formatNumber(m.log_z_true, 2)})`);
+      if (compared && Number.isFinite(compared.log_z_elbo)) parts.push(versus(`log Ẑ ${formatNumber(compared.log_z_elbo, 2)}`));
+    }
     return parts.join(" · ");
+  }
+
+  /** The compared run's short name (its sampler, and the settings it changes). */
+  compareLabel() {
+    return versusLabel(this.compareVersus, (name) => name);
   }
 
   summaryText(prefix, metrics) {
@@ -929,6 +942,9 @@ export class BoltzmannPlayground extends HTMLElement {
     if (Number.isFinite(m.log_z_elbo)) parts.push(`log Z estimate ${formatNumber(m.log_z_elbo, 2)}, true ${formatNumber(m.log_z_true, 2)}.`);
     if (Number.isFinite(m.w1)) parts.push(`Distance to the target W1 ${formatNumber(m.w1, 2)}.`);
     if (Number.isFinite(m.mode_coverage)) parts.push(`Mode coverage ${Math.round(m.mode_coverage * 100)} percent.`);
+    const compared = this.comparePg?.metrics();
+    if (Number.isFinite(m.w2)) parts.push(`W2 to the target ${formatNumber(m.w2, 2)}.`);
+    if (compared && Number.isFinite(compared.w2)) parts.push(`Compared run, ${this.compareLabel()}: W2 ${formatNumber(compared.w2, 2)} at iteration ${compared.iteration}.`);
     return parts.join(" ");
   }
 

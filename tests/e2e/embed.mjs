@@ -76,6 +76,9 @@ export async function embedChecks(t) {
     const els = await elements(page);
     assert(els.first.state === "paused", `first is ${els.first.state} after Pause`);
     assert(els.second.iteration === 0, `the second trained along: iteration ${els.second.iteration}`);
+    // The first is a comparison scene: its status line carries the compared run's W2 too.
+    const status = await page.evaluate(() => document.getElementById("first").shadowRoot.querySelector(".status").textContent);
+    assert(/W2 [\d.]+ · adjoint W2 [\d.]+ at iteration \d+/.test(status), `the first's status lacks the compared run: "${status}"`);
     await page.locator("#second").scrollIntoViewIfNeeded();
     await page.click("#second .step");
     const after = await elements(page);
