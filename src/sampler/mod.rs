@@ -4,6 +4,7 @@
 //! Training is cut into small bounded units of work — one Euler–Maruyama step of every
 //! path, or one gradient step — so the page can run as many as fit in a frame.
 
+pub mod affine_fit;
 pub mod asbs;
 pub mod clipper;
 pub mod ddpm;
