@@ -59,6 +59,10 @@ pub struct Config {
     /// itself and keeps mode masses right; for ASBS also averages each stage's iterates
     /// (src/sampler/asbs.rs). Not in the papers; the `seed` preset keeps it off.
     pub weighted_replay: bool,
+    /// ASBS with weighted replay: paths started from each draw of the source. A path's
+    /// weight is divided by its group's mean weight, so that replayed rows follow the
+    /// stage's optimal process itself, starts included (src/sampler/asbs.rs). 1 elsewhere.
+    pub paths_per_source: usize,
     pub lr: f64,
     pub hidden: usize,
     /// Hidden layers (the original's num_hidden).
@@ -179,6 +183,7 @@ impl Config {
                 batch: 256,
                 buffer_capacity: 1000,
                 weighted_replay: false,
+                paths_per_source: 1,
                 lr: 1e-3,
                 hidden: 128,
                 layers: 4,
@@ -214,6 +219,7 @@ impl Config {
                 batch: 256,
                 buffer_capacity: 2048,
                 weighted_replay: false,
+                paths_per_source: 1,
                 lr: 1e-3,
                 hidden: 64,
                 layers: 3,
@@ -249,6 +255,7 @@ impl Config {
                 batch: 300,
                 buffer_capacity: 600_000,
                 weighted_replay: false,
+                paths_per_source: 1,
                 lr: 1e-3,
                 hidden: 64,
                 layers: 3,
@@ -497,6 +504,22 @@ impl Config {
             ));
         }
         range("paths", self.paths, 1, 200_000)?;
+        range("paths_per_source", self.paths_per_source, 1, 1024)?;
+        if self.paths_per_source > 1 {
+            if self.sampler != "asbs" || !self.weighted_replay {
+                return Err(format!(
+                    "paths_per_source {} needs the asbs sampler with weighted_replay true \
+                     (only its path weights are normalized per source draw)",
+                    self.paths_per_source
+                ));
+            }
+            if !self.paths.is_multiple_of(self.paths_per_source) {
+                return Err(format!(
+                    "paths ({}) must be a multiple of paths_per_source ({})",
+                    self.paths, self.paths_per_source
+                ));
+            }
+        }
         range("steps", self.steps, 1, 10_000)?;
         range("inner_steps", self.inner_steps, 1, 100_000)?;
         range("batch", self.batch, 1, 100_000)?;

@@ -202,13 +202,14 @@ fn asbs_removes_the_bias_of_adjoint_sampling_from_a_source() {
 }
 
 /// Issue 3's seed-gmm settings: the original's target and source (whitened, geometric
-/// base), the page's network and path budget, weighted replay from 32768 rows, 8 stages of
-/// 100 AM + 20 CM iterations and the last stage's AM continued to 1440 iterations (README).
+/// base), the page's network and path budget as 64 source draws × 8 paths, weighted replay
+/// from 32768 rows, 8 stages of 100 AM + 20 CM iterations and the last stage's AM
+/// continued to 1440 iterations (README).
 fn seed_gmm_settings(seed: u64) -> Config {
     config(json!({"sampler": "asbs", "preset": "seed", "seed": seed,
                   "paths": 512, "steps": 100, "hidden": 64, "layers": 3,
                   "stages": 8, "adjoint_iters": 100, "corrector_iters": 20, "iters": 1440,
-                  "weighted_replay": true, "buffer_capacity": 32768}))
+                  "weighted_replay": true, "buffer_capacity": 32768, "paths_per_source": 8}))
 }
 
 #[test]
@@ -216,10 +217,10 @@ fn asbs_samples_seed_gmm_from_the_original_source() {
     // Issue 3: x-marginal mean and std within 0.08 of theory (−1.000, 3.240) and mode
     // masses within 0.05 of 0.5, on 20,000 fresh samples. Without weighted replay the
     // stages crawl toward the right masses: 8192 rows and 1200 iterations give 0.377 for
-    // the [2,2] mode, x̄ −1.78, W2 1.87 (floor 0.31). This seed gives x̄ −1.032, sd
-    // 3.215, 0.490, W2 0.287 (floor 0.271); x̄ is the tightest criterion, met on 5 of
-    // seeds 1–8 (−0.74 … −1.10; src/sampler/asbs.rs).
-    let c = seed_gmm_settings(7);
+    // the [2,2] mode, x̄ −1.78, W2 1.87 (floor 0.31). This seed gives x̄ −1.046, sd
+    // 3.267, 0.496, W2 0.491 (floor 0.669); x̄ is the tightest criterion (seeds 1–8:
+    // −0.97 … −1.06, src/sampler/asbs.rs). One path per source draw misses it on 3 of 8.
+    let c = seed_gmm_settings(1);
     assert_eq!(c.source, "seed");
     assert!(c.whiten);
     let mut run = Run::new(c.clone()).unwrap();

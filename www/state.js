@@ -116,6 +116,7 @@ export const FIELDS = {
   stages: { kind: "int", min: 1 },
   adjoint_iters: { kind: "int", min: 1 },
   corrector_iters: { kind: "int", min: 1 },
+  paths_per_source: { kind: "int", min: 1 },
   sigma_q: { kind: "number", positive: true },
   iters: { kind: "int", min: 1 },
   t_scale: { kind: "number", positive: true },

@@ -87,24 +87,32 @@
 //! against 0.018–0.123 (mean 0.084) with the network alone; the x̄ that corrector implies
 //! is off by 0.068 on average, against 0.126.
 //!
+//! And with weighted replay, `paths_per_source` m > 1 starts m paths from each source
+//! draw and divides each path's weight by its group's mean. Why: with one path per X_0 the
+//! weights e^{−g(X_1)}·dP₀/dP_θ leave each row's X_0 weighted by φ₀(X_0) = E₀[e^{−g(X_1)}
+//! | X_0], so the replayed rows start from μφ₀, not μ. The regression's pointwise minimizer
+//! is still the optimal control, but a network fits it best where the rows are, and its
+//! mass split came out 0.01–0.015 toward the far mode on seeds 2, 3 and 4 (the grid
+//! diagnostic: the draws against the terminal law their own corrector implies; neither a
+//! tenth of the learning rate after the stages nor 4× finer Euler–Maruyama steps moved it).
+//! The group's mean weight estimates φ₀(X_0), so the normalized rows follow the stage's
+//! optimal process itself: X_0 ~ μ, then the optimal path given X_0 (a ratio estimate,
+//! biased by O(1/m)). With m = 8 the draws' mass sits within 0.005 of the corrector's law
+//! on seeds 2–5.
+//!
 //! Measured on seed-gmm from the original's source (README command: 8 × (100 + 20)
-//! iterations and AM continued to 1440, 512 paths × 100 steps, 3×64, buffer 32768), seeds
-//! 1–8: x-mean −0.74 … −1.10 (−1.000; mean −0.98, within 0.08 on 5 of 8 seeds), masses of
-//! the [2,2] mode 0.475–0.523, x-std 3.195–3.251 (3.240). Without the affine part, seeds
-//! 1–6 gave x-means −0.79 … −1.02 (mean −0.93: both modes sat ≈ 0.05–0.1 toward the source,
-//! which was the corrector's error) and masses 0.487–0.513. What is left, per the
-//! diagnostic: (1) the control's own error, the draws' x̄ differing from the x̄ its
-//! corrector implies by up to 0.13. The last iterate's mass of the [2,2] mode swings over
-//! 0.44–0.57 (seeds 2–5) and the average removes most of that, but on seeds 2, 3 and 4 the
-//! average sits 0.01–0.015 below the corrector's law, toward the far mode. That part is no
-//! noise: a tenth of the learning rate after the stages keeps it (seeds 1–8: x̄ within 0.08
-//! on 3), and 4× finer Euler–Maruyama steps at sampling enlarge it a little, so neither
-//! the iterates' scatter nor the time discretization is the cause. (2) On seeds 1, 4 and 5
-//! a corrector error of 0.06–0.09 nats, always toward the mode nearer the source, which 4×
-//! the rows and 3× the CM iterations did not reduce (before the affine part, seed 5: 0.08 →
-//! 0.18 nats), so it is not the regression's noise. My reading: CM reads the coupling of an inexact half-bridge,
-//! which is not of product form, so its conditional mean is no gradient of a log φ̂₁.
-//! Variants measured without the affine part that did not hold on every seed: a 3×128
+//! iterations and AM continued to 1440, 64 source draws × 8 paths × 100 steps, 3×64, buffer
+//! 32768), seeds 1–8: x-mean −0.972 … −1.058 (−1.000), x-std 3.235–3.273 (3.240), masses
+//! of the [2,2] mode 0.494–0.506, W2 0.31–0.52 against floors 0.27–0.67. One path per
+//! source draw gives x-means −0.74 … −1.10 (within 0.08 on 5 of 8) and masses 0.475–0.523;
+//! without the affine part as well (seeds 1–6), −0.79 … −1.02 with both modes ≈ 0.05–0.1
+//! toward the source, which was the corrector's error. Still left, per the diagnostic: a
+//! corrector error of up to 0.07 nats on some seeds, toward the mode nearer the source,
+//! which 4× the rows and 3× the CM iterations did not reduce (before the affine part, seed
+//! 5: 0.08 → 0.18 nats), so it is not the regression's noise. My reading: the CM stage
+//! reads the coupling of the learned control, an inexact half-bridge, whose conditional
+//! mean is no gradient of a log φ̂₁; CM rows weighted as the AM rows are would remove that.
+//! Variants measured without these two changes that did not hold on every seed: a 3×128
 //! network, regression batches of 512 and 1024, 60 corrector iterations, 12 stages.
 //!
 //! The network outputs u itself, as the paper and the original do. Regressing v = u/σ_t
@@ -306,6 +314,8 @@ pub struct AsbsSampler {
     stages: usize,
     adjoint_iters: usize,
     corrector_iters: usize,
+    /// Paths per source draw; their weights are normalized within the group (module doc).
+    paths_per_source: usize,
     rng: Rng,
     phase: Phase,
     iteration: usize,
@@ -402,6 +412,7 @@ impl AsbsSampler {
             averaged,
             averaged_count: 0,
             stages: config.stages,
+            paths_per_source: config.paths_per_source,
             adjoint_iters: config.adjoint_iters,
             corrector_iters: config.corrector_iters,
             rng,
@@ -510,6 +521,9 @@ impl AsbsSampler {
         let mut log_weights = Vec::with_capacity(n);
         let (mut xg, mut grad, mut scratch) = (vec![0f64; d], vec![0f64; d], vec![0f64; d]);
         let mut row = vec![0f32; 3 * d + 1];
+        // Rows wait for their group's mean weight (module doc).
+        let grouped = self.paths_per_source > 1 && matches!(self.corrector, Corrector::Learned(_));
+        let mut pending: Vec<f32> = Vec::new();
         for p in 0..n {
             let (xp, x0p) = (&x1[p * d..(p + 1) * d], &self.x0[p * d..(p + 1) * d]);
             for k in 0..d {
@@ -551,7 +565,11 @@ impl AsbsSampler {
                         Corrector::BaseMarginal => log_w,
                         Corrector::Learned(_) => -e - psi[p] + self.rollout.log_ratio[p],
                     } as f32;
-                    self.buffer.push(&row);
+                    if grouped {
+                        pending.extend_from_slice(&row);
+                    } else {
+                        self.buffer.push(&row);
+                    }
                     log_weights.push(log_w);
                 }
                 Stage::Corrector => {
@@ -571,6 +589,24 @@ impl AsbsSampler {
                     let e = self.energy.energy(&xg);
                     log_weights.push(self.path_log_weight(e, &xg, &mut scratch, p));
                 }
+            }
+        }
+        if grouped && stage == Stage::Adjoint {
+            // log w − log mean_group w, the mean by log-sum-exp.
+            let (w, m) = (3 * d + 1, self.paths_per_source);
+            for group in pending.chunks_exact_mut(m * w) {
+                let log_w = |group: &[f32], i: usize| group[i * w + 3 * d] as f64;
+                let max = (0..m)
+                    .map(|i| log_w(group, i))
+                    .fold(f64::NEG_INFINITY, f64::max);
+                let sum = (0..m).map(|i| (log_w(group, i) - max).exp()).sum::<f64>();
+                let log_mean = max + (sum / m as f64).ln();
+                for i in 0..m {
+                    group[i * w + 3 * d] = (log_w(group, i) - log_mean) as f32;
+                }
+            }
+            for row in pending.chunks_exact(w) {
+                self.buffer.push(row);
             }
         }
         if stage == Stage::Adjoint {
@@ -634,10 +670,23 @@ impl AsbsSampler {
     /// `simulate_share` on a sampler of the same configuration elsewhere and handed back
     /// with `accept_share`; `finish_split_iteration` then trains. The paths are bit for bit
     /// those of `timed_iteration`, however the blocks are shared out.
-    pub(crate) fn begin_split_iteration(&mut self) -> Vec<u64> {
-        self.rollout.restart(&mut self.rng);
+    fn fill_sources(&mut self) {
         self.source
             .fill(&mut self.rollout.x, self.dim, &mut self.rng);
+        if self.paths_per_source > 1 {
+            let (d, m) = (self.dim, self.paths_per_source);
+            for chunk in self.rollout.x.chunks_exact_mut(m * d) {
+                let (first, rest) = chunk.split_at_mut(d);
+                for r in rest.chunks_exact_mut(d) {
+                    r.copy_from_slice(first);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn begin_split_iteration(&mut self) -> Vec<u64> {
+        self.rollout.restart(&mut self.rng);
+        self.fill_sources();
         self.x0.copy_from_slice(&self.rollout.x);
         self.record_trajectories();
         self.rollout.block_seeds().collect()
@@ -956,8 +1005,7 @@ impl Sampler for AsbsSampler {
                         }
                     }
                     self.rollout.restart(&mut self.rng);
-                    self.source
-                        .fill(&mut self.rollout.x, self.dim, &mut self.rng);
+                    self.fill_sources();
                     self.x0.copy_from_slice(&self.rollout.x);
                     self.record_trajectories();
                 }
@@ -1326,7 +1374,8 @@ mod tests {
         let mut partial = serde_json::json!({
             "sampler": "asbs", "preset": "seed", "paths": 512, "steps": 100, "hidden": 64,
             "layers": 3, "weighted_replay": true, "buffer_capacity": 32768, "stages": 8,
-            "adjoint_iters": 100, "corrector_iters": 20, "iters": 1440, "seed": 7
+            "adjoint_iters": 100, "corrector_iters": 20, "iters": 1440, "paths_per_source": 8,
+            "seed": 1
         });
         if let Ok(extra) = std::env::var("ASBS_DIAG") {
             let extra: serde_json::Value = serde_json::from_str(&extra).unwrap();
@@ -1492,6 +1541,58 @@ mod tests {
             gap(&psi),
             gap(&log_phi_hat)
         );
+    }
+
+    #[test]
+    fn paths_share_a_source_draw_in_groups_whose_weights_average_to_one() {
+        // paths_per_source m: rows come in groups of m paths from one X_0, and each row's
+        // weight is divided by its group's mean, so the groups' mean weight is 1 (module doc).
+        let config = Config::from_partial(&serde_json::json!({
+            "sampler": "asbs", "energy": "seed-gmm", "source": "seed", "whiten": false,
+            "paths": 64, "steps": 10, "hidden": 8, "layers": 2, "weighted_replay": true,
+            "paths_per_source": 8, "seed": 3
+        }))
+        .unwrap();
+        let target = Target::new(&config.energy, config.temperature).unwrap();
+        let mut s = AsbsSampler::new(&config, target.energy.clone(), true).unwrap();
+        while s.phase() == Phase::Rollout {
+            s.work().unwrap();
+        }
+        assert_eq!(s.buffer.len(), 64);
+        let mut spread = 0f64;
+        for g in 0..8 {
+            let rows: Vec<&[f32]> = (0..8).map(|i| s.buffer.row(8 * g + i)).collect();
+            for r in &rows {
+                assert_eq!(&r[..2], &rows[0][..2], "group {g} shares X_0");
+            }
+            let mean = rows.iter().map(|r| (r[6] as f64).exp()).sum::<f64>() / 8.0;
+            assert!((mean - 1.0).abs() < 1e-5, "group {g}: mean weight {mean}");
+            let (lo, hi) = rows.iter().fold((f64::MAX, f64::MIN), |(lo, hi), r| {
+                (lo.min(r[6] as f64), hi.max(r[6] as f64))
+            });
+            spread = spread.max(hi - lo);
+        }
+        // The weights still tell the paths of a group apart.
+        assert!(spread > 0.1, "log-weight spread within groups {spread}");
+        assert_ne!(s.buffer.row(0)[..2], s.buffer.row(8)[..2], "groups differ");
+        // Refused where it means nothing, and where groups would not fill the paths.
+        for (bad, needle) in [
+            (
+                serde_json::json!({"sampler": "adjoint", "weighted_replay": true, "paths_per_source": 4}),
+                "asbs",
+            ),
+            (
+                serde_json::json!({"sampler": "asbs", "weighted_replay": false, "paths_per_source": 4}),
+                "weighted_replay",
+            ),
+            (
+                serde_json::json!({"sampler": "asbs", "weighted_replay": true, "paths": 100, "paths_per_source": 8}),
+                "multiple",
+            ),
+        ] {
+            let err = Config::from_partial(&bad).unwrap_err();
+            assert!(err.contains(needle), "{err}");
+        }
     }
 
     #[test]
