@@ -106,6 +106,16 @@ fn adjoint_sampling_and_asbs_continue_identically() {
         9,
         6,
     );
+    // With paths per source draw (weights normalized within each draw's group).
+    round_trip(
+        json!({"preset": "browser", "sampler": "asbs", "energy": "seed-gmm",
+               "whiten": true, "source": "seed", "sigma": "geometric", "paths": 64,
+               "steps": 20, "inner_steps": 8, "batch": 32, "buffer_capacity": 256,
+               "stages": 3, "adjoint_iters": 4, "corrector_iters": 2,
+               "weighted_replay": true, "paths_per_source": 8, "seed": 6}),
+        5,
+        4,
+    );
 }
 
 #[test]

@@ -102,9 +102,11 @@
 //!
 //! Measured on seed-gmm from the original's source (README command: 8 × (100 + 20)
 //! iterations and AM continued to 1440, 64 source draws × 8 paths × 100 steps, 3×64, buffer
-//! 32768), seeds 1–8: x-mean −0.972 … −1.058 (−1.000), x-std 3.235–3.273 (3.240), masses
-//! of the [2,2] mode 0.494–0.506, W2 0.31–0.52 against floors 0.27–0.67. One path per
-//! source draw gives x-means −0.74 … −1.10 (within 0.08 on 5 of 8) and masses 0.475–0.523;
+//! 32768), seeds 1–16, 100,000 samples each (x̄'s standard error 0.010): x-mean −0.931 …
+//! −1.090 (−1.000; mean −1.003, sd 0.044 over seeds; within 0.08 on 15 of 16, seed 5 at
+//! −1.090), x-std 3.231–3.306 (3.240; mean 3.265), masses of the [2,2] mode 0.490–0.513.
+//! One path per source draw gives x-means −0.74 … −1.10 on seeds 1–8 (20,000 samples;
+//! within 0.08 on 5 of 8) and masses 0.475–0.523;
 //! without the affine part as well (seeds 1–6), −0.79 … −1.02 with both modes ≈ 0.05–0.1
 //! toward the source, which was the corrector's error. Still left, per the diagnostic: a
 //! corrector error of up to 0.07 nats on some seeds, toward the mode nearer the source,
