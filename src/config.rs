@@ -506,10 +506,10 @@ impl Config {
         range("paths", self.paths, 1, 200_000)?;
         range("paths_per_source", self.paths_per_source, 1, 1024)?;
         if self.paths_per_source > 1 {
-            if self.sampler != "asbs" || !self.weighted_replay {
+            if self.sampler != "asbs" || !self.weighted_replay || self.source == "point" {
                 return Err(format!(
-                    "paths_per_source {} needs the asbs sampler with weighted_replay true \
-                     (only its path weights are normalized per source draw)",
+                    "paths_per_source {} needs the asbs sampler from a non-point source with \
+                     weighted_replay true (only its path weights are normalized per source draw)",
                     self.paths_per_source
                 ));
             }

@@ -106,14 +106,15 @@
 //! −1.090 (−1.000; mean −1.003, sd 0.044 over seeds; within 0.08 on 15 of 16, seed 5 at
 //! −1.090), x-std 3.231–3.306 (3.240; mean 3.265), masses of the [2,2] mode 0.490–0.513.
 //! One path per source draw gives x-means −0.74 … −1.10 on seeds 1–8 (20,000 samples;
-//! within 0.08 on 5 of 8) and masses 0.475–0.523;
-//! without the affine part as well (seeds 1–6), −0.79 … −1.02 with both modes ≈ 0.05–0.1
-//! toward the source, which was the corrector's error. Still left, per the diagnostic: a
-//! corrector error of up to 0.07 nats on some seeds, toward the mode nearer the source,
-//! which 4× the rows and 3× the CM iterations did not reduce (before the affine part, seed
-//! 5: 0.08 → 0.18 nats), so it is not the regression's noise. My reading: the CM stage
-//! reads the coupling of the learned control, an inexact half-bridge, whose conditional
-//! mean is no gradient of a log φ̂₁; CM rows weighted as the AM rows are would remove that.
+//! within 0.08 on 5 of 8) and masses 0.475–0.523; without the affine part as well (seeds
+//! 1–6), −0.79 … −1.02 with both modes ≈ 0.05–0.1 toward the source, which was the
+//! corrector's error. Still left, per the diagnostic: a corrector error of up to 0.07 nats
+//! on some seeds (seed 11: 0.066), which 4× the rows and 3× the CM iterations did not
+//! reduce before the affine part (seed 5: 0.08 → 0.18 nats). Tried and dropped: CM rows
+//! weighted as the AM rows are, against the frozen corrector of the stage (which makes the
+//! CM regression read the exact half-bridge's coupling instead of the learned control's):
+//! seeds 11 and 12 moved by < 0.01 in x̄, and with 60 CM iterations seed 15 went from
+//! −1.03 to −1.17.
 //! Variants measured without these two changes that did not hold on every seed: a 3×128
 //! network, regression batches of 512 and 1024, 60 corrector iterations, 12 stages.
 //!
@@ -1586,6 +1587,10 @@ mod tests {
             (
                 serde_json::json!({"sampler": "asbs", "weighted_replay": false, "paths_per_source": 4}),
                 "weighted_replay",
+            ),
+            (
+                serde_json::json!({"sampler": "asbs", "weighted_replay": true, "source": "point", "paths_per_source": 4}),
+                "non-point",
             ),
             (
                 serde_json::json!({"sampler": "asbs", "weighted_replay": true, "paths": 100, "paths_per_source": 8}),
