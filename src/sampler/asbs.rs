@@ -1409,39 +1409,31 @@ mod tests {
             }
             (mean / total, mass / total)
         };
-        let drawn = s.draw(20_000, &mut Rng::new(77));
-        let points: Vec<[f64; 2]> = drawn
-            .samples
-            .chunks_exact(2)
-            .map(|p| [p[0] as f64, p[1] as f64])
-            .collect();
-        let (x_draws, m_draws) = summary(&points, &vec![1.0; points.len()]);
+        // x̄ and mass of 20,000 draws of the sampler as it stands, on one fixed stream.
+        let draws_summary = |s: &mut AsbsSampler| {
+            let drawn = s.draw(20_000, &mut Rng::new(77));
+            let points: Vec<[f64; 2]> = drawn
+                .samples
+                .chunks_exact(2)
+                .map(|p| [p[0] as f64, p[1] as f64])
+                .collect();
+            summary(&points, &vec![1.0; points.len()])
+        };
+        let (x_draws, m_draws) = draws_summary(&mut s);
         // The same control simulated with 4× finer Euler–Maruyama steps: what the time
         // discretization adds.
         let steps = s.grid.steps();
         s.grid = TimeGrid::new(&s.schedule, 4 * steps);
-        let fine = s.draw(20_000, &mut Rng::new(77));
+        let (x_fine, m_fine) = draws_summary(&mut s);
         s.grid = TimeGrid::new(&s.schedule, steps);
-        let fine: Vec<[f64; 2]> = fine
-            .samples
-            .chunks_exact(2)
-            .map(|p| [p[0] as f64, p[1] as f64])
-            .collect();
-        let (x_fine, m_fine) = summary(&fine, &vec![1.0; fine.len()]);
         println!(
             "draws with {} steps: x̄ {x_fine:.3} mass {m_fine:.3}",
             4 * steps
         );
         // The last iterate instead of the average (module doc).
         let averaged_count = std::mem::replace(&mut s.averaged_count, 0);
-        let last = s.draw(20_000, &mut Rng::new(77));
+        let (x_last, m_last) = draws_summary(&mut s);
         s.averaged_count = averaged_count;
-        let last: Vec<[f64; 2]> = last
-            .samples
-            .chunks_exact(2)
-            .map(|p| [p[0] as f64, p[1] as f64])
-            .collect();
-        let (x_last, m_last) = summary(&last, &vec![1.0; last.len()]);
         println!("draws of the last iterate: x̄ {x_last:.3} mass {m_last:.3}");
 
         let nu1 = s.grid.nu1;
