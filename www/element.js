@@ -900,10 +900,13 @@ export class BoltzmannPlayground extends HTMLElement {
       logY: true,
       empty: "loss: not trained yet",
     });
-    const text = this.statusText(m, this.comparePg?.metrics());
-    if (this.ui.status.textContent !== text && (now - this.lastStatus > 200 || !this.playing)) {
-      this.ui.status.textContent = text;
-      this.lastStatus = now;
+    // At most every 200 ms while training: the compared run's metrics are read only then.
+    if (now - this.lastStatus > 200 || !this.playing) {
+      const text = this.statusText(m, this.comparePg?.metrics());
+      if (this.ui.status.textContent !== text) {
+        this.ui.status.textContent = text;
+        this.lastStatus = now;
+      }
     }
     this.dataset.iteration = String(m.iteration);
     if (this.playing && now - this.lastSummary > SUMMARY_EVERY) this.say(this.summaryText("Training.", m));
