@@ -159,7 +159,7 @@ impl BenchSampler {
         let map = Affine::whitening(&truth.mean, &truth.cov);
         let energy: Arc<dyn Energy> = Arc::new(Pulled::new(target.energy.clone(), map));
         let out_dim = energy.dim();
-        let sampler = AsbsSampler::new(&config, energy, false)?;
+        let sampler = AsbsSampler::new(&config.settings(), energy, false)?;
         Ok(BenchSampler {
             in_dim: sampler.network().input_dim(),
             params: sampler.network().n_params(),

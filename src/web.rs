@@ -2,7 +2,7 @@
 //! typed-array views of buffers it owns. Views are valid until the next call into wasm
 //! that may allocate: fetch them anew every frame, never keep them.
 
-use crate::config::{Config, SAMPLERS};
+use crate::config::Config;
 use crate::energy::{EnergySpec, Target, CATALOG};
 use crate::metrics::marginals::axis_histogram;
 use crate::run::{IterationMetrics, Run};
@@ -116,34 +116,20 @@ pub fn catalog() -> Result<JsValue, JsError> {
     to_js(&list)
 }
 
-/// The dimensions a sampler accepts, None for any: DDPM is 1-D (methods.md §4); the others
-/// take any d (the page shows a 2-D projection above 2).
-fn sampler_dims(name: &str) -> Option<&'static [usize]> {
-    match name {
-        "ddpm" => Some(&[1]),
-        _ => None,
-    }
-}
-
-/// The samplers the page offers, from the configuration's list: [{name, description, dims}].
+/// The sampler registry, in its order: [{name, label, description, explanation, family,
+/// dims, settings, keeps_progress, labels, capabilities}] (`sampler::registry::SamplerInfo`;
+/// `dims` null: any dimension; `labels` [[key, label], …] where the sampler's meaning of a
+/// setting differs from the schema's label).
 #[wasm_bindgen]
 pub fn samplers() -> Result<JsValue, JsError> {
-    #[derive(Serialize)]
-    struct Entry {
-        name: &'static str,
-        description: &'static str,
-        /// None (null): any dimension.
-        dims: Option<&'static [usize]>,
-    }
-    let list: Vec<Entry> = SAMPLERS
-        .iter()
-        .map(|&(name, description)| Entry {
-            name,
-            description,
-            dims: sampler_dims(name),
-        })
-        .collect();
-    to_js(&list)
+    to_js(&crate::sampler::registry::infos().collect::<Vec<_>>())
+}
+
+/// The settings schema in the link's order: [{key, kind, min?, max?, step?, positive?,
+/// values?, label, help}] (`config::schema`); the sampler key's values are the registry's.
+#[wasm_bindgen]
+pub fn settings() -> Result<JsValue, JsError> {
+    to_js(&crate::config::schema::to_json())
 }
 
 #[derive(Serialize)]

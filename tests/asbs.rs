@@ -5,7 +5,7 @@ use boltzmann_playground::config::Config;
 use boltzmann_playground::energy::{EnergySpec, Target};
 use boltzmann_playground::rng::Rng;
 use boltzmann_playground::run::Run;
-use boltzmann_playground::sampler::{self, Stage};
+use boltzmann_playground::sampler::Stage;
 use serde_json::{json, Value};
 
 fn config(overrides: Value) -> Config {
@@ -33,8 +33,8 @@ fn point_source_asbs_is_adjoint_sampling_bit_for_bit() {
     };
     let (ca, cb) = (with("adjoint"), with("asbs"));
     let t = target(&ca);
-    let mut a = sampler::build(&ca, t.energy.clone()).unwrap();
-    let mut b = sampler::build(&cb, t.energy.clone()).unwrap();
+    let mut a = ca.build_sampler(t.energy.clone()).unwrap();
+    let mut b = cb.build_sampler(t.energy.clone()).unwrap();
     assert_eq!((a.name(), b.name()), ("adjoint", "asbs"));
     assert!(
         b.stage().is_none(),
@@ -73,7 +73,7 @@ fn path_weights_are_unbiased_from_a_gaussian_source_for_any_control() {
                           "hidden": 32, "layers": 2}),
     );
     let t = target(&c);
-    let mut s = sampler::build(&c, t.energy.clone()).unwrap();
+    let mut s = c.build_sampler(t.energy.clone()).unwrap();
     // Untrained: u ≡ 0 and h ≡ 0 (zero-initialized outputs).
     let h = s.vector_field(&[-1.0, 0.0, 2.5]).unwrap();
     assert_eq!(h, vec![0.0, 0.0, 0.0]);
@@ -118,7 +118,7 @@ fn stages_alternate_k_times_then_adjoint_matching_continues() {
                           "stages": 2, "adjoint_iters": 2, "corrector_iters": 1}),
     );
     let t = target(&c);
-    let mut s = sampler::build(&c, t.energy.clone()).unwrap();
+    let mut s = c.build_sampler(t.energy.clone()).unwrap();
     let mut seen = vec![];
     while s.iteration() < 8 {
         if let Some(info) = s.stage() {

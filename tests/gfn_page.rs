@@ -8,7 +8,7 @@ use boltzmann_playground::energy::Target;
 use boltzmann_playground::metrics::modes::mode_masses;
 use boltzmann_playground::rng::Rng;
 use boltzmann_playground::run::Run;
-use boltzmann_playground::sampler::gfn::GfnSampler;
+use boltzmann_playground::sampler::gfn::{GfnSampler, Objective};
 use boltzmann_playground::sampler::Sampler;
 use serde_json::json;
 
@@ -26,7 +26,12 @@ fn shown_residuals_are_log_z_plus_the_zero_network_path_terms() {
         let c = config(json!({"sampler": name, "energy": "gmm25", "steps": t, "batch": b}));
         let target = Target::new(&c.energy, 1.0).unwrap();
         let e = target.energy.clone();
-        let mut s = GfnSampler::new(&c, e.clone()).unwrap();
+        let mut s = GfnSampler::new(
+            Objective::parse(&c.sampler).unwrap(),
+            &c.settings(),
+            e.clone(),
+        )
+        .unwrap();
         if name == "tb" {
             s.set_log_z(1.25);
         }
@@ -73,7 +78,7 @@ fn local_search_runs_at_the_configured_cadence() {
                           "explore": 0.1, "local_search": true, "ls_every": 4}),
     );
     let e = Target::new(&c.energy, 1.0).unwrap().energy;
-    let mut s = GfnSampler::new(&c, e).unwrap();
+    let mut s = GfnSampler::new(Objective::parse(&c.sampler).unwrap(), &c.settings(), e).unwrap();
     let mut per_iteration = Vec::new();
     let mut last = 0;
     while s.iteration() < 10 {

@@ -5,7 +5,7 @@
 
 use boltzmann_playground::config::Config;
 use boltzmann_playground::run::Run;
-use boltzmann_playground::sampler::state::StateMap;
+use boltzmann_playground::state::StateMap;
 use serde_json::json;
 
 fn config(partial: serde_json::Value) -> Config {

@@ -127,19 +127,124 @@
 use super::affine_fit::AffineFit;
 use super::clipper::clip_norm;
 use super::line_integral::GaussLegendre;
+use super::registry::{Capabilities, Family, SamplerInfo};
 use super::replay_buffer::{ReplayBuffer, WeightedIndex};
 use super::rollout::{PathBatch, DRAW_CHUNK, MAX_FEATURES, TRAJECTORIES};
 use super::source::Source;
 use super::{Phase, Rollout, Sampler, Stage, StageInfo, Work};
-use crate::config::Config;
 use crate::energy::Energy;
-use crate::nn::{Adam, FourierFeatures, Mlp, Workspace};
+use crate::nn::{Activation, Adam, FourierFeatures, Mlp, Workspace};
 use crate::rng::Rng;
-use crate::sampler::state::StateMap;
 use crate::sde::{BridgeSample, NoiseSchedule, TimeGrid};
+use crate::state::StateMap;
 use ndarray::Array2;
 use std::ops::Range;
 use std::sync::Arc;
+
+/// The settings both samplers of this module read (docs/methods.md §2–§3), taken by name
+/// from the flat configuration.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct AsbsSettings {
+    pub seed: u64,
+    /// N: paths simulated per outer iteration.
+    pub paths: usize,
+    /// S: Euler–Maruyama steps from t = 0 to t = 1.
+    pub steps: usize,
+    /// L: gradient steps per outer iteration.
+    pub inner_steps: usize,
+    /// B: rows of a gradient step's minibatch.
+    pub batch: usize,
+    /// Rows the replay buffer keeps.
+    pub buffer_capacity: usize,
+    pub weighted_replay: bool,
+    pub paths_per_source: usize,
+    pub lr: f64,
+    pub hidden: usize,
+    pub layers: usize,
+    pub activation: Activation,
+    /// c in the per-sample adjoint clip.
+    pub clip: f64,
+    pub sigma_min: f64,
+    pub sigma_max: f64,
+    /// "geometric" or "constant:S".
+    pub sigma: String,
+    /// "point", "seed" or "normal:MEAN,STD".
+    pub source: String,
+    pub stages: usize,
+    pub adjoint_iters: usize,
+    pub corrector_iters: usize,
+}
+
+impl AsbsSettings {
+    /// The base process the settings name.
+    pub fn schedule(&self) -> Result<NoiseSchedule, String> {
+        NoiseSchedule::parse(&self.sigma, self.sigma_min, self.sigma_max)
+    }
+}
+
+/// The keys Adjoint Sampling reads; ASBS adds its stages and `paths_per_source`.
+const ADJOINT_SETTINGS: &[&str] = &[
+    "seed",
+    "energy",
+    "temperature",
+    "whiten",
+    "paths",
+    "steps",
+    "inner_steps",
+    "batch",
+    "buffer_capacity",
+    "weighted_replay",
+    "lr",
+    "hidden",
+    "layers",
+    "activation",
+    "clip",
+    "sigma_min",
+    "sigma_max",
+    "sigma",
+    "source",
+];
+
+pub const ADJOINT: SamplerInfo = SamplerInfo {
+    name: "adjoint",
+    label: "Adjoint Sampling",
+    description: "Adjoint Sampling (Havens et al. 2025)",
+    explanation: "Each iteration simulates paths of dX = σ_t u(t, X) dt + σ_t dW from the source (a point by default: the origin of the sampler's coordinates, with Whiten the target's mean) at t = 0 to t = 1, then regresses the control onto −σ_t·a with the endpoint's adjoint a = ∇E(X₁)/τ − X₁/ν₁ (Adjoint Sampling). Once trained, the endpoints are samples of the target drawn underneath.",
+    family: Family::Adjoint,
+    dims: None,
+    settings: ADJOINT_SETTINGS,
+    keeps_progress: &["lr", "inner_steps", "batch", "clip"],
+    labels: &[],
+    capabilities: Capabilities {
+        source: true,
+        stages: false,
+        shared_rollout: true,
+        path_weights: true,
+    },
+};
+
+pub const ASBS: SamplerInfo = SamplerInfo {
+    name: "asbs",
+    label: "ASBS (Schrödinger bridge)",
+    description: "Adjoint Schrödinger Bridge Sampler (Liu et al. 2025), any source",
+    explanation: "ASBS starts its paths from a source μ (drawn beside the target) and alternates K stages: adjoint matching trains the control with a = ∇E(X₁)/τ + h(X₁), corrector matching regresses the corrector h(X₁) onto (X₀ − X₁)/κ. h starts at zero; without it (Adjoint Sampling with the same source: tick Compare) the endpoints are biased.",
+    family: Family::Adjoint,
+    dims: None,
+    settings: &[
+        "seed", "energy", "temperature", "whiten", "paths", "steps", "inner_steps", "batch",
+        "buffer_capacity", "weighted_replay", "lr", "hidden", "layers", "activation", "clip",
+        "sigma_min", "sigma_max", "sigma", "source", "stages", "adjoint_iters",
+        "corrector_iters", "paths_per_source",
+    ],
+    keeps_progress: &["lr", "inner_steps", "batch", "clip"],
+    labels: &[],
+    capabilities: Capabilities {
+        source: true,
+        stages: true,
+        shared_rollout: true,
+        path_weights: true,
+    },
+};
 
 /// The learned corrector h(x) ≈ ∇log φ̂_1(x) with its optimizer and replay buffer.
 #[derive(Clone)]
@@ -341,40 +446,40 @@ pub struct AsbsSampler {
 impl AsbsSampler {
     /// ASBS (`learned_corrector`) or Adjoint Sampling from the configured source.
     pub fn new(
-        config: &Config,
+        settings: &AsbsSettings,
         energy: Arc<dyn Energy>,
         learned_corrector: bool,
     ) -> Result<AsbsSampler, String> {
         let d = energy.dim();
-        let source = Source::parse(&config.source)?;
+        let source = Source::parse(&settings.source)?;
         source.check_dim(d)?;
-        let schedule = config.schedule();
+        let schedule = settings.schedule()?;
         schedule.validate()?;
         // The same construction order as Adjoint Sampling, so a point source reproduces it.
-        let mut rng = Rng::new(config.seed);
+        let mut rng = Rng::new(settings.seed);
         let features = FourierFeatures::new(3);
         let in_dim = d + features.dim();
         let mut sizes = vec![in_dim];
-        sizes.extend(std::iter::repeat_n(config.hidden, config.layers));
+        sizes.extend(std::iter::repeat_n(settings.hidden, settings.layers));
         sizes.push(d);
-        let net = Mlp::new(&sizes, config.activation, &mut rng);
-        let adam = Adam::new(net.n_params(), config.lr as f32);
-        let grid = TimeGrid::new(&schedule, config.steps);
+        let net = Mlp::new(&sizes, settings.activation, &mut rng);
+        let adam = Adam::new(net.n_params(), settings.lr as f32);
+        let grid = TimeGrid::new(&schedule, settings.steps);
         let corrector = if learned_corrector && !source.is_point() {
             let mut sizes = vec![d];
-            sizes.extend(std::iter::repeat_n(config.hidden, config.layers));
+            sizes.extend(std::iter::repeat_n(settings.hidden, settings.layers));
             sizes.push(d);
-            let net = Mlp::new(&sizes, config.activation, &mut rng);
+            let net = Mlp::new(&sizes, settings.activation, &mut rng);
             Corrector::Learned(Box::new(LearnedCorrector {
-                adam: Adam::new(net.n_params(), config.lr as f32),
+                adam: Adam::new(net.n_params(), settings.lr as f32),
                 grad: vec![0.0; net.n_params()],
                 averaged: net.clone(),
                 net,
-                buffer: ReplayBuffer::new(config.buffer_capacity, 2 * d),
+                buffer: ReplayBuffer::new(settings.buffer_capacity, 2 * d),
                 ws: Workspace::new(),
-                inputs: Array2::zeros((config.batch, d)),
-                targets: Array2::zeros((config.batch, d)),
-                grad_out: Array2::zeros((config.batch, d)),
+                inputs: Array2::zeros((settings.batch, d)),
+                targets: Array2::zeros((settings.batch, d)),
+                grad_out: Array2::zeros((settings.batch, d)),
                 reference: vec![0.0; d],
                 averaged_count: 0,
                 quadrature: GaussLegendre::new(POTENTIAL_NODES),
@@ -382,24 +487,24 @@ impl AsbsSampler {
                 line_values: Array2::zeros((0, d)),
                 line_cotangents: Array2::zeros((0, d)),
                 line_vjps: Array2::zeros((0, d)),
-                affine: config.weighted_replay.then(|| AffineFit::new(d)),
+                affine: settings.weighted_replay.then(|| AffineFit::new(d)),
             }))
         } else {
             Corrector::BaseMarginal
         };
-        let k = TRAJECTORIES.min(config.paths);
+        let k = TRAJECTORIES.min(settings.paths);
         let averaged = net.clone();
         Ok(AsbsSampler {
             name: if learned_corrector { "asbs" } else { "adjoint" },
             dim: d,
             grad: vec![0.0; net.n_params()],
-            rollout: PathBatch::new(config.paths, d, &features),
-            x0: vec![0.0; config.paths * d],
-            trajectories: vec![0.0; k * (config.steps + 1) * d],
-            batch_inputs: Array2::zeros((config.batch, in_dim)),
-            batch_targets: Array2::zeros((config.batch, d)),
-            batch_sigma: vec![0.0; config.batch],
-            grad_out: Array2::zeros((config.batch, d)),
+            rollout: PathBatch::new(settings.paths, d, &features),
+            x0: vec![0.0; settings.paths * d],
+            trajectories: vec![0.0; k * (settings.steps + 1) * d],
+            batch_inputs: Array2::zeros((settings.batch, in_dim)),
+            batch_targets: Array2::zeros((settings.batch, d)),
+            batch_sigma: vec![0.0; settings.batch],
+            grad_out: Array2::zeros((settings.batch, d)),
             energy,
             source,
             schedule,
@@ -407,17 +512,17 @@ impl AsbsSampler {
             features,
             net,
             adam,
-            clip: config.clip,
-            inner_steps: config.inner_steps,
-            buffer: ReplayBuffer::new(config.buffer_capacity, 3 * d + 1),
-            weighted_replay: config.weighted_replay.then(WeightedIndex::default),
+            clip: settings.clip,
+            inner_steps: settings.inner_steps,
+            buffer: ReplayBuffer::new(settings.buffer_capacity, 3 * d + 1),
+            weighted_replay: settings.weighted_replay.then(WeightedIndex::default),
             corrector,
             averaged,
             averaged_count: 0,
-            stages: config.stages,
-            paths_per_source: config.paths_per_source,
-            adjoint_iters: config.adjoint_iters,
-            corrector_iters: config.corrector_iters,
+            stages: settings.stages,
+            paths_per_source: settings.paths_per_source,
+            adjoint_iters: settings.adjoint_iters,
+            corrector_iters: settings.corrector_iters,
             rng,
             phase: Phase::Rollout,
             iteration: 0,
@@ -1158,10 +1263,6 @@ impl Sampler for AsbsSampler {
         })
     }
 
-    fn snapshot(&self) -> Box<dyn Sampler> {
-        Box::new(self.clone())
-    }
-
     fn save_state(&self) -> StateMap {
         let mut out = StateMap::new();
         out.put_f32("net", self.net.params());
@@ -1236,6 +1337,7 @@ impl Sampler for AsbsSampler {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
 
     #[test]
     fn rollout_and_training_loops_do_not_allocate() {
@@ -1281,7 +1383,7 @@ mod tests {
         }))
         .unwrap();
         let target = Target::new(&config.energy, config.temperature).unwrap();
-        let mut s = AsbsSampler::new(&config, target.energy.clone(), false).unwrap();
+        let mut s = AsbsSampler::new(&config.settings(), target.energy.clone(), false).unwrap();
         while s.phase() == Phase::Rollout {
             s.work().unwrap();
         }
@@ -1309,7 +1411,7 @@ mod tests {
         }))
         .unwrap();
         let target = Target::new(&config.energy, config.temperature).unwrap();
-        let mut s = AsbsSampler::new(&config, target.energy.clone(), true).unwrap();
+        let mut s = AsbsSampler::new(&config.settings(), target.energy.clone(), true).unwrap();
         let Corrector::Learned(c) = &mut s.corrector else {
             panic!("a Gaussian source learns its corrector");
         };
@@ -1391,7 +1493,7 @@ mod tests {
         let truth = target.ground_truth();
         let map = Affine::whitening(&truth.mean, &truth.cov);
         let energy: Arc<dyn Energy> = Arc::new(Pulled::new(target.energy.clone(), map.clone()));
-        let mut s = AsbsSampler::new(&config, energy.clone(), true).unwrap();
+        let mut s = AsbsSampler::new(&config.settings(), energy.clone(), true).unwrap();
         while s.iteration() < config.iters {
             s.work().unwrap();
         }
@@ -1549,7 +1651,7 @@ mod tests {
         }))
         .unwrap();
         let target = Target::new(&config.energy, config.temperature).unwrap();
-        let mut s = AsbsSampler::new(&config, target.energy.clone(), true).unwrap();
+        let mut s = AsbsSampler::new(&config.settings(), target.energy.clone(), true).unwrap();
         while s.phase() == Phase::Rollout {
             s.work().unwrap();
         }

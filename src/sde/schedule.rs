@@ -18,6 +18,25 @@ impl NoiseSchedule {
         sigma_max: 1.0,
     };
 
+    /// The base process a configuration names: `text` is "geometric" (σ_min, σ_max as
+    /// given) or "constant:S"; the message quotes what it could not read.
+    pub fn parse(text: &str, sigma_min: f64, sigma_max: f64) -> Result<NoiseSchedule, String> {
+        let text = text.trim();
+        if text == "geometric" {
+            return Ok(NoiseSchedule::Geometric {
+                sigma_min,
+                sigma_max,
+            });
+        }
+        let sigma = text
+            .strip_prefix("constant:")
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .ok_or_else(|| {
+                format!("sigma: expected \"geometric\" or \"constant:S\", got \"{text}\"")
+            })?;
+        Ok(NoiseSchedule::Constant { sigma })
+    }
+
     pub fn validate(&self) -> Result<(), String> {
         match *self {
             NoiseSchedule::Geometric {
