@@ -247,7 +247,7 @@ const fn row(
     }
 }
 
-/// methods.md §8: ε_0 = 0.2, or 0.1 with local search.
+/// Table 1's rows (docs/methods.md §8); Expl is ε_0 = 0.2, or 0.1 with local search (§5).
 const GMM25_ROWS: &[PaperRow] = &[
     row(
         "TB",
