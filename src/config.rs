@@ -14,9 +14,9 @@ use serde_json::{Map, Value};
 pub enum Preset {
     /// The page's defaults: small enough to train live in a browser tab.
     Browser,
-    /// The original toy repository's settings (methods.md §2).
+    /// The original toy repository's settings (docs/methods.md §2).
     Seed,
-    /// Sendera et al.'s settings for the GFlowNet samplers (methods.md §5): T 100, batch 300,
+    /// Sendera et al.'s settings for the GFlowNet samplers (docs/methods.md §5): T 100, batch 300,
     /// 25k iterations (10k with LP), hidden 64, lr 1e-3 and 0.1 for log Z.
     Paper,
 }
@@ -73,22 +73,22 @@ pub struct Config {
     pub sigma_min: f64,
     /// Also MALA's: the chains start from N(0, sigma_max² I) in the sampler's coordinates.
     pub sigma_max: f64,
-    /// Base process σ_t: "geometric" (σ_min, σ_max above) or "constant:S" (methods.md §3).
+    /// Base process σ_t: "geometric" (σ_min, σ_max above) or "constant:S" (docs/methods.md §3).
     pub sigma: String,
     /// Source μ of X_0 in the sampler's coordinates: "point" (Dirac at 0), "seed" (the
     /// original's N([2,−1], diag(1.5, 0.5)), 2-D) or "normal:MEAN,STD" (isotropic).
     pub source: String,
     /// ASBS: K stages of `adjoint_iters` adjoint-matching then `corrector_iters`
-    /// corrector-matching iterations (methods.md §3).
+    /// corrector-matching iterations (docs/methods.md §3).
     pub stages: usize,
     pub adjoint_iters: usize,
     pub corrector_iters: usize,
-    /// DDPM: σ_q of the forward process x_{t+Δt} = x_t + N(0, σ_q²Δt) (methods.md §4);
+    /// DDPM: σ_q of the forward process x_{t+Δt} = x_t + N(0, σ_q²Δt) (docs/methods.md §4);
     /// `steps` is its T.
     pub sigma_q: f64,
     /// Outer iterations of a command-line run.
     pub iters: usize,
-    /// GFlowNet samplers (methods.md §5): base variance σ² of the discretized process.
+    /// GFlowNet samplers (docs/methods.md §5): base variance σ² of the discretized process.
     pub t_scale: f64,
     /// Exploration ε_0 (0 = none): extra sampling variance ε² per step, decayed linearly
     /// to 0 over the first half of `iters`.
@@ -146,10 +146,10 @@ pub const SAMPLERS: &[(&str, &str)] = &[
     ),
 ];
 
-/// The GFlowNet samplers of methods.md §5.
+/// The GFlowNet samplers of docs/methods.md §5.
 pub const GFN_SAMPLERS: &[&str] = &["tb", "vargrad", "db", "subtb", "fl-subtb", "pis"];
 
-/// The paper's base variance σ² per target (methods.md §5): 5 for the Gaussian grids
+/// The paper's base variance σ² per target (docs/methods.md §5): 5 for the Gaussian grids
 /// (25GMM; 9GMM's modes are as far apart), 1 for Funnel, Manywell and everything else.
 pub fn default_t_scale(energy: &EnergySpec) -> f64 {
     match energy {
@@ -283,7 +283,7 @@ impl Config {
 
     /// The preset's settings for one sampler: ASBS starts from the original's source (seed)
     /// or the 1-D showcase (browser); DDPM trains on a 1-D target with T = 100 and more
-    /// gradient steps per iteration (methods.md §3–§4).
+    /// gradient steps per iteration (docs/methods.md §3–§4).
     pub fn preset_for(preset: Preset, sampler: &str) -> Config {
         let mut c = Config::preset(preset);
         c.sampler = sampler.to_string();
@@ -297,10 +297,8 @@ impl Config {
                 c.whiten = false;
                 c.source = "normal:0,1".into();
                 c.sigma = "constant:0.3".into();
-                // With σ = 0.3 against a data scale of 1.6 the bridge problem is nearly
-                // optimal transport, and the alternation converges like Sinkhorn at small
-                // ε: many short stages beat few long ones (measured: 40 × (10 + 5) reaches
-                // W2 0.19, 20 × (20 + 10) 0.38, 10 × (30 + 15) 0.65).
+                // Nearly optimal transport (σ 0.3 against a data scale of 1.6): many short
+                // stages beat few long ones (docs/notes/browser-preset-tuning.md).
                 c.stages = 40;
                 c.adjoint_iters = 10;
                 c.corrector_iters = 5;
@@ -310,33 +308,14 @@ impl Config {
                 c.iters = c.stages * (c.adjoint_iters + c.corrector_iters);
             }
             ("adjoint", Preset::Browser) => {
-                // Measured at 200 iterations on seed-gmm (mass of the broader mode, 0.50):
-                // 0.47–0.53 over 8 seeds with weighted replay from 8192 rows, 0.45–0.55
-                // from 2048, 0.48–0.59 with uniform replay and a tilt toward 0.55 over 15
-                // runs (src/sampler/asbs.rs).
+                // Weighted replay keeps seed-gmm's mode masses right (docs/methods.md §2);
+                // measurements in docs/notes/browser-preset-tuning.md.
                 c.weighted_replay = true;
                 c.buffer_capacity = 8192;
             }
             (s, Preset::Browser) if GFN_SAMPLERS.contains(&s) => {
-                // Small enough for a browser frame budget: T 10 steps of 64 trajectories,
-                // an iteration in ≈ 2 ms natively. Tuned for mode discovery on 25GMM within
-                // a minute with TB + Expl + LS (tests/gfn_page.rs). Coverage of 8000 fresh
-                // samples after 4000 iterations, seeds 1–4: 0.92–1.00 (0.84 after ≈ 2500),
-                // against 0.52–0.64 with the paper's σ² 5, fixed variance, T 20, lr 1e-3 and
-                // a search every 100 iterations. What each change buys (seeds 1–3, 4000
-                // iterations): σ² 5 → 20 and learned variance 0.52–0.64 → 0.84–0.92;
-                // searches every 20 iterations into buffers of 5000 keep it; T 20 → 10
-                // halves the cost per iteration at the same coverage; lr 1e-3 → 2e-3 reaches
-                // it in fewer iterations (σ² 30, batch 128 or width 128 did not pay per
-                // second):
-                // - σ² 20 (browser_t_scale): the untrained policy is the base N(0, σ²I);
-                //   with σ² 5 the outer modes at distance 10–14 lie 4.5–6.3 σ out and a
-                //   few thousand iterations do not carry mass there;
-                // - learned variance: with σ² 20 a fixed last step would add variance
-                //   σ²/T = 2 around modes of variance 0.3; ℓ = 4·tanh + log σ² can shrink it;
-                // - a local search every 20 iterations into buffers of 5000: 200 searches
-                //   in 4000 iterations instead of 40, from a D of recent samples;
-                // - 4000 iterations, so ε decays over the first 2000.
+                // Within a frame's budget, tuned for mode discovery on 25GMM with TB + Expl +
+                // LS (tests/gfn_page.rs); why each value: docs/notes/browser-preset-tuning.md.
                 c.energy = EnergySpec::Named("gmm25".into());
                 c.whiten = false;
                 c.steps = 10;
@@ -432,7 +411,7 @@ impl Config {
         })?;
         let mut config = config;
         if GFN_SAMPLERS.contains(&config.sampler.as_str()) {
-            // σ² follows the target unless given (methods.md §5); the paper trains 10k
+            // σ² follows the target unless given (docs/methods.md §5); the paper trains 10k
             // iterations with LP instead of 25k.
             if !given.contains_key("t_scale") {
                 config.t_scale = if preset == Preset::Browser {
