@@ -1,4 +1,4 @@
-//! The compute benchmark of issue 5: one Adjoint Sampling outer iteration of the seed's
+//! The compute benchmark (docs/performance.md): one Adjoint Sampling outer iteration of the seed's
 //! (or the browser's) size, the workload of shared/bench/torch_reference.py, run through
 //! the sampler's own code paths and reported with that script's JSON field names.
 //!

@@ -27,7 +27,7 @@ pub struct IterationMetrics {
     pub x_std: f64,
     pub mode_masses: Vec<f64>,
     pub mode_coverage: f64,
-    /// 1-D only (methods.md §7, DDPM): W1 and W2 to the truth, each sample matched to the
+    /// 1-D only (docs/methods.md §7, DDPM): W1 and W2 to the truth, each sample matched to the
     /// truth's quantile at its rank (see [`quantile_distances`]), and the histogram total
     /// variation over the display window's bins.
     pub w1: Option<f64>,
@@ -43,7 +43,7 @@ const REFERENCE_1D: usize = 20_000;
 /// W1 and W2 between the samples `x` and the distribution whose sorted sample is
 /// `reference`: the i-th smallest of n samples is matched to the reference's quantile at
 /// (i + ½)/n. With a large reference this is the 1-D optimal coupling of the empirical
-/// measure with the truth (sorted matching, methods.md §7) for any n, so the page's live
+/// measure with the truth (sorted matching, docs/methods.md §7) for any n, so the page's live
 /// rollout and an evaluation of another size are judged alike.
 pub fn quantile_distances(x: &[f64], reference: &[f64]) -> (f64, f64) {
     let n = x.len();
@@ -83,7 +83,7 @@ pub struct MarginalReport {
     pub true_x_std: f64,
 }
 
-/// The command line's final JSON line (product.md, Command line).
+/// The command line's final JSON line (docs/product.md, Command line).
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
     pub sampler: String,
@@ -100,7 +100,7 @@ pub struct Report {
     pub log_z_iw: Option<f64>,
     pub ess: Option<f64>,
     /// 1-D only: exact W1 from sorted samples, and the histogram total variation over the
-    /// display window's 100 bins against the true density (methods.md §7, DDPM).
+    /// display window's 100 bins against the true density (docs/methods.md §7, DDPM).
     pub w1: Option<f64>,
     pub tv: Option<f64>,
     /// Exact-OT W2 between `w2_points` model and ground-truth samples.
@@ -114,7 +114,7 @@ pub struct Report {
     pub marginal: MarginalReport,
     /// Samples behind the sample statistics.
     pub samples: usize,
-    /// Trajectories behind log Ẑ and ESS (methods.md §7: K = 2000).
+    /// Trajectories behind log Ẑ and ESS (docs/methods.md §7: K = 2000).
     pub log_z_paths: usize,
 }
 
@@ -498,7 +498,7 @@ impl Run {
     }
 
     /// Final evaluation: `n_samples` fresh samples for the sample statistics, the first
-    /// `log_z_paths` of them for log Ẑ and ESS, and `w2_points` for W2 (product.md).
+    /// `log_z_paths` of them for log Ẑ and ESS, and `w2_points` for W2 (docs/product.md).
     pub fn report(&mut self, n_samples: usize, log_z_paths: usize, w2_points: usize) -> Report {
         let d = self.dim();
         let rollout = self.sampler.draw(n_samples, &mut self.eval_rng);

@@ -1,4 +1,4 @@
-//! A run's training rollouts shared with Web Workers, as the page drives them (issue 5).
+//! A run's training rollouts shared with Web Workers, as the page drives them.
 //!
 //! When a rollout is about to start, its path blocks are split into contiguous shares: the
 //! first stays here (it holds the paths drawn as trajectories) and each other is handed to a

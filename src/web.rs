@@ -66,7 +66,7 @@ pub(crate) fn bench_config(config: JsValue) -> Result<crate::bench::BenchConfig,
 pub(crate) const PEAK_GROUPS: u32 = 8;
 pub(crate) const PEAK_ITERS: u32 = 1_000_000;
 
-/// The compute benchmark (issue 5) in this engine: `config` is {preset?, paths?, steps?,
+/// The compute benchmark in this engine: `config` is {preset?, paths?, steps?,
 /// hidden?, layers?, batch?, inner?, epochs?, warmup?, seed?} with the reference script's
 /// meanings; returns its JSON plus `peak_gflops`, the engine's register-resident
 /// multiply-add rate. Blocks the calling thread for the whole run.
@@ -148,7 +148,7 @@ struct Metrics<'a> {
     x_std: Option<f64>,
     true_x_mean: f64,
     true_x_std: f64,
-    /// 1-D only: W1, W2 and histogram TV to the truth (methods.md §7), else null.
+    /// 1-D only: W1, W2 and histogram TV to the truth (docs/methods.md §7), else null.
     w1: Option<f64>,
     w2: Option<f64>,
     tv: Option<f64>,
@@ -559,7 +559,7 @@ impl Playground {
         out
     }
 
-    /// n draws of the reverse sampler driven by the exact oracle f* (methods.md §4), for
+    /// n draws of the reverse sampler driven by the exact oracle f* (docs/methods.md §4), for
     /// mixture targets under DDPM (a copy); undefined otherwise. Seeded by the run's seed.
     pub fn oracle_samples(&self, n: usize) -> Option<Vec<f32>> {
         let oracle = self.run.sampler().as_ddpm()?.oracle()?;

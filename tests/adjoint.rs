@@ -20,7 +20,7 @@ fn browser(overrides: serde_json::Value) -> Config {
 #[test]
 fn untrained_sampler_is_the_base_process() {
     // Zero-initialised output layer ⇒ v ≡ 0 ⇒ X_1 ~ N(0, ν₁ I) and log dP₀/dP_θ = 0, so
-    // log w = −E(X_1) − log N(X_1; 0, ν₁ I) exactly (methods.md §1, §7).
+    // log w = −E(X_1) − log N(X_1; 0, ν₁ I) exactly (docs/methods.md §1, §7).
     let config = browser(json!({"energy": "well", "whiten": false, "steps": 40}));
     let run = Run::new(config.clone()).unwrap();
     let mut s = config.build_sampler(run.target.energy.clone()).unwrap();

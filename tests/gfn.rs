@@ -1,5 +1,5 @@
 #![cfg(not(target_arch = "wasm32"))]
-//! The GFlowNet diffusion samplers (methods.md §5): exact identities of the path weights,
+//! The GFlowNet diffusion samplers (docs/methods.md §5): exact identities of the path weights,
 //! loss gradients against finite differences, exploration, and seeded convergence.
 
 use boltzmann_playground::energy::{Energy, EnergySpec, Target};

@@ -1,7 +1,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 //! What the page's GFlowNet views read: trajectory balance residuals of the shown
 //! trajectories, the local-search cadence, the 2-D projections of d > 2 targets, and the
-//! `browser` preset's mode discovery on 25GMM (methods.md §5, §7).
+//! `browser` preset's mode discovery on 25GMM (docs/methods.md §5, §7).
 
 use boltzmann_playground::config::Config;
 use boltzmann_playground::energy::Target;
@@ -18,7 +18,7 @@ use common::gfn_config as config;
 #[test]
 fn shown_residuals_are_log_z_plus_the_zero_network_path_terms() {
     // Zero output layer ⇒ p_F is the base walk, p_B its exact bridge, so per trajectory
-    // S_F − S_B = log N(x_T; 0, σ²I) (methods.md §5) and the TB residual is
+    // S_F − S_B = log N(x_T; 0, σ²I) (docs/methods.md §5) and the TB residual is
     // log Z + log N(x_T; 0, σ²I) − log R(x_T). VarGrad's reference is the batch mean of
     // S_B + log R − S_F, so its residuals sum to 0 over the batch; shown are the first 16.
     let (t, b) = (10, 16);
@@ -142,7 +142,7 @@ fn projections_of_manywell_and_funnel_are_judged_by_the_same_truth() {
     assert!(e.contains("only x0, x1"), "{e}");
 }
 
-/// The mode coverage (methods.md §7) of 8000 fresh samples after `iters` iterations of the
+/// The mode coverage (docs/methods.md §7) of 8000 fresh samples after `iters` iterations of the
 /// browser preset with TB + Expl + LS on 25GMM.
 fn browser_coverage(seed: u64, iters: usize) -> (f64, Vec<f64>) {
     let c = config(json!({"explore": 0.1, "local_search": true, "seed": seed}));
@@ -158,7 +158,7 @@ fn browser_coverage(seed: u64, iters: usize) -> (f64, Vec<f64>) {
 
 #[test]
 fn browser_preset_discovers_20_of_the_25_modes_with_tb_expl_ls() {
-    // Issue 4: in the page's browser preset TB + Expl + LS covers at least 20 of the 25
+    // docs/methods.md §7: in the page's browser preset TB + Expl + LS covers at least 20 of 25
     // modes (each holding at least half of its true mass 0.04). The untrained sampler is
     // the base N(0, σ²I), which leaves the corner modes short: it must fail the same bar.
     let (untrained, _) = browser_coverage(1, 0);

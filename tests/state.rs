@@ -1,5 +1,5 @@
 #![cfg(not(target_arch = "wasm32"))]
-//! Saving and restoring a run (issue 6, export with the trained network's weights): a run
+//! Saving and restoring a run (docs/product.md, export with the network's weights): a run
 //! restored from its saved state continues bit for bit as the original does, for every
 //! sampler and its modifiers; a state saved under other settings is rejected by name.
 

@@ -482,8 +482,8 @@ function sameRun(next, compareBefore, versusBefore) {
 }
 
 /**
- * Settings of the optimization alone (product.md: "changing a setting that does not need a
- * new network keeps the progress"): a change carries the running run over, its network,
+ * Settings of the optimization alone (docs/product.md, The page: such a change keeps the
+ * run's progress): a change carries the running run over, its network,
  * optimizer moments and buffers loaded into a run of the new settings.
  */
 const KEEPS_PROGRESS = new Set(["lr", "lr_log_z", "inner_steps", "batch", "clip", "explore", "ls_every", "iters"]);

@@ -28,7 +28,7 @@ const SAMPLER_LABELS = {
   mala: "MALA (no network)",
 };
 
-/** The GFlowNet diffusion samplers (methods.md §5); PIS takes none of the off-policy modifiers. */
+/** The GFlowNet diffusion samplers (docs/methods.md §5); PIS takes none of the off-policy modifiers. */
 export const GFN_SAMPLERS = ["tb", "vargrad", "db", "subtb", "fl-subtb", "pis"];
 
 /**
@@ -53,7 +53,7 @@ export const PRESETS = [
 /** The target select's value for a user-defined mixture. */
 export const CUSTOM_ENERGY = "custom";
 
-/** The example shown when the user first picks a custom mixture (product.md, Command line). */
+/** The example shown when the user first picks a custom mixture (docs/product.md, Command line). */
 export const EXAMPLE_MIXTURE = {
   gmm: {
     weights: [0.3, 0.7],

@@ -28,7 +28,7 @@ usage:
                                      shared/bench/torch_reference.py (JSON on stdout)
   playground reproduce --table 1 --energy gmm25|manywell [--seeds N] [--iters N]
                    [--out FILE] [--SETTING VALUE ...]
-                                     the rows of Sendera et al.'s Table 1 (methods.md §8)
+                                     the rows of Sendera et al.'s Table 1 (docs/methods.md §8)
                                      over seeds 1..N (default 5), paper preset; --iters
                                      replaces the paper's 25k (10k with LP); a Markdown
                                      table of ours vs the paper's mean ± std
@@ -269,7 +269,7 @@ const fn row(
     }
 }
 
-/// methods.md §8: ε_0 = 0.2, or 0.1 with local search.
+/// Table 1's rows (docs/methods.md §8); Expl is ε_0 = 0.2, or 0.1 with local search (§5).
 const GMM25_ROWS: &[PaperRow] = &[
     row(
         "TB",

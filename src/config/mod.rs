@@ -18,9 +18,9 @@ use serde_json::{Map, Value};
 pub enum Preset {
     /// The page's defaults: small enough to train live in a browser tab.
     Browser,
-    /// The original toy repository's settings (methods.md §2).
+    /// The original toy repository's settings (docs/methods.md §2).
     Seed,
-    /// Sendera et al.'s settings for the GFlowNet samplers (methods.md §5): T 100, batch 300,
+    /// Sendera et al.'s settings for the GFlowNet samplers (docs/methods.md §5): T 100, batch 300,
     /// 25k iterations (10k with LP), hidden 64, lr 1e-3 and 0.1 for log Z.
     Paper,
 }
@@ -77,22 +77,22 @@ pub struct Config {
     pub sigma_min: f64,
     /// Also MALA's: the chains start from N(0, sigma_max² I) in the sampler's coordinates.
     pub sigma_max: f64,
-    /// Base process σ_t: "geometric" (σ_min, σ_max above) or "constant:S" (methods.md §3).
+    /// Base process σ_t: "geometric" (σ_min, σ_max above) or "constant:S" (docs/methods.md §3).
     pub sigma: String,
     /// Source μ of X_0 in the sampler's coordinates: "point" (Dirac at 0), "seed" (the
     /// original's N([2,−1], diag(1.5, 0.5)), 2-D) or "normal:MEAN,STD" (isotropic).
     pub source: String,
     /// ASBS: K stages of `adjoint_iters` adjoint-matching then `corrector_iters`
-    /// corrector-matching iterations (methods.md §3).
+    /// corrector-matching iterations (docs/methods.md §3).
     pub stages: usize,
     pub adjoint_iters: usize,
     pub corrector_iters: usize,
-    /// DDPM: σ_q of the forward process x_{t+Δt} = x_t + N(0, σ_q²Δt) (methods.md §4);
+    /// DDPM: σ_q of the forward process x_{t+Δt} = x_t + N(0, σ_q²Δt) (docs/methods.md §4);
     /// `steps` is its T.
     pub sigma_q: f64,
     /// Outer iterations of a command-line run.
     pub iters: usize,
-    /// GFlowNet samplers (methods.md §5): base variance σ² of the discretized process.
+    /// GFlowNet samplers (docs/methods.md §5): base variance σ² of the discretized process.
     pub t_scale: f64,
     /// Exploration ε_0 (0 = none): extra sampling variance ε² per step, decayed linearly
     /// to 0 over the first half of `iters`.
@@ -109,7 +109,7 @@ pub struct Config {
     pub ls_every: usize,
 }
 
-/// The paper's base variance σ² per target (methods.md §5): 5 for the Gaussian grids
+/// The paper's base variance σ² per target (docs/methods.md §5): 5 for the Gaussian grids
 /// (25GMM; 9GMM's modes are as far apart), 1 for Funnel, Manywell and everything else.
 pub fn default_t_scale(energy: &EnergySpec) -> f64 {
     match energy {
@@ -226,7 +226,7 @@ impl Config {
         })?;
         let mut config = config;
         if registry::find(&config.sampler).is_ok_and(|e| e.info.family == Family::Gflownet) {
-            // σ² follows the target unless given (methods.md §5); the paper trains 10k
+            // σ² follows the target unless given (docs/methods.md §5); the paper trains 10k
             // iterations with LP instead of 25k.
             if !given.contains_key("t_scale") {
                 config.t_scale = if preset == Preset::Browser {

@@ -1,5 +1,5 @@
 //! Adam (Kingma & Ba 2015, Algorithm 1) over one flat parameter vector
-//! (methods.md §1), with optional global gradient-norm clipping.
+//! (docs/methods.md §1), with optional global gradient-norm clipping.
 
 #[derive(Clone, Debug)]
 pub struct Adam {
@@ -18,7 +18,7 @@ pub struct Adam {
 }
 
 impl Adam {
-    /// β1 0.9, β2 0.999, ε 1e-8, no clipping (methods.md §1; torch's defaults).
+    /// β1 0.9, β2 0.999, ε 1e-8, no clipping (docs/methods.md §1; torch's defaults).
     pub fn new(n_params: usize, lr: f32) -> Adam {
         Adam {
             lr,

@@ -1,4 +1,4 @@
-//! DDPM in 1-D (Nakkiran et al. 2024; methods.md §4), behind the same trait as the
+//! DDPM in 1-D (Nakkiran et al. 2024; docs/methods.md §4), behind the same trait as the
 //! SDE samplers. It learns from target samples, not from the energy.
 //!
 //! Forward: x_{t+Δt} = x_t + N(0, σ_q²Δt), Δt = 1/T, so x_t ~ N(x_0, σ_q² t). The network
@@ -264,7 +264,7 @@ impl DdpmSampler {
             // forward path is a Brownian bridge, E[x_t | x_0, x_{t+Δt}] = x_0 +
             // t/(t+Δt)·(x_{t+Δt} − x_0)). This changes the loss only by a θ-independent
             // constant (the bridge variance), so the minimizer E[x_t | x_{t+Δt}] and the
-            // expected gradient are those of methods.md §4, without the per-sample noise
+            // expected gradient are those of docs/methods.md §4, without the per-sample noise
             // σ_q√Δt that is ten times the signal at T = 100. In score units (divided by
             // σ_q²Δt, a constant factor of the loss) it is (x_0 − x_{t+Δt})/(σ_q²(t + Δt)).
             self.targets[j] = ((x0 - next) / (self.sigma_q * self.sigma_q * (t + dt))) as f32;
@@ -458,7 +458,7 @@ impl Sampler for DdpmSampler {
             self.chain.clone_from(&self.last_chain);
         }
         self.last = Rollout::load_state(from, "last.", self.x.len(), 1)?;
-        // Between iterations DDPM is about to train (methods.md §4: train, then sample).
+        // Between iterations DDPM is about to train (docs/methods.md §4: train, then sample).
         self.phase = Phase::Train;
         self.inner = 0;
         self.loss_sum = 0.0;

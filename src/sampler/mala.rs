@@ -1,4 +1,4 @@
-//! Metropolis-adjusted Langevin chains (methods.md §5, local search), run in parallel.
+//! Metropolis-adjusted Langevin chains (docs/methods.md §5, local search), run in parallel.
 //!
 //! The proposal is one Euler–Maruyama step of the Langevin diffusion towards ν ∝ R = exp(−E),
 //! x' = x + η∇log R(x) + sqrt(2η)ξ, so q(x'|x) = N(x'; x + η∇log R(x), 2ηI), and the
@@ -128,7 +128,7 @@ impl MalaChains {
         &self.accepted
     }
 
-    /// η ← η·1.1 if `acceptance` > target else η·0.9 (methods.md §5; target 0.574).
+    /// η ← η·1.1 if `acceptance` > target else η·0.9 (docs/methods.md §5; target 0.574).
     pub fn adapt(&mut self, acceptance: f64, target: f64) {
         if acceptance > target {
             self.step *= 1.1;
@@ -193,7 +193,7 @@ impl MalaChains {
     }
 }
 
-/// Step-size adaptation target (methods.md §5).
+/// Step-size adaptation target (docs/methods.md §5).
 pub const TARGET_ACCEPTANCE: f64 = 0.574;
 /// η of the first step; adaptation (×1.1 per step) reaches 1 within 50 steps.
 pub const INITIAL_STEP: f64 = 0.01;
@@ -235,7 +235,7 @@ pub const INFO: SamplerInfo = SamplerInfo {
     },
 };
 
-/// MALA as a classical baseline sampler (issue 4): `paths` parallel chains started from
+/// MALA as a classical baseline sampler (docs/methods.md §5): `paths` parallel chains started from
 /// N(0, σ²I) in the sampler's coordinates with σ = `sigma_max` (the configuration's base
 /// noise scale, reused rather than adding a field), η adapted toward acceptance 0.574 after
 /// every step. One unit of work is one MALA step of every chain; an outer iteration is

@@ -53,12 +53,12 @@ pub struct Rollout {
     /// Terminal states, n × d row-major.
     pub samples: Vec<f32>,
     /// log w = log R(X_1) + log dP₀/dP_θ − log p₀(X_1): importance weights of the paths
-    /// against the target path measure; log mean w estimates log Z (methods.md §7). None
+    /// against the target path measure; log mean w estimates log Z (docs/methods.md §7). None
     /// where the sampler has no path density (DDPM's learned reverse chain).
     pub log_weights: Option<Vec<f64>>,
 }
 
-/// ASBS's alternating stages (methods.md §3).
+/// ASBS's alternating stages (docs/methods.md §3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Stage {

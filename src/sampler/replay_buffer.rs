@@ -1,5 +1,5 @@
 //! FIFO replay buffer of fixed capacity with uniform sampling with replacement
-//! (methods.md §1). Its capacity is independent of how many rows an iteration adds:
+//! (docs/methods.md §1). Its capacity is independent of how many rows an iteration adds:
 //! the original tied the two together, which made it no replay at all.
 
 use crate::rng::Rng;

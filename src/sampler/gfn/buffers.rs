@@ -1,4 +1,4 @@
-//! The two replay buffers of local search (methods.md §5): D, terminal states of forward
+//! The two replay buffers of local search (docs/methods.md §5): D, terminal states of forward
 //! trajectories drawn with rank-based priority p ∝ 1/(0.01·|D| + rank) (rank 0 = highest
 //! log R), and D_LS, the accepted MALA proposals, drawn uniformly. Both are FIFO rings of
 //! fixed capacity.

@@ -1,4 +1,4 @@
-//! Diffusion samplers trained as continuous GFlowNets (Sendera et al. 2024; methods.md §5):
+//! Diffusion samplers trained as continuous GFlowNets (Sendera et al. 2024; docs/methods.md §5):
 //! one sampler, six objectives (TB, VarGrad, DB, SubTB, FL-SubTB, PIS), and the
 //! modifiers exploration, Langevin parametrization, learned variance and local search.
 //!
@@ -9,7 +9,7 @@
 //! their backward pass needs no second forward pass.
 //!
 //! Iterations: without local search every iteration rolls out fresh forward trajectories
-//! (with exploration noise ε). With local search (methods.md §5) even iterations do so and
+//! (with exploration noise ε). With local search (docs/methods.md §5) even iterations do so and
 //! store their terminal states in D; odd iterations first run local search when
 //! it % ls_every == 1 (100 in the paper) (200 MALA steps from B rank-prioritized states of D, accepted proposals
 //! after step 100 into D_LS), then train on backward trajectories from D_LS states.
@@ -39,12 +39,12 @@ use crate::state::StateMap;
 use ndarray::Array2;
 use std::sync::Arc;
 
-/// SubTB's λ (methods.md §5).
+/// SubTB's λ (docs/methods.md §5).
 pub const SUBTB_LAMBDA: f64 = 2.0;
 /// MALA steps per local search, and the step after which accepted proposals are kept.
 pub const LS_STEPS: usize = 200;
 pub const LS_BURN_IN: usize = 100;
-/// MALA's target acceptance rate (methods.md §5).
+/// MALA's target acceptance rate (docs/methods.md §5).
 pub const LS_TARGET_ACCEPTANCE: f64 = 0.574;
 /// MALA's first step size η; later searches start from the last adapted η.
 pub const LS_INITIAL_STEP: f64 = 0.01;
@@ -516,14 +516,14 @@ impl GfnSampler {
     }
 
     /// The exploration ε of iteration `it`: ε_0 decaying linearly to 0 over the first half
-    /// of training (methods.md §5).
+    /// of training (docs/methods.md §5).
     pub fn exploration_at(&self, it: usize) -> f64 {
         self.explore * (1.0 - it as f64 / self.explore_iters as f64).max(0.0)
     }
 
     /// States of the local-search buffers D and D_LS (n × d each), if local search is on.
     /// The log Z that a trajectory's balance residual log Z + S_F − S_B − log R is taken
-    /// against (methods.md §5): TB's learned log Z; the learned flow log F(x_0, 0) for DB,
+    /// against (docs/methods.md §5): TB's learned log Z; the learned flow log F(x_0, 0) for DB,
     /// SubTB and FL-SubTB; for VarGrad and PIS, which learn none, the batch mean of
     /// S_B + log R − S_F (VarGrad's implicit log Z), so their residuals are centred.
     /// Reads the current batch: call after its rollout.
