@@ -72,8 +72,8 @@ fn main() -> ExitCode {
 
 fn list() {
     println!("targets (--energy):");
-    for (name, about) in CATALOG {
-        println!("  {name:<14} {about}");
+    for row in CATALOG {
+        println!("  {:<14} {}", row.name, row.description);
     }
     println!(
         "  {:<14} a Gaussian mixture given as JSON (see --help)",

@@ -1,0 +1,533 @@
+//! The target catalog: one trait every target family implements, and one table of the
+//! named targets (docs/methods.md §6).
+//!
+//! # The contract of [`TargetFamily`]
+//!
+//! A family is one kind of target (a Gaussian mixture, the harmonic well, the funnel, …);
+//! a value of a type implementing [`TargetFamily`] is that family built at one size and
+//! temperature τ, already validated. [`Target`](super::Target) holds one and asks it
+//! everything that differs between kinds, so no code outside this table tells the kinds
+//! apart. The family answers:
+//!
+//! - [`energy`](TargetFamily::energy): E/τ through the numeric [`Energy`] interface, the
+//!   one the samplers and the quadrature evaluate (temperature folded in).
+//! - [`window`](TargetFamily::window): the plot window of the displayed coordinates,
+//!   min(d, 2) of them, holding essentially all their mass (it grows with τ).
+//! - [`modes`](TargetFamily::modes): mode centres in those coordinates (the nearest-centre
+//!   cells judge per-mode mass); empty when the target has no meaningful modes.
+//! - [`quadrature`](TargetFamily::quadrature): the grid the default ground truth integrates
+//!   (wider than the window, cells finer than the smallest length scale).
+//! - [`log_z`](TargetFamily::log_z): log Z in closed form where known; None lets the
+//!   quadrature's value stand.
+//! - [`moments`](TargetFamily::moments): mean and covariance in closed form where known;
+//!   [`moments_known`](TargetFamily::moments_known): whether the ground truth's mean and
+//!   covariance are exact in all d coordinates (true for d ≤ 2, where quadrature gives
+//!   them; a d > 2 family must say so to be whitened).
+//! - [`exact_sampler`](TargetFamily::exact_sampler): independent exact samples where a
+//!   sampler exists. Every d > 2 family must have one (the reference samples of d ≤ 2
+//!   targets without one come from the quadrature grid, which does not exist above 2).
+//! - [`as_mixture`](TargetFamily::as_mixture): the target as a Gaussian mixture where it is
+//!   one (the DDPM oracle needs the components).
+//! - [`projections`](TargetFamily::projections): the displayed axes the page may choose,
+//!   each a list of min(d, 2) axes, the default (the first min(d, 2) axes) first. A d ≤ 2
+//!   target has exactly that one. A d > 2 target lists only projections whose ground truth
+//!   (density grid, marginals, modes) is that of the first pair, so one truth judges them
+//!   all; [`projection_rule`](TargetFamily::projection_rule) says which in words for the
+//!   message that refuses another.
+//! - [`ground_truth`](TargetFamily::ground_truth): by default grid quadrature of the energy
+//!   over the quadrature grid, which needs d ≤ 2; a d > 2 family overrides it with the
+//!   full-d moments and the truth of its displayed projection.
+//! - [`hint`](TargetFamily::hint): one line the page may show beside the picture.
+//!
+//! Everything is deterministic: building the same family twice gives the same numbers.
+//!
+//! # How to add a target
+//!
+//! 1. In the family's module (or a new module `src/energy/<family>.rs`, declared in
+//!    `energy/mod.rs`): the numeric type implementing [`Energy`], and a type implementing
+//!    [`TargetFamily`] that builds its window, modes and quadrature grid once in its
+//!    constructor, overriding the defaults it has better answers for. Its tests check the
+//!    trait's identities: exact samples against the stated moments, quadrature log Z against
+//!    the closed form.
+//! 2. One row in [`CATALOG`]: name, one-line description, and the constructor — a
+//!    [`Build::Fixed`] closure of τ, or a [`Build::Sized`] one of (D, τ) with the
+//!    [`Size`] range that "name:D" accepts:
+//!
+//! ```text
+//! CatalogRow {
+//!     name: "ring",
+//!     description: "…",
+//!     build: Build::Fixed(|tau| Ok(Box::new(RingTarget::new(tau)?))),
+//! },
+//! ```
+//!
+//! The command line's list, the page's `catalog()`, name parsing and its error messages
+//! all read the table; the catalog tests below build every row and check its projections.
+
+use std::sync::Arc;
+
+use super::formula::FormulaTarget;
+use super::funnel::FunnelTarget;
+use super::gmm::{self, MixtureTarget};
+use super::manywell::ManywellTarget;
+use super::quadrature::{self, GroundTruth};
+use super::wells::{DoubleWellTarget, HarmonicTarget, QuarticWell1dTarget};
+use super::{CustomEnergy, Energy, EnergySpec, Gmm, Window};
+use crate::rng::Rng;
+
+/// A target family built at one size and temperature; see the module doc for the contract.
+pub trait TargetFamily: Send + Sync {
+    /// E/τ.
+    fn energy(&self) -> Arc<dyn Energy>;
+
+    /// Plot window of the displayed coordinates (min(d, 2) axes).
+    fn window(&self) -> &Window;
+
+    /// Mode centres in the displayed coordinates.
+    fn modes(&self) -> &[Vec<f64>];
+
+    /// The grid of the default ground truth.
+    fn quadrature(&self) -> &QuadratureSpec;
+
+    /// log Z in closed form, where known.
+    fn log_z(&self) -> Option<f64> {
+        None
+    }
+
+    /// Mean and covariance (d × d row-major) in closed form, where known.
+    fn moments(&self) -> Option<(Vec<f64>, Vec<f64>)> {
+        None
+    }
+
+    /// Whether [`TargetFamily::ground_truth`]'s mean and covariance are exact in every
+    /// coordinate: quadrature makes them so for d ≤ 2.
+    fn moments_known(&self) -> bool {
+        self.energy().dim() <= 2
+    }
+
+    /// Independent exact samples, where a sampler exists.
+    fn exact_sampler(&self) -> Option<&dyn ExactSampler> {
+        None
+    }
+
+    /// The target as a Gaussian mixture, where it is one.
+    fn as_mixture(&self) -> Option<Arc<Gmm>> {
+        None
+    }
+
+    /// The displayed axes the page may choose, the default first.
+    fn projections(&self) -> Vec<Vec<usize>> {
+        vec![(0..self.window().lo.len()).collect()]
+    }
+
+    /// The allowed projections in words, for a message refusing another; None: only the
+    /// default.
+    fn projection_rule(&self) -> Option<String> {
+        None
+    }
+
+    /// One line for the page beside the picture, where the catalog description is not all.
+    fn hint(&self) -> Option<String> {
+        None
+    }
+
+    /// Ground truth; by default grid quadrature, d ≤ 2 only. Deterministic and cache-free
+    /// (the caller caches).
+    fn ground_truth(&self) -> GroundTruth {
+        let q = self.quadrature();
+        quadrature::ground_truth(
+            &*self.energy(),
+            self.window(),
+            &q.window,
+            &q.cells,
+            self.modes(),
+        )
+    }
+}
+
+/// Draws independent samples from a target exactly.
+pub trait ExactSampler: Send + Sync {
+    /// n samples, row-major n × d.
+    fn sample(&self, n: usize, rng: &mut Rng) -> Vec<f64>;
+}
+
+/// Where the quadrature integrates: a window (wider than the plot window) and cells per
+/// axis.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QuadratureSpec {
+    pub window: Window,
+    pub cells: Vec<usize>,
+}
+
+/// A built family, as the table's constructors return it.
+pub type Family = Result<Box<dyn TargetFamily>, String>;
+
+/// How a catalog row is built.
+#[derive(Clone, Copy)]
+pub enum Build {
+    /// From τ alone: the name takes no ":D".
+    Fixed(fn(f64) -> Family),
+    /// From (D, τ): "name" builds [`Size::default`], "name:D" any D the size allows.
+    Sized(Size, fn(usize, f64) -> Family),
+}
+
+/// The dimensions "name:D" accepts.
+#[derive(Clone, Copy, Debug)]
+pub struct Size {
+    pub default: usize,
+    pub min: usize,
+    pub max: usize,
+    /// Some(why) when D must be even, and why (it ends the message refusing an odd D).
+    pub even: Option<&'static str>,
+    /// Sizes the page lists as targets of their own beside the row: (D, description).
+    pub listed: &'static [(usize, &'static str)],
+}
+
+/// One named target.
+#[derive(Clone, Copy)]
+pub struct CatalogRow {
+    pub name: &'static str,
+    /// One line, shown by the command line's list and the page.
+    pub description: &'static str,
+    pub build: Build,
+}
+
+impl CatalogRow {
+    pub fn size(&self) -> Option<&Size> {
+        match &self.build {
+            Build::Fixed(_) => None,
+            Build::Sized(size, _) => Some(size),
+        }
+    }
+}
+
+/// Largest d accepted in "funnel:D" and "manywell:D".
+pub const MAX_DIM: usize = 512;
+
+fn mixture(gmm: Result<Gmm, String>) -> Family {
+    Ok(Box::new(MixtureTarget::new(gmm?)))
+}
+
+/// The named targets, in the order the command line and the page list them.
+pub const CATALOG: &[CatalogRow] = &[
+    CatalogRow {
+        name: "seed-gmm",
+        description:
+            "two Gaussians 0.5·N([2,2], diag(2,3)) + 0.5·N([−4,−4], diag(1,2)), the seed's target",
+        build: Build::Fixed(|tau| mixture(gmm::seed_gmm(tau))),
+    },
+    CatalogRow {
+        name: "well",
+        description: "harmonic well E = ½‖x‖², a standard normal at τ = 1",
+        build: Build::Fixed(|tau| Ok(Box::new(HarmonicTarget::new(2, tau)))),
+    },
+    CatalogRow {
+        name: "gmm9",
+        description: "9 equal Gaussians of variance 0.3 at {−5, 0, 5}²",
+        build: Build::Fixed(|tau| mixture(gmm::gmm9(tau))),
+    },
+    CatalogRow {
+        name: "gmm25",
+        description: "25 equal Gaussians of variance 0.3 at {−10, −5, 0, 5, 10}²",
+        build: Build::Fixed(|tau| mixture(gmm::gmm25(tau))),
+    },
+    CatalogRow {
+        name: "double-well",
+        description:
+            "E = x₁⁴ − 6x₁² − ½x₁ + ½x₂²: two wells, the right one holds 84% of the mass",
+        build: Build::Fixed(|tau| Ok(Box::new(DoubleWellTarget::new(tau)))),
+    },
+    CatalogRow {
+        name: "normal1d",
+        description: "1-D standard normal N(0, 1), the DDPM original's target",
+        build: Build::Fixed(|tau| Ok(Box::new(HarmonicTarget::new(1, tau)))),
+    },
+    CatalogRow {
+        name: "gmm1d-demo",
+        description: "1-D 0.5·N(−1, 0.7²) + 0.5·N(2, 0.4²), the ASBS showcase",
+        build: Build::Fixed(|tau| {
+            mixture(Gmm::mixture_1d(&[(0.5, -1.0, 0.7), (0.5, 2.0, 0.4)], tau))
+        }),
+    },
+    CatalogRow {
+        name: "gmm1d-unequal",
+        description: "1-D 0.2·N(−2, 0.5²) + 0.8·N(2, 0.5²)",
+        build: Build::Fixed(|tau| {
+            mixture(Gmm::mixture_1d(&[(0.2, -2.0, 0.5), (0.8, 2.0, 0.5)], tau))
+        }),
+    },
+    CatalogRow {
+        name: "gmm1d-far",
+        description: "1-D far modes 0.5·N(−4, 0.5²) + 0.5·N(4, 0.5²)",
+        build: Build::Fixed(|tau| {
+            mixture(Gmm::mixture_1d(&[(0.5, -4.0, 0.5), (0.5, 4.0, 0.5)], tau))
+        }),
+    },
+    CatalogRow {
+        name: "double-well1d",
+        description: "1-D double well E = (x² − 4)²",
+        build: Build::Fixed(|tau| Ok(Box::new(QuarticWell1dTarget::new(tau)))),
+    },
+    CatalogRow {
+        name: "gmm40",
+        description: "40 equal unit-variance Gaussians, means uniform in [−40, 40]² (fixed seed)",
+        build: Build::Fixed(|tau| mixture(gmm::gmm40(tau))),
+    },
+    CatalogRow {
+        name: "funnel",
+        description:
+            "Neal's funnel in d = 10, x₀ ~ N(0, 9), x_i ~ N(0, e^{x₀}); funnel:D for any 2 ≤ D ≤ 512; \
+             shows (x₀, x₁)",
+        build: Build::Sized(
+            Size {
+                default: 10,
+                min: 2,
+                max: MAX_DIM,
+                even: None,
+                // In d = 2 the picture is the whole target.
+                listed: &[(2, "Neal's funnel in d = 2: x₀ ~ N(0, 9), x₁ ~ N(0, e^{x₀})")],
+            },
+            |d, tau| Ok(Box::new(FunnelTarget::new(d, tau)?)),
+        ),
+    },
+    CatalogRow {
+        name: "manywell",
+        description:
+            "Manywell in d = 32: 16 independent double wells; manywell:D for any even 2 ≤ D ≤ 512; \
+             shows the first pair",
+        build: Build::Sized(
+            Size {
+                default: 32,
+                min: 2,
+                max: MAX_DIM,
+                even: Some("pairs of coordinates"),
+                listed: &[],
+            },
+            |d, tau| Ok(Box::new(ManywellTarget::new(d, tau))),
+        ),
+    },
+];
+
+/// The row a catalog name refers to, and its D for a sized row ("funnel" → the default,
+/// "funnel:37" → 37). Ok(None) for a name no row has (including ":D" on a row without a
+/// size); Err naming the value when D is not a valid dimension for that row.
+pub fn lookup(name: &str) -> Result<Option<(&'static CatalogRow, Option<usize>)>, String> {
+    let (base, dim) = match name.split_once(':') {
+        Some((base, dim)) => (base, Some(dim)),
+        None => (name, None),
+    };
+    let Some(row) = CATALOG.iter().find(|r| r.name == base) else {
+        return Ok(None);
+    };
+    let Some(size) = row.size() else {
+        return Ok(dim.is_none().then_some((row, None)));
+    };
+    let d = match dim {
+        None => size.default,
+        Some(text) => {
+            let d: usize = text.trim().parse().map_err(|_| {
+                format!("energy \"{name}\": the dimension \"{text}\" is not a whole number")
+            })?;
+            let (low, high) = (size.min, size.max);
+            if d < low || d > high {
+                return Err(format!(
+                    "energy \"{name}\": dimension {d} is out of range; {base}:D needs {low} ≤ D ≤ {high}"
+                ));
+            }
+            if let Some(why) = size.even {
+                if !d.is_multiple_of(2) {
+                    return Err(format!(
+                        "energy \"{name}\": dimension {d} is odd; {base}:D needs an even D ({why})"
+                    ));
+                }
+            }
+            d
+        }
+    };
+    Ok(Some((row, Some(d))))
+}
+
+fn known_names() -> String {
+    CATALOG
+        .iter()
+        .map(|r| r.name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(super) fn unknown_name(name: &str) -> String {
+    format!(
+        "unknown energy \"{name}\"; known names: {}, or a JSON mixture such as \
+         {{\"gmm\": {{\"weights\": [1], \"means\": [[0, 0]], \"covs\": [[[1, 0], [0, 1]]]}}}} \
+         or a formula such as {{\"formula\": {{\"energy\": \"x^2 + y^2\", \"window\": [[-4, 4], [-4, 4]]}}}}",
+        known_names()
+    )
+}
+
+/// Builds the family a spec names at temperature τ: a catalog row, or a custom mixture or
+/// formula (the two families a user parametrises, which have no row).
+pub(super) fn build(spec: &EnergySpec, tau: f64) -> Family {
+    match spec {
+        EnergySpec::Named(name) => match lookup(name)? {
+            Some((row, d)) => match (row.build, d) {
+                (Build::Fixed(build), _) => build(tau),
+                (Build::Sized(size, build), d) => build(d.unwrap_or(size.default), tau),
+            },
+            None => Err(unknown_name(name)),
+        },
+        EnergySpec::Custom(CustomEnergy::Gmm(g)) => mixture(Gmm::from_spec(g, tau)),
+        EnergySpec::Custom(CustomEnergy::Formula(f)) => Ok(Box::new(FormulaTarget::new(f, tau)?)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::energy::Target;
+
+    /// Every name a row answers to in these tests: the plain name, and for a sized row its
+    /// smallest and listed sizes too.
+    fn names(row: &CatalogRow) -> Vec<String> {
+        let mut names = vec![row.name.to_string()];
+        if let Some(size) = row.size() {
+            names.push(format!("{}:{}", row.name, size.min));
+            for (d, _) in size.listed {
+                names.push(format!("{}:{d}", row.name));
+            }
+        }
+        names
+    }
+
+    #[test]
+    fn no_name_appears_twice() {
+        let mut seen = std::collections::HashSet::new();
+        for row in CATALOG {
+            assert!(seen.insert(row.name), "{} appears twice", row.name);
+            // A ':' would make "name:D" ambiguous.
+            assert!(
+                !row.name.contains(':') && !row.name.is_empty(),
+                "{}",
+                row.name
+            );
+        }
+        // Nor may a listed size repeat, or fall outside its row's range.
+        for row in CATALOG {
+            if let Some(size) = row.size() {
+                let mut listed = std::collections::HashSet::new();
+                for &(d, _) in size.listed {
+                    assert!(listed.insert(d), "{}:{d} listed twice", row.name);
+                    assert!(d != size.default && (size.min..=size.max).contains(&d));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_row_builds_and_its_projections_pass_the_projection_check() {
+        for row in CATALOG {
+            for name in names(row) {
+                let spec = EnergySpec::parse(&name).unwrap();
+                let t = Target::new(&spec, 1.0).unwrap_or_else(|e| panic!("{name}: {e}"));
+                let (d, k) = (t.dim(), t.display_dim());
+                assert_eq!(k, d.min(2), "{name}");
+                let projections = t.projections();
+                let default: Vec<usize> = (0..k).collect();
+                assert_eq!(projections[0], default, "{name}: the default comes first");
+                // Run::set_display_axes accepts exactly these (it asks check_display_axes):
+                // every listed one, and no other pair of distinct axes.
+                for p in &projections {
+                    assert_eq!(p.len(), k, "{name}: {p:?}");
+                    assert!(p.iter().all(|&a| a < d), "{name}: {p:?}");
+                    t.check_display_axes(p)
+                        .unwrap_or_else(|e| panic!("{name} refuses its own {p:?}: {e}"));
+                }
+                if d <= 32 && k == 2 {
+                    for i in 0..d {
+                        for j in 0..d {
+                            let listed = projections.contains(&vec![i, j]);
+                            let accepted = t.check_display_axes(&[i, j]).is_ok();
+                            assert_eq!(listed, accepted, "{name}: ({i}, {j})");
+                        }
+                    }
+                }
+                let err = t.check_display_axes(&[d, d + 1]).unwrap_err();
+                assert!(err.contains(&format!("of {name}; allowed: ")), "{err}");
+                if projections.len() > 1 {
+                    assert!(t.hint().is_some(), "{name}: several projections, no hint");
+                }
+                // Every d > 2 target has the exact sampler its reference samples need, and
+                // moments for whitening.
+                if d > 2 {
+                    assert!(t.has_exact_sampler() && t.moments_known(), "{name}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn sized_rows_build_their_default_and_listed_sizes() {
+        for row in CATALOG {
+            let Some(size) = row.size() else {
+                assert!(lookup(&format!("{}:2", row.name)).unwrap().is_none());
+                continue;
+            };
+            let t = Target::new(&EnergySpec::Named(row.name.into()), 1.0).unwrap();
+            assert_eq!(t.dim(), size.default, "{}", row.name);
+            for &(d, description) in size.listed {
+                let name = format!("{}:{d}", row.name);
+                let t = Target::new(&EnergySpec::parse(&name).unwrap(), 1.0).unwrap();
+                assert_eq!(t.dim(), d);
+                assert!(!description.is_empty());
+            }
+            let too_big = format!("{}:{}", row.name, size.max + 1);
+            assert!(EnergySpec::parse(&too_big)
+                .unwrap_err()
+                .contains("out of range"));
+        }
+    }
+
+    #[test]
+    fn scalable_names_parse_and_bad_dimensions_are_named() {
+        for (name, d) in [
+            ("funnel", 10),
+            ("funnel:2", 2),
+            ("funnel:37", 37),
+            ("manywell", 32),
+            ("manywell:2", 2),
+            ("manywell:4", 4),
+            ("manywell:512", 512),
+        ] {
+            let spec = EnergySpec::parse(name).unwrap();
+            assert_eq!(spec.name(), name);
+            let t = Target::new(&spec, 1.0).unwrap();
+            assert_eq!((t.dim(), t.display_dim()), (d, 2), "{name}");
+        }
+        for (name, expected) in [
+            ("manywell:3", "dimension 3 is odd"),
+            (
+                "funnel:1",
+                "dimension 1 is out of range; funnel:D needs 2 ≤ D ≤ 512",
+            ),
+            ("manywell:0", "dimension 0 is out of range"),
+            ("manywell:x", "the dimension \"x\" is not a whole number"),
+            ("funnel:", "the dimension \"\" is not a whole number"),
+            ("manywell:-4", "the dimension \"-4\" is not a whole number"),
+            ("manywell:1024", "dimension 1024 is out of range"),
+            ("funnel:100000000000", "out of range"),
+        ] {
+            let err = EnergySpec::parse(name).unwrap_err();
+            assert!(
+                err.contains(expected) && err.contains(&format!("\"{name}\"")),
+                "{name}: {err}"
+            );
+            // Target::new checks names that did not come through parse (e.g. serde).
+            let err = Target::new(&EnergySpec::Named(name.into()), 1.0).unwrap_err();
+            assert!(err.contains(expected), "{name}: {err}");
+        }
+        assert!(EnergySpec::parse("wellmany:4")
+            .unwrap_err()
+            .contains("unknown energy"));
+        let err = Target::new(&EnergySpec::Named("funnel".into()), 2.0).unwrap_err();
+        assert!(err.contains("temperature 1 only"), "{err}");
+    }
+}
