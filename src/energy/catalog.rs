@@ -486,6 +486,61 @@ mod tests {
         }
     }
 
+    /// The identities every family's answers must keep with each other, for every row at
+    /// τ = 1 and 2 (where the family allows τ ≠ 1): closed forms against the ground truth,
+    /// the mixture view against it too, and consistent shapes.
+    #[test]
+    fn every_row_keeps_its_closed_forms_and_shapes_consistent() {
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-6 * (1.0 + b.abs());
+        let mut rng = Rng::new(3);
+        for row in CATALOG {
+            for name in names(row) {
+                for tau in [1.0, 2.0] {
+                    let spec = EnergySpec::parse(&name).unwrap();
+                    let Ok(t) = Target::new(&spec, tau) else {
+                        // Only the funnel refuses τ ≠ 1 (it would stop being a funnel).
+                        assert!(name.starts_with("funnel") && tau != 1.0, "{name} τ={tau}");
+                        continue;
+                    };
+                    let what = format!("{name} τ={tau}");
+                    let (d, k) = (t.dim(), t.display_dim());
+                    let (qwin, cells) = t.quadrature_grid();
+                    assert_eq!((t.window.hi.len(), qwin.lo.len(), cells.len()), (k, k, k));
+                    assert!(t.modes.iter().all(|m| m.len() == k), "{what}");
+                    for a in 0..k {
+                        assert!(qwin.lo[a] <= t.window.lo[a] && t.window.hi[a] <= qwin.hi[a]);
+                    }
+                    let gt = t.ground_truth();
+                    assert_eq!((gt.mean.len(), gt.cov.len()), (d, d * d), "{what}");
+                    assert_eq!(gt.mode_masses.len(), t.modes.len(), "{what}");
+                    if let Some(z) = t.log_z {
+                        assert!(close(gt.log_z, z), "{what}: log Z {} vs {z}", gt.log_z);
+                    }
+                    let mut stated = Vec::new();
+                    if let Some(moments) = t.moments() {
+                        stated.push(("closed-form", moments));
+                    }
+                    if let Some(g) = t.as_mixture() {
+                        assert_eq!(g.dim(), d, "{what}");
+                        stated.push(("mixture", g.moments()));
+                    }
+                    for (source, (mean, cov)) in stated {
+                        assert!(t.moments_known(), "{what}");
+                        let pairs = mean.iter().zip(&gt.mean).chain(cov.iter().zip(&gt.cov));
+                        for (a, b) in pairs {
+                            assert!(close(*a, *b), "{what}: {source} moment {a} vs {b}");
+                        }
+                    }
+                    let xs = t.exact_samples(10, &mut rng);
+                    assert_eq!(xs.is_some(), t.has_exact_sampler(), "{what}");
+                    if let Some(xs) = xs {
+                        assert_eq!(xs.len(), 10 * d, "{what}");
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn scalable_names_parse_and_bad_dimensions_are_named() {
         for (name, d) in [

@@ -995,4 +995,20 @@ mod tests {
         assert_eq!(f.max_stack(), 5);
         assert_eq!(f.eval(&[1.0]), 11.0);
     }
+
+    #[test]
+    fn formula_family_has_only_its_quadrature() {
+        let spec = FormulaSpec {
+            energy: "0.5*x^2 + 0.5*y^2".into(),
+            window: vec![[-8.0, 8.0], [-8.0, 8.0]],
+        };
+        let t = FormulaTarget::new(&spec, 1.0).unwrap();
+        assert!(t.log_z().is_none() && t.moments().is_none());
+        assert!(t.exact_sampler().is_none() && t.as_mixture().is_none());
+        assert_eq!(t.projections(), vec![vec![0, 1]]);
+        // Its quadrature agrees with the harmonic well's closed form log 2π.
+        let gt = t.ground_truth();
+        assert!((gt.log_z - (2.0 * std::f64::consts::PI).ln()).abs() < 1e-6);
+        assert_eq!(t.modes().len(), 1);
+    }
 }

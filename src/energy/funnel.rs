@@ -367,4 +367,26 @@ mod tests {
         assert!(mass > 0.9 && mass < 1.0, "window mass {mass}");
         assert!(gt.mode_masses.is_empty());
     }
+
+    #[test]
+    fn funnel_family_shows_every_x0_xi_and_states_its_moments() {
+        let t = FunnelTarget::new(5, 1.0).unwrap();
+        assert_eq!(
+            t.projections(),
+            vec![vec![0, 1], vec![0, 2], vec![0, 3], vec![0, 4]]
+        );
+        assert!(t.projection_rule().unwrap().contains("1 ≤ i < 5"));
+        let gt = t.ground_truth();
+        assert_eq!(Some((gt.mean, gt.cov)), t.moments());
+        assert_eq!((t.log_z(), gt.log_z), (Some(0.0), 0.0));
+        assert!(t.moments_known() && t.modes().is_empty());
+        // x₀ of the exact samples against the stated N(0, 9) (the x_i's tails are too
+        // heavy for a moment test; funnel_exact_samples_match_moments checks them).
+        let xs = t.exact_sampler().unwrap().sample(100_000, &mut Rng::new(8));
+        let x0: Vec<f64> = xs.chunks_exact(5).map(|x| x[0]).collect();
+        let (mean, cov) = t.moments().unwrap();
+        crate::energy::tests::assert_moments_match(&x0, &mean[..1], &cov[..1], "x₀");
+        let err = FunnelTarget::new(5, 2.0).err().unwrap();
+        assert!(err.contains("temperature 1 only"), "{err}");
+    }
 }

@@ -608,7 +608,9 @@ impl TargetFamily for MixtureTarget {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::energy::tests::{assert_gradient_matches, assert_samples_match, target};
+    use crate::energy::tests::{
+        assert_gradient_matches, assert_moments_match, assert_samples_match, target,
+    };
     use crate::energy::{quadrature, EnergySpec, Target};
 
     fn full_cov_mixture(temperature: f64) -> Gmm {
@@ -817,5 +819,29 @@ mod tests {
         for x in [[0.0, 0.0], [13.0, -27.5], [-39.0, 39.0], [70.0, -80.0]] {
             assert_gradient_matches(&*t.energy, &x);
         }
+    }
+
+    #[test]
+    fn mixture_family_states_moments_samples_and_log_z_at_unit_temperature_only() {
+        let t = MixtureTarget::new(seed_gmm(1.0).unwrap());
+        assert_eq!(t.log_z(), Some(0.0));
+        let (mean, cov) = t.moments().unwrap();
+        assert_eq!(
+            (mean.clone(), cov.clone()),
+            seed_gmm(1.0).unwrap().moments()
+        );
+        let xs = t
+            .exact_sampler()
+            .unwrap()
+            .sample(100_000, &mut Rng::new(12));
+        assert_moments_match(&xs, &mean, &cov, "seed-gmm family");
+        assert_eq!(t.as_mixture().unwrap().n_components(), 2);
+        assert_eq!(t.projections(), vec![vec![0, 1]]);
+        assert_eq!(t.modes().len(), 2);
+        // p^{1/τ} is no longer the mixture: nothing is stated, quadrature judges.
+        let hot = MixtureTarget::new(seed_gmm(2.0).unwrap());
+        assert!(hot.log_z().is_none() && hot.moments().is_none());
+        assert!(hot.exact_sampler().is_none() && hot.as_mixture().is_none());
+        assert!(hot.ground_truth().log_z.is_finite());
     }
 }

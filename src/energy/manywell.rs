@@ -217,4 +217,30 @@ mod tests {
         let v: f64 = xs.chunks_exact(d).map(|x| x[5] * x[5]).sum::<f64>() / n as f64;
         assert!((v - 1.0).abs() < 0.02, "{v}");
     }
+
+    #[test]
+    fn manywell_family_repeats_the_pair_truth_over_its_pairs() {
+        let t = ManywellTarget::new(6, 1.5);
+        assert_eq!(t.projections(), vec![vec![0, 1], vec![2, 3], vec![4, 5]]);
+        let pair = DoubleWellTarget::new(1.5);
+        assert_eq!(t.window(), pair.window());
+        let (gt, gp) = (t.ground_truth(), pair.ground_truth());
+        assert!(
+            (gt.log_z - 3.0 * gp.log_z).abs() < 1e-6,
+            "{} vs {}",
+            gt.log_z,
+            gp.log_z
+        );
+        assert_eq!(Some(gt.log_z), t.log_z());
+        for k in 0..3 {
+            for (i, j) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                assert_eq!(gt.cov[(2 * k + i) * 6 + 2 * k + j], gp.cov[2 * i + j]);
+            }
+            assert_eq!(gt.mean[2 * k..2 * k + 2], gp.mean[..]);
+        }
+        // Different pairs are independent.
+        assert_eq!(gt.cov[2], 0.0);
+        assert_eq!(gt.mode_masses, gp.mode_masses);
+        assert!(t.moments_known() && t.exact_sampler().is_some());
+    }
 }

@@ -551,23 +551,33 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn assert_samples_match(xs: &[f64], gt: &GroundTruth, what: &str) {
-        let d = gt.mean.len();
+        assert_moments_match(xs, &gt.mean, &gt.cov, what);
+    }
+
+    /// Sample mean and covariance within 4 of their estimated standard errors of `want`.
+    pub(crate) fn assert_moments_match(
+        xs: &[f64],
+        want_mean: &[f64],
+        want_cov: &[f64],
+        what: &str,
+    ) {
+        let d = want_mean.len();
         let (mean, mean_se, cov, cov_se) = sample_moments(xs, d);
         for i in 0..d {
             assert!(
-                (mean[i] - gt.mean[i]).abs() < 4.0 * mean_se[i],
+                (mean[i] - want_mean[i]).abs() < 4.0 * mean_se[i],
                 "{what}: mean[{i}] {} vs {} (se {})",
                 mean[i],
-                gt.mean[i],
+                want_mean[i],
                 mean_se[i]
             );
         }
         for k in 0..d * d {
             assert!(
-                (cov[k] - gt.cov[k]).abs() < 4.0 * cov_se[k],
+                (cov[k] - want_cov[k]).abs() < 4.0 * cov_se[k],
                 "{what}: cov[{k}] {} vs {} (se {})",
                 cov[k],
-                gt.cov[k],
+                want_cov[k],
                 cov_se[k]
             );
         }

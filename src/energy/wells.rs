@@ -347,7 +347,7 @@ impl TargetFamily for DoubleWellTarget {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::energy::tests::assert_gradient_matches;
+    use crate::energy::tests::{assert_gradient_matches, assert_moments_match};
 
     #[test]
     fn gradients_match_finite_differences() {
@@ -429,6 +429,41 @@ mod tests {
         let level = quartic(right) + 0.5 * 4.5 * 4.5;
         assert!((quartic(lo) - level).abs() < 1e-9 && (quartic(hi) - level).abs() < 1e-9);
         assert!(lo < left && hi > right);
+    }
+
+    #[test]
+    fn harmonic_family_samples_and_quadrature_match_its_closed_forms() {
+        let mut rng = Rng::new(31);
+        for (dim, tau) in [(1, 1.0), (1, 2.5), (2, 1.0), (2, 0.5)] {
+            let t = HarmonicTarget::new(dim, tau);
+            let (mean, cov) = t.moments().unwrap();
+            let xs = t.exact_sampler().unwrap().sample(100_000, &mut rng);
+            assert_moments_match(&xs, &mean, &cov, &format!("well d={dim} τ={tau}"));
+            let gt = t.ground_truth();
+            assert!((gt.log_z - t.log_z().unwrap()).abs() < 1e-6, "{}", gt.log_z);
+            // The 1-D mixture view is the same N(0, τ) (its variance is sqrt(τ)², so to
+            // rounding).
+            match t.as_mixture() {
+                Some(g) => {
+                    let (m, c) = g.moments();
+                    assert_eq!(m, mean);
+                    assert!((c[0] - cov[0]).abs() < 1e-15 * cov[0], "{c:?} vs {cov:?}");
+                }
+                None => assert_eq!(dim, 2),
+            }
+        }
+    }
+
+    #[test]
+    fn double_well_families_state_log_z_where_the_brief_knows_it() {
+        let t = DoubleWellTarget::new(1.0);
+        assert!((t.ground_truth().log_z - t.log_z().unwrap()).abs() < 1e-6);
+        assert!(t.exact_sampler().is_some() && t.moments().is_none());
+        assert!(DoubleWellTarget::new(2.0).log_z().is_none());
+        // The 1-D quartic well has neither: quadrature and grid samples stand in.
+        let q = QuarticWell1dTarget::new(1.0);
+        assert!(q.log_z().is_none() && q.exact_sampler().is_none());
+        assert_eq!((q.modes().len(), q.projections()), (2, vec![vec![0]]));
     }
 }
 
