@@ -1,12 +1,12 @@
-//! The target catalog: one trait every target family implements, and one table of the
-//! named targets (docs/methods.md §6).
+//! The target catalog: the trait every target family implements, the rows of the table of
+//! named targets ([`CATALOG`](super::CATALOG), docs/methods.md §6) and the name lookup.
 //!
 //! # The contract of [`TargetFamily`]
 //!
 //! A family is one kind of target (a Gaussian mixture, the harmonic well, the funnel, …);
 //! a value of a type implementing [`TargetFamily`] is that family built at one size and
 //! temperature τ, already validated. [`Target`](super::Target) holds one and asks it
-//! everything that differs between kinds, so no code outside this table tells the kinds
+//! everything that differs between kinds, so no code outside the table tells the kinds
 //! apart. The family answers:
 //!
 //! - [`energy`](TargetFamily::energy): E/τ through the numeric [`Energy`] interface, the
@@ -43,36 +43,37 @@
 //!
 //! # How to add a target
 //!
-//! 1. In the family's module (or a new module `src/energy/<family>.rs`, declared in
-//!    `energy/mod.rs`): the numeric type implementing [`Energy`], and a type implementing
-//!    [`TargetFamily`] that builds its window, modes and quadrature grid once in its
-//!    constructor, overriding the defaults it has better answers for. Its tests check the
-//!    trait's identities: exact samples against the stated moments, quadrature log Z against
-//!    the closed form.
-//! 2. One row in [`CATALOG`]: name, one-line description, and the constructor — a
+//! Two files:
+//!
+//! 1. The family's module, `src/energy/<family>.rs` (an existing one for another member of
+//!    a family, e.g. a named mixture in `gmm.rs`): the numeric type implementing
+//!    [`Energy`], and a type implementing [`TargetFamily`] that builds its window, modes
+//!    and quadrature grid once in its constructor and overrides the defaults it has better
+//!    answers for. Its tests check the trait's identities: exact samples against the stated
+//!    moments, quadrature log Z against the closed form.
+//! 2. `src/energy/mod.rs`: the module's `pub mod` line (for a new module) and one row in
+//!    [`CATALOG`](super::CATALOG): name, one-line description, and the constructor — a
 //!    [`Build::Fixed`] closure of τ, or a [`Build::Sized`] one of (D, τ) with the
 //!    [`Size`] range that "name:D" accepts:
 //!
 //! ```text
 //! CatalogRow {
 //!     name: "ring",
-//!     description: "…",
-//!     build: Build::Fixed(|tau| Ok(Box::new(RingTarget::new(tau)?))),
+//!     description: "a ring of radius 3, E = (‖x‖ − 3)² / 0.1",
+//!     build: Build::Fixed(|tau| Ok(Box::new(ring::RingTarget::new(tau)?))),
 //! },
 //! ```
 //!
-//! The command line's list, the page's `catalog()`, name parsing and its error messages
-//! all read the table; the catalog tests below build every row and check its projections.
+//! Name parsing and its error messages, the command line's list and the page's `catalog()`
+//! all read the table, and the tests below build every row, check its projections against
+//! the projection check and its closed forms against its ground truth.
 
 use std::sync::Arc;
 
 use super::formula::FormulaTarget;
-use super::funnel::FunnelTarget;
-use super::gmm::{self, MixtureTarget};
-use super::manywell::ManywellTarget;
+use super::gmm::MixtureTarget;
 use super::quadrature::{self, GroundTruth};
-use super::wells::{DoubleWellTarget, HarmonicTarget, QuarticWell1dTarget};
-use super::{CustomEnergy, Energy, EnergySpec, Gmm, Window};
+use super::{CustomEnergy, Energy, EnergySpec, Gmm, Window, CATALOG};
 use crate::rng::Rng;
 
 /// A target family built at one size and temperature; see the module doc for the contract.
@@ -201,112 +202,10 @@ impl CatalogRow {
     }
 }
 
-/// Largest d accepted in "funnel:D" and "manywell:D".
-pub const MAX_DIM: usize = 512;
-
-fn mixture(gmm: Result<Gmm, String>) -> Family {
+/// A mixture family from a validated mixture (a row's or a user's).
+pub(super) fn mixture(gmm: Result<Gmm, String>) -> Family {
     Ok(Box::new(MixtureTarget::new(gmm?)))
 }
-
-/// The named targets, in the order the command line and the page list them.
-pub const CATALOG: &[CatalogRow] = &[
-    CatalogRow {
-        name: "seed-gmm",
-        description:
-            "two Gaussians 0.5·N([2,2], diag(2,3)) + 0.5·N([−4,−4], diag(1,2)), the seed's target",
-        build: Build::Fixed(|tau| mixture(gmm::seed_gmm(tau))),
-    },
-    CatalogRow {
-        name: "well",
-        description: "harmonic well E = ½‖x‖², a standard normal at τ = 1",
-        build: Build::Fixed(|tau| Ok(Box::new(HarmonicTarget::new(2, tau)))),
-    },
-    CatalogRow {
-        name: "gmm9",
-        description: "9 equal Gaussians of variance 0.3 at {−5, 0, 5}²",
-        build: Build::Fixed(|tau| mixture(gmm::gmm9(tau))),
-    },
-    CatalogRow {
-        name: "gmm25",
-        description: "25 equal Gaussians of variance 0.3 at {−10, −5, 0, 5, 10}²",
-        build: Build::Fixed(|tau| mixture(gmm::gmm25(tau))),
-    },
-    CatalogRow {
-        name: "double-well",
-        description:
-            "E = x₁⁴ − 6x₁² − ½x₁ + ½x₂²: two wells, the right one holds 84% of the mass",
-        build: Build::Fixed(|tau| Ok(Box::new(DoubleWellTarget::new(tau)))),
-    },
-    CatalogRow {
-        name: "normal1d",
-        description: "1-D standard normal N(0, 1), the DDPM original's target",
-        build: Build::Fixed(|tau| Ok(Box::new(HarmonicTarget::new(1, tau)))),
-    },
-    CatalogRow {
-        name: "gmm1d-demo",
-        description: "1-D 0.5·N(−1, 0.7²) + 0.5·N(2, 0.4²), the ASBS showcase",
-        build: Build::Fixed(|tau| {
-            mixture(Gmm::mixture_1d(&[(0.5, -1.0, 0.7), (0.5, 2.0, 0.4)], tau))
-        }),
-    },
-    CatalogRow {
-        name: "gmm1d-unequal",
-        description: "1-D 0.2·N(−2, 0.5²) + 0.8·N(2, 0.5²)",
-        build: Build::Fixed(|tau| {
-            mixture(Gmm::mixture_1d(&[(0.2, -2.0, 0.5), (0.8, 2.0, 0.5)], tau))
-        }),
-    },
-    CatalogRow {
-        name: "gmm1d-far",
-        description: "1-D far modes 0.5·N(−4, 0.5²) + 0.5·N(4, 0.5²)",
-        build: Build::Fixed(|tau| {
-            mixture(Gmm::mixture_1d(&[(0.5, -4.0, 0.5), (0.5, 4.0, 0.5)], tau))
-        }),
-    },
-    CatalogRow {
-        name: "double-well1d",
-        description: "1-D double well E = (x² − 4)²",
-        build: Build::Fixed(|tau| Ok(Box::new(QuarticWell1dTarget::new(tau)))),
-    },
-    CatalogRow {
-        name: "gmm40",
-        description: "40 equal unit-variance Gaussians, means uniform in [−40, 40]² (fixed seed)",
-        build: Build::Fixed(|tau| mixture(gmm::gmm40(tau))),
-    },
-    CatalogRow {
-        name: "funnel",
-        description:
-            "Neal's funnel in d = 10, x₀ ~ N(0, 9), x_i ~ N(0, e^{x₀}); funnel:D for any 2 ≤ D ≤ 512; \
-             shows (x₀, x₁)",
-        build: Build::Sized(
-            Size {
-                default: 10,
-                min: 2,
-                max: MAX_DIM,
-                even: None,
-                // In d = 2 the picture is the whole target.
-                listed: &[(2, "Neal's funnel in d = 2: x₀ ~ N(0, 9), x₁ ~ N(0, e^{x₀})")],
-            },
-            |d, tau| Ok(Box::new(FunnelTarget::new(d, tau)?)),
-        ),
-    },
-    CatalogRow {
-        name: "manywell",
-        description:
-            "Manywell in d = 32: 16 independent double wells; manywell:D for any even 2 ≤ D ≤ 512; \
-             shows the first pair",
-        build: Build::Sized(
-            Size {
-                default: 32,
-                min: 2,
-                max: MAX_DIM,
-                even: Some("pairs of coordinates"),
-                listed: &[],
-            },
-            |d, tau| Ok(Box::new(ManywellTarget::new(d, tau))),
-        ),
-    },
-];
 
 /// The row a catalog name refers to, and its D for a sized row ("funnel" → the default,
 /// "funnel:37" → 37). Ok(None) for a name no row has (including ":D" on a row without a

@@ -4,9 +4,10 @@
 //! (n × d). An [`Energy`] has the temperature folded in: the target density is
 //! ∝ exp(−E(x)), i.e. E = E_original/τ.
 //!
-//! A [`Target`] is one catalog entry or custom energy built at a temperature: it holds the
-//! family's [`TargetFamily`] (see [`catalog`] for the trait's contract, the table of named
-//! targets and how to add one) and answers everything through it.
+//! A [`Target`] is one catalog entry or custom energy built at a temperature: it holds its
+//! family's [`TargetFamily`] and answers everything through it. The named targets are the
+//! rows of [`CATALOG`] below; [`catalog`] documents the trait's contract and how to add a
+//! target (its module, and one row here).
 
 // Small dense linear algebra reads best with explicit indices (a[i * d + j]).
 #![allow(clippy::needless_range_loop)]
@@ -21,9 +22,7 @@ pub mod quadrature;
 pub mod wells;
 
 pub use affine::{Affine, Pulled};
-pub use catalog::{
-    Build, CatalogRow, ExactSampler, QuadratureSpec, Size, TargetFamily, CATALOG, MAX_DIM,
-};
+pub use catalog::{Build, CatalogRow, ExactSampler, QuadratureSpec, Size, TargetFamily};
 pub use formula::{Formula, FormulaEnergy, FormulaError, FormulaSpec};
 pub use quadrature::{DensityGrid, GroundTruth, Marginal};
 
@@ -33,6 +32,116 @@ use crate::rng::Rng;
 pub use funnel::Funnel;
 pub use gmm::{Gmm, GMM40_HALF_WIDTH, GMM40_SEED};
 pub use manywell::Manywell;
+
+use catalog::mixture;
+use funnel::FunnelTarget;
+use manywell::ManywellTarget;
+use wells::{DoubleWellTarget, HarmonicTarget, QuarticWell1dTarget};
+
+/// Largest d accepted in "funnel:D" and "manywell:D".
+pub const MAX_DIM: usize = 512;
+
+/// The named targets, in the order the command line and the page list them: one row per
+/// target, read by name parsing, the command line's list and the page's catalog (see
+/// [`catalog`] for the family contract and how to add a target).
+pub const CATALOG: &[CatalogRow] = &[
+    CatalogRow {
+        name: "seed-gmm",
+        description:
+            "two Gaussians 0.5·N([2,2], diag(2,3)) + 0.5·N([−4,−4], diag(1,2)), the seed's target",
+        build: Build::Fixed(|tau| mixture(gmm::seed_gmm(tau))),
+    },
+    CatalogRow {
+        name: "well",
+        description: "harmonic well E = ½‖x‖², a standard normal at τ = 1",
+        build: Build::Fixed(|tau| Ok(Box::new(HarmonicTarget::new(2, tau)))),
+    },
+    CatalogRow {
+        name: "gmm9",
+        description: "9 equal Gaussians of variance 0.3 at {−5, 0, 5}²",
+        build: Build::Fixed(|tau| mixture(gmm::gmm9(tau))),
+    },
+    CatalogRow {
+        name: "gmm25",
+        description: "25 equal Gaussians of variance 0.3 at {−10, −5, 0, 5, 10}²",
+        build: Build::Fixed(|tau| mixture(gmm::gmm25(tau))),
+    },
+    CatalogRow {
+        name: "double-well",
+        description:
+            "E = x₁⁴ − 6x₁² − ½x₁ + ½x₂²: two wells, the right one holds 84% of the mass",
+        build: Build::Fixed(|tau| Ok(Box::new(DoubleWellTarget::new(tau)))),
+    },
+    CatalogRow {
+        name: "normal1d",
+        description: "1-D standard normal N(0, 1), the DDPM original's target",
+        build: Build::Fixed(|tau| Ok(Box::new(HarmonicTarget::new(1, tau)))),
+    },
+    CatalogRow {
+        name: "gmm1d-demo",
+        description: "1-D 0.5·N(−1, 0.7²) + 0.5·N(2, 0.4²), the ASBS showcase",
+        build: Build::Fixed(|tau| {
+            mixture(Gmm::mixture_1d(&[(0.5, -1.0, 0.7), (0.5, 2.0, 0.4)], tau))
+        }),
+    },
+    CatalogRow {
+        name: "gmm1d-unequal",
+        description: "1-D 0.2·N(−2, 0.5²) + 0.8·N(2, 0.5²)",
+        build: Build::Fixed(|tau| {
+            mixture(Gmm::mixture_1d(&[(0.2, -2.0, 0.5), (0.8, 2.0, 0.5)], tau))
+        }),
+    },
+    CatalogRow {
+        name: "gmm1d-far",
+        description: "1-D far modes 0.5·N(−4, 0.5²) + 0.5·N(4, 0.5²)",
+        build: Build::Fixed(|tau| {
+            mixture(Gmm::mixture_1d(&[(0.5, -4.0, 0.5), (0.5, 4.0, 0.5)], tau))
+        }),
+    },
+    CatalogRow {
+        name: "double-well1d",
+        description: "1-D double well E = (x² − 4)²",
+        build: Build::Fixed(|tau| Ok(Box::new(QuarticWell1dTarget::new(tau)))),
+    },
+    CatalogRow {
+        name: "gmm40",
+        description: "40 equal unit-variance Gaussians, means uniform in [−40, 40]² (fixed seed)",
+        build: Build::Fixed(|tau| mixture(gmm::gmm40(tau))),
+    },
+    CatalogRow {
+        name: "funnel",
+        description:
+            "Neal's funnel in d = 10, x₀ ~ N(0, 9), x_i ~ N(0, e^{x₀}); funnel:D for any 2 ≤ D ≤ 512; \
+             shows (x₀, x₁)",
+        build: Build::Sized(
+            Size {
+                default: 10,
+                min: 2,
+                max: MAX_DIM,
+                even: None,
+                // In d = 2 the picture is the whole target.
+                listed: &[(2, "Neal's funnel in d = 2: x₀ ~ N(0, 9), x₁ ~ N(0, e^{x₀})")],
+            },
+            |d, tau| Ok(Box::new(FunnelTarget::new(d, tau)?)),
+        ),
+    },
+    CatalogRow {
+        name: "manywell",
+        description:
+            "Manywell in d = 32: 16 independent double wells; manywell:D for any even 2 ≤ D ≤ 512; \
+             shows the first pair",
+        build: Build::Sized(
+            Size {
+                default: 32,
+                min: 2,
+                max: MAX_DIM,
+                even: Some("pairs of coordinates"),
+                listed: &[],
+            },
+            |d, tau| Ok(Box::new(ManywellTarget::new(d, tau))),
+        ),
+    },
+];
 
 pub trait Energy: Send + Sync {
     fn dim(&self) -> usize;
