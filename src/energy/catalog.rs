@@ -1,5 +1,5 @@
 //! The target catalog: the trait every target family implements, the rows of the table of
-//! named targets ([`CATALOG`](super::CATALOG), docs/methods.md §6) and the name lookup.
+//! named targets ([`CATALOG`], docs/methods.md §6) and the name lookup.
 //!
 //! # The contract of [`TargetFamily`]
 //!
@@ -52,7 +52,7 @@
 //!    answers for. Its tests check the trait's identities: exact samples against the stated
 //!    moments, quadrature log Z against the closed form.
 //! 2. `src/energy/mod.rs`: the module's `pub mod` line (for a new module) and one row in
-//!    [`CATALOG`](super::CATALOG): name, one-line description, and the constructor — a
+//!    [`CATALOG`]: name, one-line description, and the constructor — a
 //!    [`Build::Fixed`] closure of τ, or a [`Build::Sized`] one of (D, τ) with the
 //!    [`Size`] range that "name:D" accepts:
 //!
