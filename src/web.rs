@@ -12,6 +12,7 @@ use wasm_bindgen::prelude::*;
 
 mod embed;
 mod gfn_views;
+pub(crate) mod input;
 pub use embed::{check_formula, target_preview};
 
 pub(crate) fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
@@ -43,11 +44,7 @@ fn now_ms() -> f64 {
 /// The bench's settings from a JS object {preset?, paths?, steps?, …} (`bench` and the Web
 /// Worker bench of `web_workers` take the same).
 pub(crate) fn bench_config(config: JsValue) -> Result<crate::bench::BenchConfig, JsError> {
-    let given: serde_json::Value = if config.is_undefined() || config.is_null() {
-        serde_json::Value::Null
-    } else {
-        serde_wasm_bindgen::from_value(config).map_err(|e| JsError::new(&e.to_string()))?
-    };
+    let given: serde_json::Value = input::from_js(config, &input::SETTINGS)?;
     let obj = given.as_object().cloned().unwrap_or_default();
     let preset = obj
         .get("preset")
@@ -241,11 +238,7 @@ impl Playground {
     /// Error naming the offending setting when it is invalid.
     #[wasm_bindgen(constructor)]
     pub fn new(config: JsValue) -> Result<Playground, JsError> {
-        let partial: serde_json::Value = if config.is_undefined() || config.is_null() {
-            serde_json::Value::Null
-        } else {
-            serde_wasm_bindgen::from_value(config).map_err(|e| JsError::new(&e.to_string()))?
-        };
+        let partial: serde_json::Value = input::from_js(config, &input::SETTINGS)?;
         let config = Config::from_partial(&partial).map_err(|e| JsError::new(&e))?;
         let run = Run::new(config).map_err(|e| JsError::new(&e))?;
         Ok(Playground::from_run(run))
@@ -643,5 +636,37 @@ impl Playground {
     /// Per-iteration series: {iteration, loss, log_z_elbo, log_z_iw, ess}.
     pub fn history(&self) -> Result<JsValue, JsError> {
         to_js(&self.run.history)
+    }
+
+    /// The history's entries from index `from` on, as {from, iteration, loss, log_z_elbo,
+    /// log_z_iw, ess} of Float64Arrays (copies), so that a chart appends what is new
+    /// instead of reading the whole history every iteration. `from` past the end gives
+    /// empty arrays; after a reset or a rollback the history is shorter than a caller's
+    /// copy, which it sees from `history_len`.
+    pub fn history_since(&self, from: usize) -> Result<JsValue, JsError> {
+        let h = &self.run.history;
+        let from = from.min(h.iteration.len());
+        let out = js_sys::Object::new();
+        let set = |key: &str, value: &JsValue| {
+            js_sys::Reflect::set(&out, &JsValue::from_str(key), value)
+                .map(|_| ())
+                .map_err(|_| JsError::new("history_since: could not build the result"))
+        };
+        set("from", &JsValue::from(from as u32))?;
+        for (key, series) in [
+            ("iteration", &h.iteration),
+            ("loss", &h.loss),
+            ("log_z_elbo", &h.log_z_elbo),
+            ("log_z_iw", &h.log_z_iw),
+            ("ess", &h.ess),
+        ] {
+            set(key, &Float64Array::from(&series[from..]).into())?;
+        }
+        Ok(out.into())
+    }
+
+    /// Entries in the history.
+    pub fn history_len(&self) -> usize {
+        self.run.history.iteration.len()
     }
 }

@@ -164,7 +164,7 @@ impl RolloutShareWorker {
     /// For the page: `config` is a playground's resolved configuration (`Playground.config`).
     pub fn for_playground(config: JsValue) -> Result<RolloutShareWorker, JsError> {
         let given: serde_json::Value =
-            serde_wasm_bindgen::from_value(config).map_err(|e| JsError::new(&e.to_string()))?;
+            crate::web::input::from_js(config, &crate::web::input::SETTINGS)?;
         let config = Config::from_partial(&given).map_err(js_err)?;
         Ok(RolloutShareWorker {
             sampler: share_simulator(&config).map_err(js_err)?,

@@ -238,3 +238,40 @@ fn a_mismatched_state_is_refused_naming_what_differs() {
         assert!(err.contains(name) && err.contains("values"), "{key}: {err}");
     }
 }
+
+#[test]
+fn network_weights_that_are_not_finite_are_refused_at_import() {
+    for (partial, key) in [
+        (
+            json!({"sampler": "adjoint", "paths": 32, "steps": 8, "batch": 16}),
+            "sampler.net",
+        ),
+        (
+            json!({"sampler": "tb", "batch": 16, "steps": 4}),
+            "sampler.policy",
+        ),
+        (
+            json!({"sampler": "ddpm", "paths": 32, "steps": 8, "inner_steps": 2}),
+            "sampler.net",
+        ),
+    ] {
+        let mut run = Run::new(config(partial.clone())).unwrap();
+        run.run_iterations(1, |_| {}).unwrap();
+        let mut state = run.save_state();
+        assert!(Run::restore(config(partial.clone()), &state).is_ok());
+        let mut weights = state.f32s(key).unwrap();
+        weights[3] = f32::NAN;
+        state.put_f32(key, &weights);
+        let err = Run::restore(config(partial.clone()), &state)
+            .err()
+            .expect("refused");
+        let name = key.trim_start_matches("sampler.");
+        assert!(
+            err.contains("not a finite number") && err.contains(name),
+            "{err}"
+        );
+        weights[3] = f32::INFINITY;
+        state.put_f32(key, &weights);
+        assert!(Run::restore(config(partial), &state).is_err());
+    }
+}

@@ -1,7 +1,10 @@
 //! The wasm build in a real browser (wasm-pack test --headless --chrome).
 #![cfg(target_arch = "wasm32")]
 
-use boltzmann_playground::web::{catalog, check_formula, samplers, target_preview, Playground};
+use boltzmann_playground::web::{
+    catalog, check_formula, samplers, settings, target_preview, Playground,
+};
+use js_sys::Float64Array;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
@@ -366,4 +369,97 @@ fn catalog_and_run_name_the_projections_the_run_accepts() {
             .unwrap_or_else(|_| panic!("{p:?}"));
         assert_eq!(pg.display_axes(), p);
     }
+}
+
+#[wasm_bindgen_test]
+fn history_since_appends_what_is_new_and_agrees_with_the_whole_history() {
+    let mut pg = Playground::new(config(
+        r#"{"sampler": "mala", "paths": 32, "steps": 2, "energy": "gmm9"}"#,
+    ))
+    .unwrap_or_else(|_| panic!("valid config"));
+    let mut copy: Vec<f64> = Vec::new();
+    for _ in 0..5 {
+        pg.step_iteration()
+            .unwrap_or_else(|_| panic!("no divergence"));
+        let part = pg
+            .history_since(copy.len())
+            .unwrap_or_else(|_| panic!("history"));
+        assert_eq!(field(&part, "from").as_f64().unwrap() as usize, copy.len());
+        let new: Float64Array = field(&part, "iteration").into();
+        assert_eq!(new.length(), 1, "one iteration each time");
+        copy.extend(new.to_vec());
+    }
+    assert_eq!(pg.history_len(), 5);
+    let whole: js_sys::Array = field(&pg.history().unwrap(), "iteration").into();
+    let whole: Vec<f64> = whole.iter().map(|v| v.as_f64().unwrap()).collect();
+    assert_eq!(copy, whole);
+    let past_end = pg.history_since(99).unwrap_or_else(|_| panic!("history"));
+    assert_eq!(Float64Array::from(field(&past_end, "loss")).length(), 0);
+}
+
+#[wasm_bindgen_test]
+fn the_facade_hands_the_registry_and_the_schema_to_the_page() {
+    let list: js_sys::Array = samplers().unwrap_or_else(|_| panic!("samplers")).into();
+    let names: Vec<String> = list
+        .iter()
+        .map(|s| field(&s, "name").as_string().unwrap())
+        .collect();
+    assert!(names.iter().any(|n| n == "asbs") && names.iter().any(|n| n == "mala"));
+    for s in list.iter() {
+        let settings: js_sys::Array = field(&s, "settings").into();
+        assert!(settings.length() > 3);
+        assert!(field(&s, "explanation").as_string().unwrap().len() > 40);
+    }
+    let schema: js_sys::Array = settings().unwrap_or_else(|_| panic!("settings")).into();
+    let sampler = schema
+        .iter()
+        .find(|row| field(row, "key").as_string().as_deref() == Some("sampler"))
+        .unwrap();
+    let values: js_sys::Array = field(&sampler, "values").into();
+    assert_eq!(values.length() as usize, names.len());
+    let activation = schema
+        .iter()
+        .find(|row| field(row, "key").as_string().as_deref() == Some("activation"))
+        .unwrap();
+    let values: Vec<String> = js_sys::Array::from(&field(&activation, "values"))
+        .iter()
+        .map(|v| v.as_string().unwrap())
+        .collect();
+    assert!(values.contains(&"gelu-fast".to_string()), "{values:?}");
+}
+
+#[wasm_bindgen_test]
+fn a_deeply_nested_or_huge_value_is_refused_by_name_and_the_core_goes_on() {
+    // {"energy": {"x": {"x": … }}} 100,000 levels deep: read recursively it would overflow
+    // the wasm stack.
+    let mut inner = JsValue::from_f64(1.0);
+    for _ in 0..100_000 {
+        let o = js_sys::Object::new();
+        js_sys::Reflect::set(&o, &"x".into(), &inner).unwrap();
+        inner = o.into();
+    }
+    let deep = js_sys::Object::new();
+    js_sys::Reflect::set(&deep, &"energy".into(), &inner).unwrap();
+    let msg = match Playground::new(deep.into()) {
+        Ok(_) => panic!("a 100,000-level value was accepted"),
+        Err(e) => field(&JsValue::from(e), "message").as_string().unwrap(),
+    };
+    assert!(msg.contains("nested more than 12 levels"), "{msg}");
+    // Many parts.
+    let wide = js_sys::Array::new();
+    for i in 0..300_000 {
+        wide.push(&JsValue::from_f64(i as f64));
+    }
+    let cfg = js_sys::Object::new();
+    js_sys::Reflect::set(&cfg, &"energy".into(), &wide).unwrap();
+    let msg = match Playground::new(cfg.into()) {
+        Ok(_) => panic!("a 300,000-element value was accepted"),
+        Err(e) => field(&JsValue::from(e), "message").as_string().unwrap(),
+    };
+    assert!(msg.contains("more than 200000 parts"), "{msg}");
+    // The module is fine: a valid run still trains.
+    let mut pg = Playground::new(config(r#"{"sampler": "mala", "paths": 16, "steps": 2}"#))
+        .unwrap_or_else(|_| panic!("valid config"));
+    pg.step_iteration()
+        .unwrap_or_else(|_| panic!("no divergence"));
 }

@@ -192,11 +192,7 @@ impl Config {
         };
         for (key, value) in &given {
             let Some(slot) = merged.get_mut(key) else {
-                let known: Vec<&str> = merged.keys().map(String::as_str).collect();
-                return Err(format!(
-                    "unknown setting \"{key}\"; known settings: {}",
-                    known.join(", ")
-                ));
+                return Err(schema::unknown_key(key));
             };
             if key == "energy" {
                 // Through EnergySpec::parse's rules, whose messages say what is wrong with a
@@ -218,8 +214,11 @@ impl Config {
             for (key, value) in &given {
                 let mut one = base.clone();
                 one[key] = value.clone();
-                if let Err(err) = serde_json::from_value::<Config>(one) {
-                    return format!("{key}: invalid value {value} ({err})");
+                if serde_json::from_value::<Config>(one).is_err() {
+                    return schema::setting(key).map_or_else(
+                        || format!("{key}: invalid value {}", schema::shorten(value)),
+                        |s| s.expected(value),
+                    );
                 }
             }
             format!("invalid configuration: {e}")

@@ -85,7 +85,8 @@ const fn flag(key: &'static str, label: &'static str, help: &'static str) -> Set
 pub const SETTINGS: &[Setting] = &[
     Setting { key: "sampler", kind: Kind::Enum { values: &[] }, label: "Method", help: "the sampler (see `playground list`)" },
     Setting { key: "energy", kind: Kind::Energy, label: "Distribution", help: "a catalog target, a sized one such as manywell:8, or a custom mixture or formula as JSON" },
-    int("seed", 0, u64::MAX, "Seed", "seeds every random draw of the run"),
+    // 2^53 − 1: the largest whole number a link's JavaScript holds exactly.
+    int("seed", 0, (1 << 53) - 1, "Seed", "seeds every random draw of the run"),
     Setting { key: "preset", kind: Kind::Enum { values: &["browser", "seed", "paper"] }, label: "Preset", help: "the defaults every setting not given takes" },
     positive("temperature", "Temperature τ", "τ in ν ∝ exp(−E/τ)"),
     flag("whiten", "Whiten", "sample in PCA-whitened coordinates (metrics stay in the original ones)"),
@@ -119,12 +120,78 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "ls_every", kind: Kind::Int { min: 2, max: 1_000_000, step: 2 }, label: "LS every", help: "a local search starts on odd iterations it with it % ls_every = 1" },
 ];
 
+/// The message for a key the schema does not have: the key (shortened) and the nearest
+/// known one when it looks like a typo, not the whole list (`playground list` has it).
+pub fn unknown_key(key: &str) -> String {
+    let shown = shorten(&Value::from(key));
+    let nearest = SETTINGS
+        .iter()
+        .map(|s| (edit_distance(key, s.key), s.key))
+        .min()
+        .filter(|&(d, _)| d <= 2);
+    match nearest {
+        Some((_, known)) => format!("unknown setting {shown}; did you mean \"{known}\"?"),
+        None => format!("unknown setting {shown}"),
+    }
+}
+
+/// Levenshtein distance, in characters (keys are short).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let substitute = diagonal + usize::from(ca != cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
+}
+
 /// The schema row of `key`.
 pub fn setting(key: &str) -> Option<&'static Setting> {
     SETTINGS.iter().find(|s| s.key == key)
 }
 
+/// A value as the user wrote it, cut to 40 characters so a long one does not fill a message.
+pub fn shorten(value: &Value) -> String {
+    let text = value.to_string();
+    match text.char_indices().nth(40) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text,
+    }
+}
+
 impl Setting {
+    /// What this key takes, in words, for a value of the wrong type.
+    pub fn expected(&self, value: &Value) -> String {
+        let key = self.key;
+        let got = shorten(value);
+        match self.kind {
+            Kind::Int { min, max, step: 2 } => {
+                format!("{key} must be an even number between {min} and {max}, got {got}")
+            }
+            Kind::Int { min, max, .. } => {
+                format!("{key} must be a whole number between {min} and {max}, got {got}")
+            }
+            Kind::Number { positive: true, .. } => {
+                format!("{key} must be a positive number, got {got}")
+            }
+            Kind::Number { min, .. } => {
+                format!("{key} must be a number of at least {min}, got {got}")
+            }
+            Kind::Bool => format!("{key} must be true or false, got {got}"),
+            Kind::Enum { values } if !values.is_empty() => {
+                format!("{key} must be one of {}, got {got}", values.join(", "))
+            }
+            Kind::Enum { .. } | Kind::Text => format!("{key} must be a name or text, got {got}"),
+            Kind::Energy => format!("{key} must be a target's name or a JSON object, got {got}"),
+        }
+    }
+
     /// Checks a value of this key against its range; the message names the key. Kinds
     /// with their own grammar (energy, text, enum) are checked where they are parsed.
     pub fn check(&self, value: &Value) -> Result<(), String> {
@@ -173,4 +240,59 @@ pub fn to_json() -> Value {
         })
         .collect();
     Value::Array(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn messages_speak_of_the_setting_not_of_serde() {
+        let paths = setting("paths").unwrap();
+        assert_eq!(
+            paths.expected(&json!(-3)),
+            "paths must be a whole number between 1 and 200000, got -3"
+        );
+        assert_eq!(
+            setting("whiten").unwrap().expected(&json!("yes")),
+            "whiten must be true or false, got \"yes\""
+        );
+        assert!(setting("activation")
+            .unwrap()
+            .expected(&json!(1))
+            .contains("gelu-fast"));
+        let long = "x".repeat(500);
+        let msg = setting("lr").unwrap().expected(&json!(long));
+        assert!(msg.len() < 100, "{msg}");
+    }
+
+    #[test]
+    fn an_unknown_key_names_the_nearest_known_one_and_is_shortened() {
+        assert_eq!(
+            unknown_key("pathz"),
+            "unknown setting \"pathz\"; did you mean \"paths\"?"
+        );
+        assert_eq!(unknown_key("colour"), "unknown setting \"colour\"");
+        let msg = unknown_key(&"k".repeat(10_000));
+        assert!(msg.chars().count() < 70, "{msg}");
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "ab"), 2);
+    }
+
+    #[test]
+    fn every_int_range_is_checked_at_both_ends() {
+        for s in SETTINGS {
+            if let Kind::Int { min, max, step } = s.kind {
+                assert!(s.check(&json!(min)).is_ok(), "{}", s.key);
+                assert!(s.check(&json!(max - max % step)).is_ok(), "{}", s.key);
+                if min > 0 {
+                    assert!(s.check(&json!(min - 1)).is_err(), "{}", s.key);
+                }
+                if max < u64::MAX {
+                    assert!(s.check(&json!(max + 1)).is_err(), "{}", s.key);
+                }
+            }
+        }
+    }
 }

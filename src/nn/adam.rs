@@ -98,6 +98,12 @@ impl Adam {
     ) -> Result<(), String> {
         from.read_f32_into(&format!("{prefix}m"), &mut self.m)?;
         from.read_f32_into(&format!("{prefix}v"), &mut self.v)?;
+        if self.m.iter().chain(&self.v).any(|x| !x.is_finite()) {
+            return Err(format!(
+                "saved state: the optimizer moments \"{prefix}m\", \"{prefix}v\" hold a value \
+                 that is not a finite number"
+            ));
+        }
         let t = from.usize(&format!("{prefix}t"))?;
         self.t = u32::try_from(t).map_err(|_| format!("saved state: {prefix}t is too large"))?;
         Ok(())

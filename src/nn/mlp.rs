@@ -137,6 +137,22 @@ impl Mlp {
         self.stamp = fresh_stamp();
     }
 
+    /// Loads the parameters saved under `key` (by `StateMap::put_f32` of [`Mlp::params`]).
+    /// A saved network of another size, or one whose weights are NaN or infinite (a file
+    /// edited by hand, or saved from a diverged run), is refused by name.
+    pub fn load_params(&mut self, from: &crate::state::StateMap, key: &str) -> Result<(), String> {
+        let p = from.f32s_of_len(key, self.params.len())?;
+        if let Some(i) = p.iter().position(|v| !v.is_finite()) {
+            return Err(format!(
+                "saved state: the network weights \"{key}\" hold a value that is not a finite \
+                 number ({} at position {i})",
+                p[i]
+            ));
+        }
+        self.set_params(&p);
+        Ok(())
+    }
+
     /// Multiply-adds of one forward pass for one sample (for GFLOP/s reporting).
     pub fn forward_macs(&self) -> usize {
         self.layers.iter().map(|l| l.fan_in * l.fan_out).sum()

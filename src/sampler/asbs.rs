@@ -1224,18 +1224,15 @@ impl Sampler for AsbsSampler {
     }
 
     fn load_state(&mut self, from: &StateMap) -> Result<(), String> {
-        self.net
-            .set_params(&from.f32s_of_len("net", self.net.n_params())?);
+        self.net.load_params(from, "net")?;
         self.adam.load_state(from, "adam.")?;
         self.buffer.load_state(from, "buffer.")?;
         if let Corrector::Learned(c) = &mut self.corrector {
-            c.net
-                .set_params(&from.f32s_of_len("corrector.net", c.net.n_params())?);
+            c.net.load_params(from, "corrector.net")?;
             c.adam.load_state(from, "corrector.adam.")?;
             c.buffer.load_state(from, "corrector.buffer.")?;
             if self.weighted_replay.is_some() {
-                c.averaged
-                    .set_params(&from.f32s_of_len("corrector.averaged", c.averaged.n_params())?);
+                c.averaged.load_params(from, "corrector.averaged")?;
                 c.averaged_count = from.usize("corrector.averaged_count")?;
                 from.read_f32_into("corrector.reference", &mut c.reference)?;
                 if let Some(affine) = &mut c.affine {
@@ -1244,8 +1241,7 @@ impl Sampler for AsbsSampler {
                         &from.f64s("corrector.affine_sums")?,
                     )?;
                 }
-                self.averaged
-                    .set_params(&from.f32s_of_len("averaged", self.averaged.n_params())?);
+                self.averaged.load_params(from, "averaged")?;
                 self.averaged_count = from.usize("averaged_count")?;
             }
         }

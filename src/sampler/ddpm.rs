@@ -446,8 +446,7 @@ impl Sampler for DdpmSampler {
     }
 
     fn load_state(&mut self, from: &StateMap) -> Result<(), String> {
-        self.net
-            .set_params(&from.f32s_of_len("net", self.net.n_params())?);
+        self.net.load_params(from, "net")?;
         self.adam.load_state(from, "adam.")?;
         self.rng = Rng::from_state(&from.u64s("rng")?)?;
         self.iteration = from.usize("iteration")?;

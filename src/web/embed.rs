@@ -2,17 +2,13 @@
 //! its network's weights, checking a typed formula, and a cheap preview of a target for
 //! the custom element's poster. Kept beside `web.rs` so that file stays the core's views.
 
-use super::{to_js, Playground};
+use super::{input, to_js, Playground};
 use crate::config::Config;
 use crate::energy::{Formula, Target};
 use crate::run::Run;
 use crate::state::StateMap;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
-
-fn from_js<T: serde::de::DeserializeOwned>(value: JsValue, what: &str) -> Result<T, JsError> {
-    serde_wasm_bindgen::from_value(value).map_err(|e| JsError::new(&format!("{what}: {e}")))
-}
 
 #[wasm_bindgen]
 impl Playground {
@@ -28,9 +24,9 @@ impl Playground {
     /// `save_state()` object: it continues exactly as the saved run would have. Throws an
     /// Error naming what does not fit.
     pub fn restore(config: JsValue, state: JsValue) -> Result<Playground, JsError> {
-        let partial: serde_json::Value = from_js(config, "config")?;
+        let partial: serde_json::Value = input::from_js(config, &input::SETTINGS)?;
         let config = Config::from_partial(&partial).map_err(|e| JsError::new(&e))?;
-        let state: StateMap = from_js(state, "saved state")?;
+        let state: StateMap = input::from_js(state, &input::SAVED_STATE)?;
         let run = Run::restore(config, &state).map_err(|e| JsError::new(&e))?;
         Ok(Playground::from_run(run))
     }
@@ -75,7 +71,7 @@ pub fn target_preview(config: JsValue) -> Result<JsValue, JsError> {
         modes: Vec<f32>,
         marginal: Vec<f32>,
     }
-    let partial: serde_json::Value = from_js(config, "config")?;
+    let partial: serde_json::Value = input::from_js(config, &input::SETTINGS)?;
     let config = Config::from_partial(&partial).map_err(|e| JsError::new(&e))?;
     let target = Target::new(&config.energy, config.temperature).map_err(|e| JsError::new(&e))?;
     let truth = target.ground_truth();

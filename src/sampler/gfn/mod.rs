@@ -1338,15 +1338,14 @@ impl Sampler for GfnSampler {
     }
 
     fn load_state(&mut self, from: &StateMap) -> Result<(), String> {
-        let n = self.policy.net.n_params();
-        self.policy.net.set_params(&from.f32s_of_len("policy", n)?);
+        self.policy.net.load_params(from, "policy")?;
         self.adam.load_state(from, "adam.")?;
         if let (Some(net), Some(adam)) = (&mut self.policy.langevin, &mut self.langevin_adam) {
-            net.set_params(&from.f32s_of_len("langevin", net.n_params())?);
+            net.load_params(from, "langevin")?;
             adam.load_state(from, "langevin_adam.")?;
         }
         if let (Some(net), Some(adam)) = (&mut self.flow, &mut self.flow_adam) {
-            net.set_params(&from.f32s_of_len("flow", net.n_params())?);
+            net.load_params(from, "flow")?;
             adam.load_state(from, "flow_adam.")?;
         }
         from.read_f32_into("log_z", &mut self.log_z)?;
