@@ -1,0 +1,104 @@
+// @ts-check
+// What the wasm core says about itself: its samplers (which settings each reads, which of
+// them keep the trained state when changed, what the page explains about it), its settings
+// (kinds, ranges, enum values, labels) and its targets (dimension, projections). The page,
+// the custom element and the iframe page read these instead of keeping their own tables,
+// so that a sampler or setting added to the core needs no change here.
+
+/**
+ * @typedef {{ source: boolean, stages: boolean, shared_rollout: boolean, path_weights: boolean }} Capabilities
+ * @typedef {{ name: string, label: string, description: string, explanation: string, family: string,
+ *             dims: number[] | null, settings: string[], keeps_progress: string[],
+ *             capabilities: Capabilities }} SamplerEntry
+ * @typedef {"int" | "number" | "bool" | "enum" | "energy" | "text"} Kind
+ * @typedef {{ key: string, kind: Kind, min?: number, max?: number, values?: string[], label: string,
+ *             help: string, deprecated_keys?: string[] }} SettingEntry
+ * @typedef {{ name: string, description: string, dim: number, projections?: number[][],
+ *             hints?: unknown }} TargetEntry
+ */
+
+import { interimSamplers, interimSettings } from "./registry-interim.js";
+
+/** Keys that pick the run rather than tune the sampler: their controls are always shown. */
+export const ALWAYS_SHOWN = ["sampler", "preset", "energy", "seed"];
+
+export class Registry {
+  /**
+   * @param {{ samplers: SamplerEntry[], settings: SettingEntry[], targets: TargetEntry[] }} lists
+   */
+  constructor({ samplers, settings, targets }) {
+    /** @type {SamplerEntry[]} */
+    this.samplers = samplers.map((s) => ({ ...s, dims: s.dims == null ? null : Array.from(s.dims) }));
+    /** @type {SettingEntry[]} */
+    this.settings = settings;
+    /** @type {TargetEntry[]} */
+    this.targets = targets;
+    /** Old key → its current key (links written by earlier versions). */
+    /** @type {Map<string, string>} */
+    this.renamed = new Map();
+    for (const s of settings) for (const old of s.deprecated_keys ?? []) this.renamed.set(old, s.key);
+  }
+
+  /** @param {string} name */
+  sampler(name) {
+    return this.samplers.find((s) => s.name === name);
+  }
+
+  /** @param {string} key */
+  setting(key) {
+    return this.settings.find((s) => s.key === key);
+  }
+
+  get samplerNames() {
+    return this.samplers.map((s) => s.name);
+  }
+
+  get targetNames() {
+    return this.targets.map((t) => t.name);
+  }
+
+  /** The sampler's short name for selects and legends (its name when unknown). */
+  /** @param {string} name */
+  labelOf(name) {
+    return this.sampler(name)?.label ?? name;
+  }
+
+  /**
+   * Whether changing `key` keeps the trained state of a run of `sampler` (the network, the
+   * optimizer's moments and buffers carry over into a run of the new settings).
+   * @param {string} sampler
+   * @param {string} key
+   */
+  keepsProgress(sampler, key) {
+    return this.sampler(sampler)?.keeps_progress.includes(key) ?? false;
+  }
+
+  /**
+   * Whether a run of `sampler` reads `key` (its control is shown).
+   * @param {string} sampler
+   * @param {string} key
+   */
+  reads(sampler, key) {
+    if (ALWAYS_SHOWN.includes(key)) return true;
+    return this.sampler(sampler)?.settings.includes(key) ?? false;
+  }
+
+  /** The catalog entry of a target name, sized ("manywell:4") or not. */
+  /** @param {unknown} energy */
+  target(energy) {
+    if (typeof energy !== "string") return undefined;
+    return this.targets.find((t) => t.name === energy) ?? this.targets.find((t) => t.name === energy.split(":")[0]);
+  }
+}
+
+/**
+ * The registry of a loaded core (the wasm-bindgen glue module).
+ * @param {Record<string, any>} glue
+ */
+export function readRegistry(glue) {
+  const raw = glue.samplers();
+  const samplers = /** @type {SamplerEntry[]} */ (raw.length > 0 && raw[0].settings ? raw : interimSamplers(raw));
+  const targets = /** @type {TargetEntry[]} */ (glue.catalog());
+  const settings = /** @type {SettingEntry[]} */ (glue.settings ? glue.settings() : interimSettings());
+  return new Registry({ samplers, settings, targets });
+}
