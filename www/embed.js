@@ -10,8 +10,8 @@
 // and in <html data-ignored-messages>. Only messages from the parent window are read.
 
 import { loadCore } from "./element.js";
-import { decodeHash, encodeHash, setSamplers, shorten } from "./state.js";
-import { encodeVersus } from "./compare.js";
+import { decodeHash, encodeHash, shorten } from "./state.js";
+import { sceneVersus } from "./compare.js";
 import { findScene, SCENES } from "./scenes.js";
 import { isCommand } from "./protocol.js";
 
@@ -60,11 +60,9 @@ function readHash() {
 }
 
 async function main() {
-  const core = await loadCore();
-  const names = core.targets.map((t) => t.name);
-  setSamplers(core.samplers);
+  await loadCore();
   const { own, rest, warnings } = readHash();
-  const link = decodeHash(rest, names);
+  const link = decodeHash(rest);
   warnings.push(...link.warnings);
   if (own.theme !== undefined) {
     if (THEMES.includes(own.theme)) el.setAttribute("theme", own.theme);
@@ -76,20 +74,26 @@ async function main() {
     else if (own.autoplay !== "0" && own.autoplay !== "false") warnings.push(`autoplay=${shorten(own.autoplay)} in the link is not 1 or 0; it was ignored.`);
   }
   let config = link.config;
+  let compare = link.compare ?? false;
+  let versus = link.versus;
   if (own.scene !== undefined) {
     const scene = findScene(own.scene);
     if (scene) {
       el.setAttribute("scene", scene.name);
       config = { ...scene.config, ...link.config };
-      if (link.compare === null && scene.compare) link.compare = true;
+      if (link.compare === null && scene.compare) compare = true;
+      versus = versus ?? sceneVersus(scene);
     } else {
       warnings.push(`unknown scene "${shorten(own.scene)}" in the link (known: ${SCENES.map((s) => s.name).join(", ")}); it was ignored.`);
     }
   }
-  if (link.compare) el.setAttribute("compare", link.versus ? encodeVersus(link.versus) : "1");
   if (link.budget !== null) el.setBudget(link.budget);
   if (link.workers !== null) warnings.push(`workers=${link.workers} in the link is not used here: the embedded playground trains on the page's thread; it was ignored.`);
-  el.configOverride = config;
+  // The main page's layout keys: the embedded element has no such parts.
+  for (const key of /** @type {const} */ (["axes", "hide", "views"])) {
+    if (link[key] !== null) warnings.push(`${key} in the link is not used here: the embedded playground shows one plot; it was ignored.`);
+  }
+  el.configOverride = { config, compare, versus };
   el.showWarnings(warnings);
 
   el.addEventListener("bp-state", (e) => {
