@@ -12,7 +12,7 @@ import { encodeVersus, parseVersus } from "./compare.js";
 /**
  * @typedef {import("./registry.js").Registry} Registry
  * @typedef {import("./compare.js").Versus} Versus
- * @typedef {{ ok: true, value: any } | { ok: false, message: string }} Parsed
+ * @typedef {{ ok: true, value: any, warning?: string } | { ok: false, message: string }} Parsed
  */
 
 /** The registry the settings are checked against (set once the core is loaded). */
@@ -105,7 +105,8 @@ function fail(message) {
 }
 
 /**
- * A comma-separated list of names from `known`, duplicates dropped.
+ * A comma-separated list of names from `known`, duplicates dropped; unknown names are left
+ * out and named in `warning`.
  * @param {string} key @param {string} raw @param {string[]} known @param {string} what
  * @returns {Parsed}
  */
@@ -113,8 +114,10 @@ function readList(key, raw, known, what) {
   if (raw === "none") return { ok: true, value: [] };
   const names = raw.split(",").map((s) => s.trim()).filter(Boolean);
   const unknown = names.filter((n) => !known.includes(n));
-  if (unknown.length > 0) return fail(`${unknown.map((n) => `"${shorten(n)}"`).join(", ")} names no ${what} (known: ${known.join(", ")})`);
-  return { ok: true, value: known.filter((n) => names.includes(n)) };
+  const value = known.filter((n) => names.includes(n));
+  if (unknown.length === 0) return { ok: true, value };
+  const warning = `${key}=${shorten(unknown.join(","))} in the link names no ${what} (known: ${known.join(", ")}); it was ignored.`;
+  return { ok: true, value, warning };
 }
 
 /**
@@ -302,7 +305,8 @@ export function decodeHash(hash, sceneNames = []) {
     if (page) {
       const parsed = page.read(raw, { sceneNames });
       if (parsed.ok) /** @type {any} */ (link)[key === "vs" ? "versus" : key] = parsed.value;
-      else link.warnings.push(`${key}=${shorten(raw)} in the link was ignored: ${parsed.message}.`);
+      if (parsed.ok && parsed.warning) link.warnings.push(parsed.warning);
+      else if (!parsed.ok) link.warnings.push(`${key}=${shorten(raw)} in the link was ignored: ${parsed.message}.`);
       continue;
     }
     const renamed = reg.renamed.get(key);
