@@ -44,12 +44,24 @@ const NEAR = "200px";
 let corePromise = null;
 
 /**
+ * The shared palette (www/palette.css: every colour token, light and dark), adopted by every
+ * instance's shadow root; filled once fetched.
+ */
+const paletteSheet = new CSSStyleSheet();
+const palettePromise = fetch(new URL("./palette.css", import.meta.url))
+  .then((response) => {
+    if (!response.ok) throw new Error(`www/palette.css: HTTP ${response.status}`);
+    return response.text();
+  })
+  .then((text) => paletteSheet.replace(text));
+
+/**
  * Loads the wasm module once for every instance on the page, and the core's registry.
  * @returns {Promise<import("./registry.js").Registry>}
  */
 export function loadCore() {
   if (!corePromise) {
-    corePromise = loadWasmCore().then(() => {
+    corePromise = Promise.all([loadWasmCore(), palettePromise]).then(() => {
       const registry = readRegistry(glue);
       setRegistry(registry);
       return registry;
@@ -84,29 +96,19 @@ const STYLE = `
   contain: layout;
   --bp-font: ui-sans-serif, system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif;
   --bp-radius: 10px;
-  --bp-bg: #ffffff;
-  --bp-text: #1b2130;
-  --bp-muted: #5d6678;
-  --bp-border: #dde1e8;
-  --bp-accent: #2563eb;
-  --bp-accent-text: #ffffff;
-  --bp-focus: #2563eb;
-  --bp-error: #b42318;
-  --bp-error-bg: #fef3f2;
-  --bp-warn: #8a5a00;
-  --bp-warn-bg: #fffaeb;
+  /* The public colour properties (README.md, Embedding), on the shared palette's tokens. */
+  --bp-bg: var(--panel);
+  --bp-text: var(--text);
+  --bp-muted: var(--muted);
+  --bp-border: var(--border);
+  --bp-accent: var(--accent);
+  --bp-accent-text: var(--accent-text);
+  --bp-focus: var(--focus);
+  --bp-error: var(--error);
+  --bp-error-bg: var(--error-bg);
+  --bp-warn: var(--warn);
+  --bp-warn-bg: var(--warn-bg);
   --bp-aspect: 1.4;
-  --c-text: #1b2130; --c-muted: #5d6678; --c-border: #c9ced8; --c-grid: #eceef2; --c-panel: #ffffff;
-  --c-particle: #ea580c; --c-sample: rgba(234, 88, 12, 0.42); --c-traj: #7c3aed; --c-truth: #1b2130;
-  --c-model: #ea580c; --c-elbo: #ea580c; --c-iw: #7c3aed; --c-loss: #2563eb; --c-contour: #1e3a8a;
-  --c-ramp-0: #ffffff; --c-ramp-1: #e3edfb; --c-ramp-2: #b5cdf3; --c-ramp-3: #6f9ae3; --c-ramp-4: #2f5bb8;
-  --c-source: rgba(13, 148, 136, 0.55); --c-compare: #7c3aed; --c-oracle: #059669; --c-corrector: #0f766e;
-  --c-heat: #2f5bb8;
-  color-scheme: light;
-}
-${darkBlock(":host([theme=dark])")}
-@media (prefers-color-scheme: dark) {
-  ${darkBlock(":host(:not([theme=light]))")}
 }
 :host([hidden]) { display: none; }
 :host(:focus-visible) { outline: 2px solid var(--bp-focus); outline-offset: 2px; border-radius: var(--bp-radius); }
@@ -156,20 +158,6 @@ label.speed input { width: 90px; }
 .sr-only { position: absolute; width: 1px; height: 1px; margin: -1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
 `;
 
-function darkBlock(selector) {
-  return `${selector} {
-  --bp-bg: #161a23; --bp-text: #e6e9ef; --bp-muted: #9aa3b5; --bp-border: #2a303d; --bp-accent: #4f7dff;
-  --bp-focus: #7aa2ff; --bp-error: #ff8a80; --bp-error-bg: #3a1517; --bp-warn: #f5c65b; --bp-warn-bg: #33290f;
-  --c-text: #e6e9ef; --c-muted: #9aa3b5; --c-border: #3a4150; --c-grid: #232835; --c-panel: #161a23;
-  --c-particle: #ffa45c; --c-sample: rgba(255, 164, 92, 0.3); --c-traj: #c4a5ff; --c-truth: #e6e9ef;
-  --c-model: #ff9a4d; --c-elbo: #ff9a4d; --c-iw: #c4a5ff; --c-loss: #7aa2ff; --c-contour: #a9c1ff;
-  --c-ramp-0: #161a23; --c-ramp-1: #1b2740; --c-ramp-2: #22396a; --c-ramp-3: #2f5bb8; --c-ramp-4: #6f9ae3;
-  --c-source: rgba(45, 212, 191, 0.5); --c-compare: #c4a5ff; --c-oracle: #34d399; --c-corrector: #2dd4bf;
-  --c-heat: #6f9ae3;
-  color-scheme: dark;
-}`;
-}
-
 const TEMPLATE = `
 <div class="frame" part="frame">
   <p class="title" part="title" hidden></p>
@@ -205,6 +193,7 @@ export class BoltzmannPlayground extends HTMLElement {
     super();
     const root = this.attachShadow({ mode: "open" });
     root.innerHTML = `<style>${STYLE}</style>${TEMPLATE}`;
+    root.adoptedStyleSheets = [paletteSheet];
     const q = (sel) => root.querySelector(sel);
     this.ui = {
       frame: q(".frame"),

@@ -486,3 +486,34 @@ test("the core build: relaxed SIMD only where the engine validates it; bad reque
   assert.match(coreUrl("relaxed-simd").pathname, /\/pkg\/relaxed-simd\/boltzmann_playground_bg\.wasm$/);
   assert.match(coreUrl("simd128").pathname, /\/pkg\/boltzmann_playground_bg\.wasm$/);
 });
+
+test("one palette: no file of the site but www/palette.css defines a colour; each token is defined once", async () => {
+  const { readFile, readdir } = await import("node:fs/promises");
+  const { join, relative } = await import("node:path");
+  const root = join(import.meta.dirname, "..", "..");
+  const files = ["index.html", "embed.html"];
+  const walk = async (dir) => {
+    for (const entry of await readdir(join(root, dir), { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else if (/\.(css|js|html)$/.test(entry.name)) files.push(path);
+    }
+  };
+  await walk("www");
+  // Hex colours, rgb()/hsl() with literal numbers, and colour names as CSS values. (The example
+  // blog post, embed-example.html, stands for another site and keeps its own colours.)
+  const literal = /#[0-9a-fA-F]{3,8}\b|\b(?:rgba?|hsla?)\(\s*[\d.]|:\s*(?:white|black|red|green|blue|gr[ae]y|orange|purple|yellow|silver)\s*[;!}]/;
+  const offenders = [];
+  for (const file of files) {
+    if (file === join("www", "palette.css")) continue;
+    const lines = (await readFile(join(root, file), "utf8")).split("\n");
+    lines.forEach((line, k) => {
+      if (literal.test(line)) offenders.push(`${relative(root, join(root, file))}:${k + 1}: ${line.trim()}`);
+    });
+  }
+  assert.deepEqual(offenders, []);
+  const palette = await readFile(join(root, "www", "palette.css"), "utf8");
+  const tokens = [...palette.matchAll(/^\s*(--[\w-]+)\s*:/gm)].map((m) => m[1]);
+  assert.equal(new Set(tokens).size, tokens.length, `a token defined twice: ${tokens.join(" ")}`);
+  for (const name of ["text", "particle", "loss", "ramp-0", "ramp-4", "compare", "res-pos"]) assert.ok(tokens.includes(`--c-${name}`), name);
+});
