@@ -31,8 +31,12 @@ import { PageRolloutWorkers } from "./workers.js";
 
 const $ = (id) => document.getElementById(id);
 
-/** Settings edited through a plain input or select carrying `data-setting`. */
-const SETTING_INPUTS = [...document.querySelectorAll("[data-setting]")];
+/**
+ * Settings edited through a plain input or select carrying `data-setting`: those laid out in
+ * index.html, then one made for each further setting of the core (addSettingControls).
+ * @type {(HTMLInputElement | HTMLSelectElement)[]}
+ */
+let SETTING_INPUTS = [...document.querySelectorAll("[data-setting]")];
 
 /** @type {import("./registry.js").Registry} */
 let registry;
@@ -169,6 +173,7 @@ async function main() {
     },
     onPlaying: () => updateTransport(),
   });
+  addSettingControls();
   fillSelects();
   wireControls();
   watchTheme(() => {
@@ -548,6 +553,54 @@ function writeHash() {
 
 // ---------------------------------------------------------------------------------------------
 // Controls
+
+/**
+ * A control for each setting of the core that index.html does not lay out, under "More",
+ * labelled by the core: a setting added to the core needs no change to the page.
+ */
+function addSettingControls() {
+  const grid = document.querySelector("#settings details.more .field-grid");
+  const laidOut = new Set([...SETTING_INPUTS.map((i) => i.dataset.setting), "energy"]);
+  for (const s of registry.settings) {
+    if (laidOut.has(s.key)) continue;
+    const field = document.createElement("div");
+    field.className = s.kind === "bool" ? "field check" : "field";
+    const label = document.createElement("label");
+    label.htmlFor = s.key;
+    label.textContent = s.label;
+    if (s.help) label.title = s.help;
+    let input;
+    if (s.kind === "enum") {
+      input = document.createElement("select");
+    } else {
+      input = document.createElement("input");
+      input.type = s.kind === "bool" ? "checkbox" : s.kind === "text" ? "text" : "number";
+      if (s.kind === "int" || s.kind === "number") {
+        input.step = s.kind === "int" ? "1" : "any";
+        input.inputMode = s.kind === "int" ? "numeric" : "decimal";
+        if (s.min !== undefined && s.min !== null) input.min = String(s.min);
+        if (s.max !== undefined && s.max !== null) input.max = String(s.max);
+      }
+      if (s.kind === "text") {
+        input.spellcheck = false;
+        input.autocomplete = "off";
+      }
+    }
+    input.id = s.key;
+    input.dataset.setting = s.key;
+    if (s.help) input.title = s.help;
+    input.setAttribute("aria-describedby", `${s.key}-error`);
+    const error = document.createElement("p");
+    error.id = `${s.key}-error`;
+    error.className = "field-error";
+    error.setAttribute("role", "alert");
+    error.hidden = true;
+    if (s.kind === "bool") field.append(input, label, error);
+    else field.append(label, input, error);
+    grid.append(field);
+  }
+  SETTING_INPUTS = [...document.querySelectorAll("[data-setting]")];
+}
 
 function fillSelects() {
   const energy = $("energy");

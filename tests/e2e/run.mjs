@@ -25,6 +25,7 @@ import { embedChecks } from "./embed.mjs";
 import { gfnChecks } from "./gfn.mjs";
 import { pageWorkerChecks } from "./pageworkers.mjs";
 import { parityChecks } from "./parity.mjs";
+import { registryChecks } from "./registry.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const distDir = resolve(process.env.DIST || join(here, "..", "..", "dist"));
@@ -838,6 +839,7 @@ async function main() {
     }
 
     if (!only || only === "parity") await parityChecks({ browser, base, check, assert, waitFor, openPage, watch });
+    if (!only || only === "registry") await registryChecks({ browser, base, check, assert, openPage });
     if (!only || only === "workers") await pageWorkerChecks({ browser, base, check, assert, waitFor, sleep, openPage });
     if (!only || only === "embed") await embedChecks({ browser, base, artifacts, check, assert, waitFor, sleep, watch, openPage });
     if (!only || only === "gfn") await gfnChecks({ browser, base, artifacts, check, assert, waitFor, sleep, watch, openPage });
