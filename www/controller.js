@@ -36,7 +36,7 @@ export const SAMPLER_KEEPS = ["preset", "seed"];
  * @typedef {Record<string, unknown>} Config
  * @typedef {{ attach?: (pg: Playground) => void, train?: (pg: Playground, ms: number) => number }} Trainer
  *   who trains the main run (the page shares its rollouts with Web Workers, www/workers.js)
- * @typedef {{ ok: true } | { ok: false, message: string }} Result
+ * @typedef {{ ok: boolean, message?: string }} Result
  */
 
 /**
@@ -75,7 +75,7 @@ export function messageOf(/** @type {unknown} */ err) {
   }
 }
 
-/** @param {Config} config @returns {{ ok: true, playground: Playground } | { ok: false, message: string }} */
+/** @param {Config} config @returns {{ ok: boolean, playground?: Playground, message?: string }} */
 function tryCreate(config) {
   try {
     return { ok: true, playground: new Playground(config) };
@@ -84,7 +84,7 @@ function tryCreate(config) {
   }
 }
 
-/** @param {Config} config @param {unknown} saved */
+/** @param {Config} config @param {unknown} saved @returns {{ ok: boolean, playground?: Playground, message?: string }} */
 function tryRestore(config, saved) {
   try {
     return { ok: true, playground: Playground.restore(config, saved) };
@@ -174,11 +174,12 @@ export class RunController {
    * get a second try.
    * @param {Config} config
    * @param {{ compare?: boolean, versus?: Versus | null }} [options]
-   * @returns {{ ok: true, warnings: string[], rejected: string[] } | { ok: false, message: string, warnings: string[] }}
+   * @returns {{ ok: boolean, warnings: string[], rejected?: string[], message?: string }}
    */
   openLink(config, options = {}) {
     const first = this.open(config, options);
     if (first.ok) return { ok: true, warnings: [], rejected: [] };
+    /** @type {Config} */
     let accepted = {};
     let pending = Object.keys(config);
     const reasons = new Map();
@@ -220,7 +221,7 @@ export class RunController {
    * Applies changed settings by the rules at the top of this file. On failure the running
    * run goes on and `message` names what the core rejected.
    * @param {Config} changes
-   * @returns {{ ok: true, kept: boolean, rebuilt: boolean, announcement: string } | { ok: false, message: string }}
+   * @returns {{ ok: boolean, kept?: boolean, rebuilt?: boolean, announcement?: string, message?: string }}
    */
   change(changes) {
     if (!this.pg) return { ok: false, message: "no run to change yet" };

@@ -1,3 +1,4 @@
+// @ts-check
 // <boltzmann-playground>: the playground as one custom element for blogs and lecture notes.
 //
 //   <script type="module" src="https://your.host/playground/www/element.js"></script>
@@ -477,7 +478,7 @@ export class BoltzmannPlayground extends HTMLElement {
    * Applies a partial state {config keys…, budget?, compare?, playing?}: the settings by the
    * controller's rules (as the page's controls), speed and playing keep the progress. Values
    * the core rejects leave the current run going and come back as {ok: false, message}.
-   * @returns {Promise<{ ok: true, rebuilt: boolean } | { ok: false, message: string }>}
+   * @returns {Promise<{ ok: boolean, rebuilt?: boolean, message?: string }>}
    */
   async setState(partial) {
     if (partial === null || typeof partial !== "object" || Array.isArray(partial)) {
@@ -718,7 +719,7 @@ export class BoltzmannPlayground extends HTMLElement {
    * A run attribute or setting that could not be applied: named in the element, and the
    * previous run, if any, keeps going.
    * @param {string} message
-   * @returns {{ ok: false, message: string }}
+   * @returns {{ ok: boolean, message: string }}
    */
   reject(message) {
     this.showError(this.pg ? `${message}. The previous run keeps going.` : message);

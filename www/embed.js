@@ -1,3 +1,4 @@
+// @ts-check
 // The iframe page (embed.html): one <boltzmann-playground> configured by the URL hash and
 // driven by its host with postMessage, for hosts that allow iframes but no scripts.
 //
@@ -96,12 +97,12 @@ async function main() {
   el.configOverride = { config, compare, versus };
   el.showWarnings(warnings);
 
-  el.addEventListener("bp-state", (e) => {
+  el.addEventListener("bp-state", (/** @type {CustomEvent} */ e) => {
     writeHash(e.detail);
     post({ type: "state", state: e.detail });
   });
-  el.addEventListener("bp-metrics", (e) => queueMetrics(e.detail));
-  el.addEventListener("bp-error", (e) => post({ type: "error", message: e.detail.message }));
+  el.addEventListener("bp-metrics", (/** @type {CustomEvent} */ e) => queueMetrics(e.detail));
+  el.addEventListener("bp-error", (/** @type {CustomEvent} */ e) => post({ type: "error", message: e.detail.message }));
   window.addEventListener("message", onMessage);
   // A host that changes the iframe's src hash gets the run the new hash describes (the page's
   // own updates use replaceState, which fires no hashchange).

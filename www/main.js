@@ -1,3 +1,4 @@
+// @ts-check
 // The page: loads the wasm core, lays out the run of www/controller.js (which owns the
 // `Playground`, trains it and applies changes), wires the controls and the URL hash (the
 // state store, www/state.js), and hands each view the data it draws.
@@ -29,14 +30,15 @@ import { MixtureEditor } from "./mixture.js";
 import { comparisonName, sceneVersus } from "./compare.js";
 import { PageRolloutWorkers } from "./workers.js";
 
-const $ = (id) => document.getElementById(id);
+/** An element of index.html by id (its kind is index.html's: an input, a select, a canvas…). */
+const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
 
 /**
  * Settings edited through a plain input or select carrying `data-setting`: those laid out in
  * index.html, then one made for each further setting of the core (addSettingControls).
  * @type {(HTMLInputElement | HTMLSelectElement)[]}
  */
-let SETTING_INPUTS = [...document.querySelectorAll("[data-setting]")];
+let SETTING_INPUTS = [.../** @type {NodeListOf<HTMLInputElement | HTMLSelectElement>} */ (document.querySelectorAll("[data-setting]"))];
 
 /** @type {import("./registry.js").Registry} */
 let registry;
@@ -189,7 +191,7 @@ async function main() {
   updateTransport();
   window.addEventListener("hashchange", () => loadFromHash());
   // A handle for the browser console and the end-to-end test: the running core and the state.
-  window.boltzmannPlayground = {
+  /** @type {any} */ (window).boltzmannPlayground = {
     get playground() {
       return playground;
     },
@@ -309,11 +311,11 @@ function showForRun() {
     stage: view.staged,
     ...gfnFlags(),
   };
-  for (const el of document.querySelectorAll("[data-show]")) el.hidden = !flags[el.dataset.show];
-  for (const input of SETTING_INPUTS) input.closest(".field").hidden = !registry.reads(sampler, input.dataset.setting);
+  for (const el of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll("[data-show]"))) el.hidden = !flags[el.dataset.show];
+  for (const input of SETTING_INPUTS) /** @type {HTMLElement} */ (input.closest(".field")).hidden = !registry.reads(sampler, input.dataset.setting);
   // A group of settings none of which the sampler reads goes with them.
-  for (const group of document.querySelectorAll("#settings fieldset, #settings .field-grid, #settings details")) {
-    const fields = [...group.querySelectorAll(".field")];
+  for (const group of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll("#settings fieldset, #settings .field-grid, #settings details"))) {
+    const fields = [.../** @type {NodeListOf<HTMLElement>} */ (group.querySelectorAll(".field"))];
     if (fields.length > 0 && !group.hasAttribute("data-hideable")) group.hidden = fields.every((f) => f.hidden);
   }
   $("hist-card").hidden = view.dim !== 1;
@@ -435,7 +437,7 @@ function updateScene() {
 
 /** Hides the regions the link's `hide` flag names (classroom use). */
 function applyHide() {
-  for (const el of document.querySelectorAll("[data-hideable]")) el.hidden = state.hide.includes(el.dataset.hideable);
+  for (const el of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll("[data-hideable]"))) el.hidden = state.hide.includes(el.dataset.hideable);
   document.documentElement.dataset.hide = state.hide.join(",");
 }
 
@@ -599,7 +601,7 @@ function addSettingControls() {
     else field.append(label, input, error);
     grid.append(field);
   }
-  SETTING_INPUTS = [...document.querySelectorAll("[data-setting]")];
+  SETTING_INPUTS = [.../** @type {NodeListOf<HTMLInputElement | HTMLSelectElement>} */ (document.querySelectorAll("[data-setting]"))];
 }
 
 function fillSelects() {
@@ -614,7 +616,7 @@ function fillSelects() {
     $("compare-with").append(new Option(s.label, s.name));
   }
   // Every other choice of a setting is the core's list of its values.
-  for (const select of document.querySelectorAll("select[data-setting]")) {
+  for (const select of /** @type {NodeListOf<HTMLSelectElement>} */ (document.querySelectorAll("select[data-setting]"))) {
     const key = select.dataset.setting;
     if (key === "sampler") continue;
     for (const value of registry.setting(key)?.values ?? []) select.append(new Option(PRESET_NOTES[value] ?? value, value));
@@ -989,10 +991,10 @@ function render(now) {
       ...gfnFieldFrame(pg),
     });
     // Marginals are a few dozen bins: copies are cheap and stay valid across the next calls.
-    for (const [surface, axis] of [
+    for (const [surface, axis] of /** @type {[Surface, 0 | 1][]} */ ([
       [surfaces.margX, 0],
       [surfaces.margY, 1],
-    ]) {
+    ])) {
       const model = pg.marginal_model(axis).slice();
       const truth = pg.marginal_truth(axis).slice();
       drawMarginal(surface, theme, { axis, model, truth });
@@ -1099,10 +1101,10 @@ function refreshCompare() {
 /** Both runs' comparison value against energy evaluations and against training time. */
 function drawComparison() {
   const empty = view.dim === 2 && view.compareMetrics && view.compareMetrics.true_mode_masses.length === 0 ? "this target has no modes to compare" : undefined;
-  for (const [surface, axis] of [
+  for (const [surface, axis] of /** @type {[Surface, "evals" | "seconds"][]} */ ([
     [surfaces.compareEvals, "evals"],
     [surfaces.compareTime, "seconds"],
-  ]) {
+  ])) {
     drawLineChart(surface, theme, {
       series: [
         { xs: ctrl.tracks.main[axis], ys: ctrl.tracks.main.values, colour: theme.model },
@@ -1323,7 +1325,7 @@ function gfnFieldFrame(pg) {
 }
 
 /** The view toggles' checkboxes: `data-view` names the layer (state.views, in the link). */
-const VIEW_TOGGLES = [...document.querySelectorAll("input[data-view]")];
+const VIEW_TOGGLES = [.../** @type {NodeListOf<HTMLInputElement>} */ (document.querySelectorAll("input[data-view]"))];
 
 /** Puts `state.views` into the view toggles. */
 function applyViews() {
@@ -1364,7 +1366,7 @@ function wireGfnViews() {
 function applyAxes() {
   const select = $("axes");
   // The core knows which pairs a target can show (their truth is the first pair's).
-  const pairs = typeof playground.projections === "function" ? playground.projections() : interimProjections(state.config.energy, playground.target_dim());
+  const pairs = typeof /** @type {any} */ (playground).projections === "function" ? /** @type {any} */ (playground).projections() : interimProjections(state.config.energy, playground.target_dim());
   select.replaceChildren(...pairs.map(([i, j]) => new Option(`(x${i}, x${j})`, `${i},${j}`)));
   clearFieldError($("axes-error"), select);
   if (state.axes) {

@@ -12,7 +12,8 @@ import { encodeVersus, parseVersus } from "./compare.js";
 /**
  * @typedef {import("./registry.js").Registry} Registry
  * @typedef {import("./compare.js").Versus} Versus
- * @typedef {{ ok: true, value: any, warning?: string } | { ok: false, message: string }} Parsed
+ * @typedef {{ ok: boolean, value?: any, warning?: string, message?: string }} Parsed
+ *   a checked value (`ok`), or why it was refused (`message`)
  */
 
 /** The registry the settings are checked against (set once the core is loaded). */
@@ -99,7 +100,7 @@ export function createState() {
  *             write: (state: PageState) => string | null }} PageKey
  */
 
-/** @param {string} message @returns {{ ok: false, message: string }} */
+/** @param {string} message @returns {Parsed} */
 function fail(message) {
   return { ok: false, message };
 }
