@@ -173,4 +173,49 @@ export async function parityChecks({ browser, base, check, assert, waitFor, open
     return `iteration ${m.iteration}, loss ${m.loss}, log Ẑ ${m.log_z_elbo}, log Ẑ_RW ${m.log_z_iw} in all three`;
   });
   await context.close();
+
+  await check("palette: the page and the custom element resolve every colour token alike, light and dark", async () => {
+    const lines = [];
+    for (const scheme of ["light", "dark"]) {
+      const ctx = await browser.newContext({ viewport: { width: 1000, height: 800 }, colorScheme: scheme });
+      /** Every --token of www/palette.css, resolved as a colour under `el`. */
+      const resolve = (el) => {
+        const names = [];
+        for (const sheet of [...document.styleSheets, ...(el.getRootNode().adoptedStyleSheets ?? [])]) {
+          if (sheet.href && !sheet.href.endsWith("palette.css")) continue;
+          for (const rule of sheet.cssRules) {
+            for (const name of rule.style ?? []) if (name.startsWith("--") && !name.includes("shadow") && !names.includes(name)) names.push(name);
+          }
+        }
+        const probe = document.createElement("span");
+        el.append(probe);
+        const out = {};
+        for (const name of names) {
+          probe.style.color = `var(${name})`;
+          out[name] = getComputedStyle(probe).color;
+        }
+        probe.remove();
+        return out;
+      };
+      const page = await openPage(ctx, `${base}#seed=1`, `palette-page-${scheme}`);
+      const onPage = await page.evaluate(`(${resolve})(document.body)`);
+      await page.close();
+      const host = await ctx.newPage();
+      watch(host, `palette-element-${scheme}`);
+      await host.goto(`${base}embed-example.html`, { waitUntil: "load" });
+      // The element's tokens come from the palette its shadow root adopts once the core loads.
+      const inElement = await host.evaluate(`(async () => {
+        const el = document.getElementById("first");
+        await el.start();
+        return (${resolve})(el.shadowRoot.querySelector(".frame"));
+      })()`);
+      await ctx.close();
+      const names = Object.keys(onPage);
+      assert(names.length >= 40, `${names.length} tokens on the page`);
+      const differ = names.filter((n) => onPage[n] !== inElement[n]);
+      assert(differ.length === 0, `${scheme}: ${differ.map((n) => `${n} ${onPage[n]} vs ${inElement[n]}`).join("; ")}`);
+      lines.push(`${scheme}: ${names.length} tokens equal (--c-particle ${onPage["--c-particle"]})`);
+    }
+    return lines.join("; ");
+  });
 }
