@@ -10,11 +10,14 @@
 // "dark"), compare (a second run beside it on the same settings and seed: "1" for the
 // scene's or Adjoint Sampling, a sampler's name, or JSON {"sampler": …, …settings} as a
 // link's `vs`; www/compare.js).
-// Every instance owns one `Playground`; all share one wasm module. An instance shows a poster
-// (what it will run and a Start button) until it comes near the viewport or is clicked, and
-// pauses while it is scrolled out of view or the tab is hidden, resuming when it comes back.
-// Colours and sizes are CSS custom properties on the element (documented in README.md's
-// Embedding section); any page rule on `boltzmann-playground` overrides them.
+// Every instance lays out one run controller (www/controller.js, the page's too), which owns
+// its `Playground`; all share one wasm module. A changed run attribute applies as the page's
+// control for it does. An instance shows a poster (what it will run and a Start button) until
+// it comes near the viewport or is clicked, and pauses while it is scrolled out of view or the
+// tab is hidden, resuming when it comes back.
+// Colours are www/palette.css's tokens, adopted into the shadow root; they and the sizes are
+// CSS custom properties on the element (documented in README.md's Embedding section), and
+// any page rule on `boltzmann-playground` overrides them.
 
 import * as glue from "../pkg/boltzmann_playground.js";
 import { loadCore as loadWasmCore } from "./core.js";
