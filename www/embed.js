@@ -7,6 +7,8 @@
 // Page → host: {type: "ready", state} | {type: "height", height} | {type: "state", state}
 //              | {type: "metrics", metrics} (at most once a second) | {type: "error", message}
 //              | {type: "status", state, ignored} (the answer to "status")
+// set-state applies its settings by the run controller's rules, as the main page's controls do
+// (www/controller.js: which keep the progress, what a preset or sampler change keeps).
 // A message of any other shape is ignored and counted: the count is in the reply to "status"
 // and in <html data-ignored-messages>. Only messages from the parent window are read.
 
