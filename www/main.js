@@ -602,6 +602,11 @@ function addSettingControls() {
     grid.append(field);
   }
   SETTING_INPUTS = [.../** @type {NodeListOf<HTMLInputElement | HTMLSelectElement>} */ (document.querySelectorAll("[data-setting]"))];
+  // The core's help for a setting is the tooltip of a laid-out control that has none.
+  for (const input of SETTING_INPUTS) {
+    const help = registry.setting(input.dataset.setting)?.help;
+    if (help && !input.title) input.title = help;
+  }
 }
 
 function fillSelects() {

@@ -41,5 +41,21 @@ export async function registryChecks({ browser, base, check, assert, openPage })
     await page.close();
     return lines.join(", ");
   });
+
+  await check("view toggles: which views are on is in the link and comes back from it", async () => {
+    const page = await openPage(context, `${base}#sampler=tb&energy=gmm25&preset=browser&seed=1&local_search=true&views=buffer-d`, "views");
+    const boxes = () => page.evaluate(() => ["show-residuals", "show-buffer-d", "show-buffer-ls"].map((id) => document.getElementById(id).checked));
+    const first = await boxes();
+    assert(first.join() === "false,true,false", `views=buffer-d shows ${first}`);
+    await page.check("#show-residuals");
+    const hash = await page.evaluate(() => window.location.hash);
+    assert(hash.includes("views=residuals,buffer-d"), `the hash lacks the views: ${hash}`);
+    await page.reload({ waitUntil: "load" });
+    await page.waitForFunction(() => document.documentElement.dataset.ready === "true", null, { timeout: 30000 });
+    const back = await boxes();
+    await page.close();
+    assert(back.join() === "true,true,false", `after reload ${back}`);
+    return hash.slice(hash.indexOf("views="));
+  });
   await context.close();
 }
