@@ -1,5 +1,5 @@
 //! Test builds only: a global allocator that counts allocations per thread, so tests can
-//! check that the rollout and training loops reuse their buffers (issue 5).
+//! check that the rollout and training loops reuse their buffers (docs/performance.md).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;

@@ -1,4 +1,4 @@
-//! The compute benchmark of issue 5: one Adjoint Sampling outer iteration of the seed's
+//! The compute benchmark (docs/performance.md): one Adjoint Sampling outer iteration of the seed's
 //! (or the browser's) size, the workload of shared/bench/torch_reference.py, run through
 //! the sampler's own code paths and reported with that script's JSON field names.
 //!
@@ -159,7 +159,7 @@ impl BenchSampler {
         let map = Affine::whitening(&truth.mean, &truth.cov);
         let energy: Arc<dyn Energy> = Arc::new(Pulled::new(target.energy.clone(), map));
         let out_dim = energy.dim();
-        let sampler = AsbsSampler::new(&config, energy, false)?;
+        let sampler = AsbsSampler::new(&config.settings(), energy, false)?;
         Ok(BenchSampler {
             in_dim: sampler.network().input_dim(),
             params: sampler.network().n_params(),

@@ -15,6 +15,7 @@ pub mod run;
 pub mod sampler;
 pub mod sde;
 pub mod shared_rollout;
+pub mod state;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

@@ -9,8 +9,8 @@ use crate::metrics::marginals::{axis_histogram, axis_moments, histogram_tv};
 use crate::metrics::modes::{mode_coverage, mode_masses};
 use crate::metrics::wasserstein::{w1_1d, w2};
 use crate::rng::Rng;
-use crate::sampler::state::StateMap;
-use crate::sampler::{self, Rollout, Sampler, Work};
+use crate::sampler::{Rollout, Sampler, Work};
+use crate::state::StateMap;
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -27,7 +27,7 @@ pub struct IterationMetrics {
     pub x_std: f64,
     pub mode_masses: Vec<f64>,
     pub mode_coverage: f64,
-    /// 1-D only (methods.md §7, DDPM): W1 and W2 to the truth, each sample matched to the
+    /// 1-D only (docs/methods.md §7, DDPM): W1 and W2 to the truth, each sample matched to the
     /// truth's quantile at its rank (see [`quantile_distances`]), and the histogram total
     /// variation over the display window's bins.
     pub w1: Option<f64>,
@@ -43,7 +43,7 @@ const REFERENCE_1D: usize = 20_000;
 /// W1 and W2 between the samples `x` and the distribution whose sorted sample is
 /// `reference`: the i-th smallest of n samples is matched to the reference's quantile at
 /// (i + ½)/n. With a large reference this is the 1-D optimal coupling of the empirical
-/// measure with the truth (sorted matching, methods.md §7) for any n, so the page's live
+/// measure with the truth (sorted matching, docs/methods.md §7) for any n, so the page's live
 /// rollout and an evaluation of another size are judged alike.
 pub fn quantile_distances(x: &[f64], reference: &[f64]) -> (f64, f64) {
     let n = x.len();
@@ -83,7 +83,7 @@ pub struct MarginalReport {
     pub true_x_std: f64,
 }
 
-/// The command line's final JSON line (product.md, Command line).
+/// The command line's final JSON line (docs/product.md, Command line).
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
     pub sampler: String,
@@ -100,7 +100,7 @@ pub struct Report {
     pub log_z_iw: Option<f64>,
     pub ess: Option<f64>,
     /// 1-D only: exact W1 from sorted samples, and the histogram total variation over the
-    /// display window's 100 bins against the true density (methods.md §7, DDPM).
+    /// display window's 100 bins against the true density (docs/methods.md §7, DDPM).
     pub w1: Option<f64>,
     pub tv: Option<f64>,
     /// Exact-OT W2 between `w2_points` model and ground-truth samples.
@@ -114,7 +114,7 @@ pub struct Report {
     pub marginal: MarginalReport,
     /// Samples behind the sample statistics.
     pub samples: usize,
-    /// Trajectories behind log Ẑ and ESS (methods.md §7: K = 2000).
+    /// Trajectories behind log Ẑ and ESS (docs/methods.md §7: K = 2000).
     pub log_z_paths: usize,
 }
 
@@ -125,8 +125,11 @@ pub struct Run {
     /// Sampler coordinates → original coordinates.
     pub map: Affine,
     sampler: Box<dyn Sampler>,
-    /// The state after the last completed iteration, restored on divergence.
-    last_good: Box<dyn Sampler>,
+    /// The sampler's saved state after its last completed iteration ([`Sampler::save_state`]):
+    /// what a divergence rolls back to and what [`Run::save_state`] exports.
+    last_good: StateMap,
+    /// The target's energy in the sampler's coordinates, to rebuild the sampler from.
+    sampler_energy: Arc<dyn Energy>,
     pub history: History,
     latest: Option<IterationMetrics>,
     eval_rng: Rng,
@@ -159,7 +162,7 @@ impl Run {
         } else {
             (Affine::identity(d), target.energy.clone())
         };
-        let sampler = sampler::build(&config, energy)?;
+        let sampler = config.build_sampler(energy.clone())?;
         // Its own stream, so that the evaluation draws stay those of earlier builds.
         let mut reference_rng = Rng::new(config.seed ^ 0x0E7E_2E4C);
         let reference_1d = (d == 1).then(|| {
@@ -171,7 +174,8 @@ impl Run {
         });
         Ok(Run {
             display_axes: (0..target.display_dim()).collect(),
-            last_good: sampler.snapshot(),
+            last_good: sampler.save_state(),
+            sampler_energy: energy,
             sampler,
             eval_rng: Rng::new(config.seed ^ 0x5EED_E7A1),
             reference_1d,
@@ -269,7 +273,7 @@ impl Run {
     /// n draws from the source μ of AS/ASBS, in original coordinates (points at the origin
     /// of the sampler's coordinates for the point source); empty for other samplers.
     pub fn source_samples(&mut self, n: usize) -> Vec<f32> {
-        if !matches!(self.config.sampler.as_str(), "adjoint" | "asbs") {
+        if !self.config.sampler_info().capabilities.source {
             return Vec::new();
         }
         let Ok(source) = crate::sampler::source::Source::parse(&self.config.source) else {
@@ -304,12 +308,12 @@ impl Run {
             Ok(w) => {
                 if let Work::IterationDone { loss } = w {
                     self.record_iteration(loss);
-                    self.last_good = self.sampler.snapshot();
+                    self.last_good = self.sampler.save_state();
                 }
                 Ok(w)
             }
             Err(msg) => {
-                self.sampler = self.last_good.snapshot();
+                self.sampler = self.rebuilt_sampler(&self.last_good)?;
                 Err(format!(
                     "{msg}. Training stopped and was rolled back to iteration {}.",
                     self.sampler.iteration()
@@ -324,7 +328,7 @@ impl Run {
     /// ([`Run::restore`]).
     pub fn save_state(&self) -> StateMap {
         let mut out = StateMap::new();
-        out.put_map("sampler.", &self.last_good.save_state());
+        out.put_map("sampler.", &self.last_good);
         out.put_u64("eval_rng", &self.eval_rng.state());
         let h = &self.history;
         out.put_f64("history.iteration", &h.iteration);
@@ -340,8 +344,8 @@ impl Run {
     /// names what does not fit (a map saved under other settings).
     pub fn restore(config: Config, state: &StateMap) -> Result<Run, String> {
         let mut run = Run::new(config)?;
-        run.sampler.load_state(&state.sub_map("sampler."))?;
-        run.last_good = run.sampler.snapshot();
+        run.last_good = state.sub_map("sampler.");
+        run.sampler.load_state(&run.last_good)?;
         run.eval_rng = Rng::from_state(&state.u64s("eval_rng")?)?;
         let history = History {
             iteration: state.f64s("history.iteration")?,
@@ -368,6 +372,13 @@ impl Run {
         }
         run.history = history;
         Ok(run)
+    }
+
+    /// A sampler built afresh from the configuration and loaded with `state`.
+    fn rebuilt_sampler(&self, state: &StateMap) -> Result<Box<dyn Sampler>, String> {
+        let mut sampler = self.config.build_sampler(self.sampler_energy.clone())?;
+        sampler.load_state(state)?;
+        Ok(sampler)
     }
 
     /// Runs until `n` more outer iterations have completed.
@@ -487,7 +498,7 @@ impl Run {
     }
 
     /// Final evaluation: `n_samples` fresh samples for the sample statistics, the first
-    /// `log_z_paths` of them for log Ẑ and ESS, and `w2_points` for W2 (product.md).
+    /// `log_z_paths` of them for log Ẑ and ESS, and `w2_points` for W2 (docs/product.md).
     pub fn report(&mut self, n_samples: usize, log_z_paths: usize, w2_points: usize) -> Report {
         let d = self.dim();
         let rollout = self.sampler.draw(n_samples, &mut self.eval_rng);

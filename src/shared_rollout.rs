@@ -1,4 +1,4 @@
-//! A run's training rollouts shared with Web Workers, as the page drives them (issue 5).
+//! A run's training rollouts shared with Web Workers, as the page drives them.
 //!
 //! When a rollout is about to start, its path blocks are split into contiguous shares: the
 //! first stays here (it holds the paths drawn as trajectories) and each other is handed to a
@@ -201,18 +201,17 @@ fn check_range(from: usize, to: usize, blocks: usize) -> Result<(), String> {
 /// What a worker simulates shares of `config`'s rollouts with: a sampler of the same
 /// configuration (network shape, time grid, time features). Its energy is never evaluated.
 pub fn share_simulator(config: &Config) -> Result<AsbsSampler, String> {
-    let learned_corrector = match config.sampler.as_str() {
-        "adjoint" => false,
-        "asbs" => true,
-        other => {
-            return Err(format!(
-                "rollout share: {other} does not share its rollout with workers"
-            ))
-        }
-    };
     config.validate()?;
+    let info = config.sampler_info();
+    if !info.capabilities.shared_rollout {
+        return Err(format!(
+            "rollout share: {} does not share its rollout with workers",
+            info.name
+        ));
+    }
+    let learned_corrector = info.name == crate::sampler::asbs::ASBS.name;
     let target = Target::new(&config.energy, config.temperature)?;
-    AsbsSampler::new(config, target.energy.clone(), learned_corrector)
+    AsbsSampler::new(&config.settings(), target.energy.clone(), learned_corrector)
 }
 
 #[cfg(test)]

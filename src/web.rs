@@ -2,7 +2,7 @@
 //! typed-array views of buffers it owns. Views are valid until the next call into wasm
 //! that may allocate: fetch them anew every frame, never keep them.
 
-use crate::config::{Config, SAMPLERS};
+use crate::config::Config;
 use crate::energy::{EnergySpec, Target, CATALOG};
 use crate::metrics::marginals::axis_histogram;
 use crate::run::{IterationMetrics, Run};
@@ -66,7 +66,7 @@ pub(crate) fn bench_config(config: JsValue) -> Result<crate::bench::BenchConfig,
 pub(crate) const PEAK_GROUPS: u32 = 8;
 pub(crate) const PEAK_ITERS: u32 = 1_000_000;
 
-/// The compute benchmark (issue 5) in this engine: `config` is {preset?, paths?, steps?,
+/// The compute benchmark in this engine: `config` is {preset?, paths?, steps?,
 /// hidden?, layers?, batch?, inner?, epochs?, warmup?, seed?} with the reference script's
 /// meanings; returns its JSON plus `peak_gflops`, the engine's register-resident
 /// multiply-add rate. Blocks the calling thread for the whole run.
@@ -116,34 +116,20 @@ pub fn catalog() -> Result<JsValue, JsError> {
     to_js(&list)
 }
 
-/// The dimensions a sampler accepts, None for any: DDPM is 1-D (methods.md §4); the others
-/// take any d (the page shows a 2-D projection above 2).
-fn sampler_dims(name: &str) -> Option<&'static [usize]> {
-    match name {
-        "ddpm" => Some(&[1]),
-        _ => None,
-    }
-}
-
-/// The samplers the page offers, from the configuration's list: [{name, description, dims}].
+/// The sampler registry, in its order: [{name, label, description, explanation, family,
+/// dims, settings, keeps_progress, labels, capabilities}] (`sampler::registry::SamplerInfo`;
+/// `dims` null: any dimension; `labels` [[key, label], …] where the sampler's meaning of a
+/// setting differs from the schema's label).
 #[wasm_bindgen]
 pub fn samplers() -> Result<JsValue, JsError> {
-    #[derive(Serialize)]
-    struct Entry {
-        name: &'static str,
-        description: &'static str,
-        /// None (null): any dimension.
-        dims: Option<&'static [usize]>,
-    }
-    let list: Vec<Entry> = SAMPLERS
-        .iter()
-        .map(|&(name, description)| Entry {
-            name,
-            description,
-            dims: sampler_dims(name),
-        })
-        .collect();
-    to_js(&list)
+    to_js(&crate::sampler::registry::infos().collect::<Vec<_>>())
+}
+
+/// The settings schema in the link's order: [{key, kind, min?, max?, step?, positive?,
+/// values?, label, help}] (`config::schema`); the sampler key's values are the registry's.
+#[wasm_bindgen]
+pub fn settings() -> Result<JsValue, JsError> {
+    to_js(&crate::config::schema::to_json())
 }
 
 #[derive(Serialize)]
@@ -162,7 +148,7 @@ struct Metrics<'a> {
     x_std: Option<f64>,
     true_x_mean: f64,
     true_x_std: f64,
-    /// 1-D only: W1, W2 and histogram TV to the truth (methods.md §7), else null.
+    /// 1-D only: W1, W2 and histogram TV to the truth (docs/methods.md §7), else null.
     w1: Option<f64>,
     w2: Option<f64>,
     tv: Option<f64>,
@@ -573,7 +559,7 @@ impl Playground {
         out
     }
 
-    /// n draws of the reverse sampler driven by the exact oracle f* (methods.md §4), for
+    /// n draws of the reverse sampler driven by the exact oracle f* (docs/methods.md §4), for
     /// mixture targets under DDPM (a copy); undefined otherwise. Seeded by the run's seed.
     pub fn oracle_samples(&self, n: usize) -> Option<Vec<f32>> {
         let oracle = self.run.sampler().as_ddpm()?.oracle()?;

@@ -1,4 +1,4 @@
-//! The wasm side of simulating a rollout on several Web Workers (issue 5): one coordinator
+//! The wasm side of simulating a rollout on several Web Workers: one coordinator
 //! owns the sampler and trains; each worker advances a share of the path blocks (they have
 //! independent random streams) given a copy of the parameters, the share's X_0 and its
 //! blocks' seeds, all in transferable typed arrays. No SharedArrayBuffer, so a page using

@@ -6,7 +6,7 @@ use boltzmann_playground::config::Config;
 use boltzmann_playground::energy::EnergySpec;
 use boltzmann_playground::rng::Rng;
 use boltzmann_playground::run::Run;
-use boltzmann_playground::sampler::{self, Sampler};
+use boltzmann_playground::sampler::Sampler;
 use serde_json::json;
 use std::sync::Arc;
 
@@ -20,10 +20,10 @@ fn browser(overrides: serde_json::Value) -> Config {
 #[test]
 fn untrained_sampler_is_the_base_process() {
     // Zero-initialised output layer ⇒ v ≡ 0 ⇒ X_1 ~ N(0, ν₁ I) and log dP₀/dP_θ = 0, so
-    // log w = −E(X_1) − log N(X_1; 0, ν₁ I) exactly (methods.md §1, §7).
+    // log w = −E(X_1) − log N(X_1; 0, ν₁ I) exactly (docs/methods.md §1, §7).
     let config = browser(json!({"energy": "well", "whiten": false, "steps": 40}));
     let run = Run::new(config.clone()).unwrap();
-    let mut s = sampler::build(&config, run.target.energy.clone()).unwrap();
+    let mut s = config.build_sampler(run.target.energy.clone()).unwrap();
     let mut rng = Rng::new(4);
     let r = s.draw(20_000, &mut rng);
     let nu1 = config.schedule().nu1();
@@ -222,6 +222,6 @@ fn energy_spec_round_trip_used_by_the_command_line() {
         .unwrap()
         .energy;
     let config = browser(json!({"energy": "gmm25"}));
-    let s: Box<dyn Sampler> = sampler::build(&config, Arc::clone(&target_energy)).unwrap();
+    let s: Box<dyn Sampler> = config.build_sampler(Arc::clone(&target_energy)).unwrap();
     assert_eq!(s.dim(), 2);
 }

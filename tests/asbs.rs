@@ -5,7 +5,7 @@ use boltzmann_playground::config::Config;
 use boltzmann_playground::energy::{EnergySpec, Target};
 use boltzmann_playground::rng::Rng;
 use boltzmann_playground::run::Run;
-use boltzmann_playground::sampler::{self, Stage};
+use boltzmann_playground::sampler::Stage;
 use serde_json::{json, Value};
 
 fn config(overrides: Value) -> Config {
@@ -19,7 +19,7 @@ fn target(config: &Config) -> Target {
 #[test]
 fn point_source_asbs_is_adjoint_sampling_bit_for_bit() {
     // With a point source the corrector target (0 − X_1)/ν_1 is a function of X_1, so ASBS
-    // uses it exactly and is AS: same random numbers, same arithmetic (methods.md §3).
+    // uses it exactly and is AS: same random numbers, same arithmetic (docs/methods.md §3).
     // Uniform replay of the same capacity for both (weighted replay is AS-only).
     let base = json!({"energy": "seed-gmm", "whiten": false, "paths": 64, "steps": 20,
                       "batch": 32, "inner_steps": 5, "hidden": 16, "layers": 2, "seed": 7,
@@ -33,8 +33,8 @@ fn point_source_asbs_is_adjoint_sampling_bit_for_bit() {
     };
     let (ca, cb) = (with("adjoint"), with("asbs"));
     let t = target(&ca);
-    let mut a = sampler::build(&ca, t.energy.clone()).unwrap();
-    let mut b = sampler::build(&cb, t.energy.clone()).unwrap();
+    let mut a = ca.build_sampler(t.energy.clone()).unwrap();
+    let mut b = cb.build_sampler(t.energy.clone()).unwrap();
     assert_eq!((a.name(), b.name()), ("adjoint", "asbs"));
     assert!(
         b.stage().is_none(),
@@ -73,7 +73,7 @@ fn path_weights_are_unbiased_from_a_gaussian_source_for_any_control() {
                           "hidden": 32, "layers": 2}),
     );
     let t = target(&c);
-    let mut s = sampler::build(&c, t.energy.clone()).unwrap();
+    let mut s = c.build_sampler(t.energy.clone()).unwrap();
     // Untrained: u ≡ 0 and h ≡ 0 (zero-initialized outputs).
     let h = s.vector_field(&[-1.0, 0.0, 2.5]).unwrap();
     assert_eq!(h, vec![0.0, 0.0, 0.0]);
@@ -118,7 +118,7 @@ fn stages_alternate_k_times_then_adjoint_matching_continues() {
                           "stages": 2, "adjoint_iters": 2, "corrector_iters": 1}),
     );
     let t = target(&c);
-    let mut s = sampler::build(&c, t.energy.clone()).unwrap();
+    let mut s = c.build_sampler(t.energy.clone()).unwrap();
     let mut seen = vec![];
     while s.iteration() < 8 {
         if let Some(info) = s.stage() {
@@ -181,7 +181,7 @@ fn showcase(sampler: &str) -> boltzmann_playground::run::Report {
 
 #[test]
 fn asbs_removes_the_bias_of_adjoint_sampling_from_a_source() {
-    // methods.md §3 showcase: AS from N(0, 1) with AS's terminal cost is biased; ASBS's
+    // docs/methods.md §3 showcase: AS from N(0, 1) with AS's terminal cost is biased; ASBS's
     // corrector removes the bias. Same settings, same seed, same budget of iterations.
     let (r_as, r_asbs) = (showcase("adjoint"), showcase("asbs"));
     eprintln!(
@@ -201,8 +201,8 @@ fn asbs_removes_the_bias_of_adjoint_sampling_from_a_source() {
     }
 }
 
-/// Issue 3's seed-gmm settings: the original's target and source (whitened, geometric
-/// base), the page's network and path budget as 64 source draws × 8 paths, weighted replay
+/// The seed-gmm settings of docs/methods.md §3: the original's target and source
+/// (whitened, geometric base), the page's network and path budget as 64 source draws × 8 paths, weighted replay
 /// from 32768 rows, 8 stages of 100 AM + 20 CM iterations and the last stage's AM
 /// continued to 1440 iterations (README).
 fn seed_gmm_settings(seed: u64) -> Config {
@@ -214,14 +214,10 @@ fn seed_gmm_settings(seed: u64) -> Config {
 
 #[test]
 fn asbs_samples_seed_gmm_from_the_original_source() {
-    // Issue 3: x-marginal mean and std within 0.08 of theory (−1.000, 3.240) and mode
-    // masses within 0.05 of 0.5, on 100,000 fresh samples (x̄'s standard error 0.010; on
-    // 20,000 it is 0.023, a quarter of the tolerance). Without weighted replay the
-    // stages crawl toward the right masses: 8192 rows and 1200 iterations give 0.377 for
-    // the [2,2] mode, x̄ −1.78, W2 1.87 (floor 0.31). This seed gives x̄ −1.016, sd
-    // 3.274, 0.501, W2 0.541 (floor 0.669); x̄ is the tightest criterion (seeds 1–16:
-    // −0.93 … −1.09, within 0.08 on 15, src/sampler/asbs.rs). One path per source draw
-    // misses it on 3 of seeds 1–8.
+    // The tolerances of docs/methods.md §7: x-marginal mean and std within 0.08 of theory
+    // (−1.000, 3.240) and mode masses within 0.05 of 0.5, on 100,000 fresh samples (x̄'s
+    // standard error 0.010). x̄ is the tightest criterion; the numbers over seeds and
+    // without weighted replay are in docs/notes/asbs-weighted-replay.md.
     let c = seed_gmm_settings(1);
     assert_eq!(c.source, "seed");
     assert!(c.whiten);

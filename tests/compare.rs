@@ -1,5 +1,5 @@
 #![cfg(not(target_arch = "wasm32"))]
-//! Common random numbers between compared samplers (issue 6, comparison; www/compare.js
+//! Common random numbers between compared samplers (docs/product.md; www/compare.js
 //! documents these): two runs with the same seed whose samplers consume the generator
 //! alike see the same numbers until their updates differ.
 

@@ -1,5 +1,5 @@
 #![cfg(not(target_arch = "wasm32"))]
-//! User formulas (issue 6, "your own energy"): parser, forward-mode gradient, targets.
+//! User formulas (docs/product.md, "Your own energy"): parser, forward-mode gradient, targets.
 
 use boltzmann_playground::config::{Config, Preset};
 use boltzmann_playground::energy::{EnergySpec, Formula, FormulaSpec, Target};

@@ -1,11 +1,11 @@
 #![cfg(not(target_arch = "wasm32"))]
-//! The GFlowNet diffusion samplers (methods.md §5): exact identities of the path weights,
+//! The GFlowNet diffusion samplers (docs/methods.md §5): exact identities of the path weights,
 //! loss gradients against finite differences, exploration, and seeded convergence.
 
 use boltzmann_playground::energy::{Energy, EnergySpec, Target};
 use boltzmann_playground::rng::Rng;
 use boltzmann_playground::run::Run;
-use boltzmann_playground::sampler::gfn::GfnSampler;
+use boltzmann_playground::sampler::gfn::{GfnSampler, Objective};
 use boltzmann_playground::sampler::Sampler;
 use serde_json::json;
 use std::sync::Arc;
@@ -33,7 +33,12 @@ fn zero_network_path_weights_are_log_r_minus_the_base_density() {
             let sigma2 = c.t_scale;
             // The browser preset's σ² on 25GMM (config::browser_t_scale).
             assert_eq!(sigma2, 20.0);
-            let mut s = GfnSampler::new(&c, e.clone()).unwrap();
+            let mut s = GfnSampler::new(
+                Objective::parse(&c.sampler).unwrap(),
+                &c.settings(),
+                e.clone(),
+            )
+            .unwrap();
             let check = |samples: &[f64], log_w: &[f64], tol: f64, what: &str| {
                 for (x, &lw) in samples.chunks_exact(2).zip(log_w) {
                     let r2 = x[0] * x[0] + x[1] * x[1];
@@ -67,7 +72,12 @@ fn tiny(name: &str, extra: serde_json::Value) -> GfnSampler {
         o[k] = v.clone();
     }
     let c = config(o);
-    let mut s = GfnSampler::new(&c, energy("gmm9")).unwrap();
+    let mut s = GfnSampler::new(
+        Objective::parse(&c.sampler).unwrap(),
+        &c.settings(),
+        energy("gmm9"),
+    )
+    .unwrap();
     let mut rng = Rng::new(11);
     let mut randomize = |p: &mut [f32], scale: f64| {
         for v in p {
@@ -279,7 +289,12 @@ fn local_search_fills_d_ls_with_target_samples_and_trains_on_them() {
         json!({"sampler": "tb", "energy": "gmm25", "steps": 10, "batch": 64,
                           "explore": 0.1, "local_search": true, "seed": 4}),
     );
-    let mut s = GfnSampler::new(&c, energy("gmm25")).unwrap();
+    let mut s = GfnSampler::new(
+        Objective::parse(&c.sampler).unwrap(),
+        &c.settings(),
+        energy("gmm25"),
+    )
+    .unwrap();
     let near_mode = |x: &[f64]| {
         let r = |v: f64| (v / 5.0).round().clamp(-2.0, 2.0) * 5.0;
         (x[0] - r(x[0])).powi(2) + (x[1] - r(x[1])).powi(2) < 2.25

@@ -1,14 +1,14 @@
 #![cfg(not(target_arch = "wasm32"))]
 //! What the page's GFlowNet views read: trajectory balance residuals of the shown
 //! trajectories, the local-search cadence, the 2-D projections of d > 2 targets, and the
-//! `browser` preset's mode discovery on 25GMM (methods.md §5, §7).
+//! `browser` preset's mode discovery on 25GMM (docs/methods.md §5, §7).
 
 use boltzmann_playground::config::Config;
 use boltzmann_playground::energy::Target;
 use boltzmann_playground::metrics::modes::mode_masses;
 use boltzmann_playground::rng::Rng;
 use boltzmann_playground::run::Run;
-use boltzmann_playground::sampler::gfn::GfnSampler;
+use boltzmann_playground::sampler::gfn::{GfnSampler, Objective};
 use boltzmann_playground::sampler::Sampler;
 use serde_json::json;
 
@@ -18,7 +18,7 @@ use common::gfn_config as config;
 #[test]
 fn shown_residuals_are_log_z_plus_the_zero_network_path_terms() {
     // Zero output layer ⇒ p_F is the base walk, p_B its exact bridge, so per trajectory
-    // S_F − S_B = log N(x_T; 0, σ²I) (methods.md §5) and the TB residual is
+    // S_F − S_B = log N(x_T; 0, σ²I) (docs/methods.md §5) and the TB residual is
     // log Z + log N(x_T; 0, σ²I) − log R(x_T). VarGrad's reference is the batch mean of
     // S_B + log R − S_F, so its residuals sum to 0 over the batch; shown are the first 16.
     let (t, b) = (10, 16);
@@ -26,7 +26,12 @@ fn shown_residuals_are_log_z_plus_the_zero_network_path_terms() {
         let c = config(json!({"sampler": name, "energy": "gmm25", "steps": t, "batch": b}));
         let target = Target::new(&c.energy, 1.0).unwrap();
         let e = target.energy.clone();
-        let mut s = GfnSampler::new(&c, e.clone()).unwrap();
+        let mut s = GfnSampler::new(
+            Objective::parse(&c.sampler).unwrap(),
+            &c.settings(),
+            e.clone(),
+        )
+        .unwrap();
         if name == "tb" {
             s.set_log_z(1.25);
         }
@@ -73,7 +78,7 @@ fn local_search_runs_at_the_configured_cadence() {
                           "explore": 0.1, "local_search": true, "ls_every": 4}),
     );
     let e = Target::new(&c.energy, 1.0).unwrap().energy;
-    let mut s = GfnSampler::new(&c, e).unwrap();
+    let mut s = GfnSampler::new(Objective::parse(&c.sampler).unwrap(), &c.settings(), e).unwrap();
     let mut per_iteration = Vec::new();
     let mut last = 0;
     while s.iteration() < 10 {
@@ -137,7 +142,7 @@ fn projections_of_manywell_and_funnel_are_judged_by_the_same_truth() {
     assert!(e.contains("only x0, x1"), "{e}");
 }
 
-/// The mode coverage (methods.md §7) of 8000 fresh samples after `iters` iterations of the
+/// The mode coverage (docs/methods.md §7) of 8000 fresh samples after `iters` iterations of the
 /// browser preset with TB + Expl + LS on 25GMM.
 fn browser_coverage(seed: u64, iters: usize) -> (f64, Vec<f64>) {
     let c = config(json!({"explore": 0.1, "local_search": true, "seed": seed}));
@@ -153,7 +158,7 @@ fn browser_coverage(seed: u64, iters: usize) -> (f64, Vec<f64>) {
 
 #[test]
 fn browser_preset_discovers_20_of_the_25_modes_with_tb_expl_ls() {
-    // Issue 4: in the page's browser preset TB + Expl + LS covers at least 20 of the 25
+    // docs/methods.md §7: in the page's browser preset TB + Expl + LS covers at least 20 of 25
     // modes (each holding at least half of its true mass 0.04). The untrained sampler is
     // the base N(0, σ²I), which leaves the corner modes short: it must fail the same bar.
     let (untrained, _) = browser_coverage(1, 0);

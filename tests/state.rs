@@ -1,11 +1,11 @@
 #![cfg(not(target_arch = "wasm32"))]
-//! Saving and restoring a run (issue 6, export with the trained network's weights): a run
+//! Saving and restoring a run (docs/product.md, export with the network's weights): a run
 //! restored from its saved state continues bit for bit as the original does, for every
 //! sampler and its modifiers; a state saved under other settings is rejected by name.
 
 use boltzmann_playground::config::Config;
 use boltzmann_playground::run::Run;
-use boltzmann_playground::sampler::state::StateMap;
+use boltzmann_playground::state::StateMap;
 use serde_json::json;
 
 fn config(partial: serde_json::Value) -> Config {

@@ -1,5 +1,5 @@
 // @ts-check
-// Loads the wasm core (issue 5). scripts/build makes two modules from the same source with
+// Loads the wasm core. scripts/build makes two modules from the same source with
 // the same JavaScript glue: pkg/relaxed-simd/ uses f32x4.relaxed_madd (one fused multiply-add
 // on FMA hardware) in the matrix kernels, pkg/ only simd128. The relaxed module is loaded
 // where the engine validates a relaxed-SIMD instruction, the other everywhere else.

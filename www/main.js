@@ -312,7 +312,19 @@ function showForRun() {
     ...gfnFlags(),
   };
   for (const el of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll("[data-show]"))) el.hidden = !flags[el.dataset.show];
-  for (const input of SETTING_INPUTS) /** @type {HTMLElement} */ (input.closest(".field")).hidden = !registry.reads(sampler, input.dataset.setting);
+  for (const input of SETTING_INPUTS) {
+    const key = input.dataset.setting;
+    const field = /** @type {HTMLElement} */ (input.closest(".field"));
+    field.hidden = !registry.reads(sampler, key);
+    // A sampler that reads a setting in its own sense names it so (the core's labels).
+    const label = field.querySelector(`label[for="${input.id}"]`);
+    const own = registry.sampler(sampler)?.labels?.find(([k]) => k === key);
+    if (label) {
+      if (label.dataset.pageLabel === undefined) label.dataset.pageLabel = label.innerHTML;
+      if (own) label.textContent = own[1];
+      else label.innerHTML = label.dataset.pageLabel;
+    }
+  }
   // A group of settings none of which the sampler reads goes with them.
   for (const group of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll("#settings fieldset, #settings .field-grid, #settings details"))) {
     const fields = [.../** @type {NodeListOf<HTMLElement>} */ (group.querySelectorAll(".field"))];

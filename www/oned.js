@@ -24,7 +24,7 @@ export function histogramDensity(xs, lo, hi, bins) {
  * The density p convolved with N(0, variance), on the same bins (bin width `width`): a
  * discrete Gaussian kernel normalised to sum 1, so the mass is kept and variance 0 is the
  * identity. The forward process x_t = x_0 + N(0, σ_q² t) gives p_t = p_0 * N(0, σ_q² t)
- * (methods.md §4).
+ * (docs/methods.md §4).
  * @returns {Float64Array}
  */
 export function smoothDensity(p, width, variance) {

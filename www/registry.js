@@ -9,15 +9,15 @@
  * @typedef {{ source: boolean, stages: boolean, shared_rollout: boolean, path_weights: boolean }} Capabilities
  * @typedef {{ name: string, label: string, description: string, explanation: string, family: string,
  *             dims: number[] | null, settings: string[], keeps_progress: string[],
- *             capabilities: Capabilities }} SamplerEntry
+ *             labels?: [string, string][], capabilities: Capabilities }} SamplerEntry
+ *   `labels`: the sampler's own names for settings whose meaning differs for it
  * @typedef {"int" | "number" | "bool" | "enum" | "energy" | "text"} Kind
- * @typedef {{ key: string, kind: Kind, min?: number, max?: number, values?: string[], label: string,
- *             help: string, deprecated_keys?: string[] }} SettingEntry
+ * @typedef {{ key: string, kind: Kind, min?: number, max?: number, step?: number, positive?: boolean,
+ *             values?: string[], label: string, help: string, deprecated_keys?: string[] }} SettingEntry
+ *   an int is a multiple of `step`; a `positive` number is > min, any other ≥ min
  * @typedef {{ name: string, description: string, dim: number, projections?: number[][],
  *             hints?: unknown }} TargetEntry
  */
-
-import { interimSamplers, interimSettings } from "./registry-interim.js";
 
 /** Keys that pick the run rather than tune the sampler: their controls are always shown. */
 export const ALWAYS_SHOWN = ["sampler", "preset", "energy", "seed"];
@@ -74,6 +74,17 @@ export class Registry {
   }
 
   /**
+   * The label of `key` for a run of `sampler`: the sampler's own where its meaning differs,
+   * else the setting's.
+   * @param {string} sampler
+   * @param {string} key
+   */
+  settingLabel(sampler, key) {
+    const own = this.sampler(sampler)?.labels?.find(([k]) => k === key);
+    return own ? own[1] : this.setting(key)?.label ?? key;
+  }
+
+  /**
    * Whether a run of `sampler` reads `key` (its control is shown).
    * @param {string} sampler
    * @param {string} key
@@ -96,9 +107,8 @@ export class Registry {
  * @param {Record<string, any>} glue
  */
 export function readRegistry(glue) {
-  const raw = glue.samplers();
-  const samplers = /** @type {SamplerEntry[]} */ (raw.length > 0 && raw[0].settings ? raw : interimSamplers(raw));
+  const samplers = /** @type {SamplerEntry[]} */ (glue.samplers());
   const targets = /** @type {TargetEntry[]} */ (glue.catalog());
-  const settings = /** @type {SettingEntry[]} */ (glue.settings ? glue.settings() : interimSettings());
+  const settings = /** @type {SettingEntry[]} */ (glue.settings());
   return new Registry({ samplers, settings, targets });
 }

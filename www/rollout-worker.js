@@ -1,5 +1,5 @@
 // @ts-check
-// A dedicated Web Worker that simulates a share of a rollout's path blocks (issue 5): it is
+// A dedicated Web Worker that simulates a share of a rollout's path blocks: it is
 // given the coordinator's settings once (the bench's, or with kind "playground" a run's; again
 // for each new run), then per iteration a copy of the parameters, X_0
 // of its paths and its blocks' seeds (transferred typed arrays), and returns the final

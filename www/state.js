@@ -37,7 +37,7 @@ export const PRESET_NOTES = { paper: "paper (slow in a tab)" };
 /** The target select's value for a user-defined mixture. */
 export const CUSTOM_ENERGY = "custom";
 
-/** The example shown when the user first picks a custom mixture (product.md, Command line). */
+/** The example shown when the user first picks a custom mixture (docs/product.md, Command line). */
 export const EXAMPLE_MIXTURE = {
   gmm: {
     weights: [0.3, 0.7],
@@ -208,7 +208,7 @@ export function parseSetting(key, raw) {
   const spec = currentRegistry().setting(key);
   const text = String(raw).trim();
   if (!spec) return fail(`unknown setting "${key}"`);
-  const { min, max } = spec;
+  const { min, max, step, positive } = spec;
   switch (spec.kind) {
     case "int": {
       if (!/^[+-]?\d+$/.test(text)) return fail(`${key} must be a whole number, got "${raw}"`);
@@ -216,11 +216,13 @@ export function parseSetting(key, raw) {
       if (!Number.isSafeInteger(value)) return fail(`${key} is too large: "${raw}"`);
       if (min !== undefined && min !== null && value < min) return fail(`${key} must be at least ${min}, got ${value}`);
       if (max !== undefined && max !== null && value > max) return fail(`${key} must be at most ${max}, got ${value}`);
+      if (step && step > 1 && value % step !== 0) return fail(step === 2 ? `${key} must be an even number, got ${value}` : `${key} must be a multiple of ${step}, got ${value}`);
       return { ok: true, value };
     }
     case "number": {
       const value = text === "" ? NaN : Number(text);
       if (!Number.isFinite(value)) return fail(`${key} must be a number, got "${raw}"`);
+      if (positive && !(value > (min ?? 0))) return fail(min ? `${key} must be more than ${min}, got ${value}` : `${key} must be positive, got ${value}`);
       if (min !== undefined && min !== null && value < min) return fail(min === 0 ? `${key} must be 0 or positive, got ${value}` : `${key} must be at least ${min}, got ${value}`);
       if (max !== undefined && max !== null && value > max) return fail(`${key} must be at most ${max}, got ${value}`);
       return { ok: true, value };

@@ -5,16 +5,19 @@
 //! Progress goes to stderr; the last line on stdout is one JSON object.
 
 use boltzmann_playground::bench::BenchConfig;
-use boltzmann_playground::config::{Config, SAMPLERS};
+use boltzmann_playground::config::schema::{Kind, SETTINGS};
+use boltzmann_playground::config::Config;
 use boltzmann_playground::energy::{EnergySpec, CATALOG};
 use boltzmann_playground::run::Run;
+use boltzmann_playground::sampler::registry;
 use serde_json::{Map, Value};
 use std::process::ExitCode;
 use std::time::Instant;
 
+/// The usage text; `{samplers}` stands for the registry's names.
 const USAGE: &str = "\
 usage:
-  playground train --sampler adjoint|asbs|ddpm|tb|vargrad|db|subtb|fl-subtb|pis|mala
+  playground train --sampler {samplers}
                    --energy NAME|JSON [--preset browser|seed|paper]
                    [--explore EPS] [--langevin] [--local-search] [--learned-variance]
                    [--iters N] [--seed S] [--samples N] [--SETTING VALUE ...]
@@ -25,7 +28,7 @@ usage:
                                      shared/bench/torch_reference.py (JSON on stdout)
   playground reproduce --table 1 --energy gmm25|manywell [--seeds N] [--iters N]
                    [--out FILE] [--SETTING VALUE ...]
-                                     the rows of Sendera et al.'s Table 1 (methods.md §8)
+                                     the rows of Sendera et al.'s Table 1 (docs/methods.md §8)
                                      over seeds 1..N (default 5), paper preset; --iters
                                      replaces the paper's 25k (10k with LP); a Markdown
                                      table of ours vs the paper's mean ± std
@@ -55,11 +58,11 @@ fn main() -> ExitCode {
             Ok(())
         }
         Some("--help") | Some("-h") | Some("help") => {
-            println!("{USAGE}");
+            println!("{}", usage());
             Ok(())
         }
-        Some(other) => Err(format!("unknown command \"{other}\"\n\n{USAGE}")),
-        None => Err(USAGE.to_string()),
+        Some(other) => Err(format!("unknown command \"{other}\"\n\n{}", usage())),
+        None => Err(usage()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -68,6 +71,13 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn usage() -> String {
+    USAGE.replace(
+        "{samplers}",
+        &registry::names().collect::<Vec<_>>().join("|"),
+    )
 }
 
 fn list() {
@@ -80,12 +90,24 @@ fn list() {
         "{\"gmm\": …}"
     );
     println!("samplers (--sampler):");
-    for (name, about) in SAMPLERS {
-        println!("  {name:<14} {about}");
+    for info in registry::infos() {
+        println!("  {:<14} {}", info.name, info.description);
+        println!("  {:<14} reads: {}", "", info.settings.join(", "));
+    }
+    println!("settings (--setting value):");
+    for s in SETTINGS {
+        let range = match s.kind {
+            Kind::Int { min, max, .. } => format!(" [{min}, {max}]"),
+            Kind::Number { positive: true, .. } => " (> 0)".to_string(),
+            Kind::Number { min, .. } => format!(" (≥ {min})"),
+            Kind::Enum { values } if !values.is_empty() => format!(" ({})", values.join("|")),
+            _ => String::new(),
+        };
+        println!("  {:<18} {}{range}: {}", s.key, s.label, s.help);
     }
     println!("presets (--preset) and their settings:");
     for preset in boltzmann_playground::config::Preset::ALL {
-        for (sampler, _) in SAMPLERS {
+        for sampler in registry::names() {
             let c = Config::preset_for(preset, sampler);
             println!(
                 "  {:<14} {}",
@@ -247,7 +269,7 @@ const fn row(
     }
 }
 
-/// methods.md §8: ε_0 = 0.2, or 0.1 with local search.
+/// Table 1's rows (docs/methods.md §8); Expl is ε_0 = 0.2, or 0.1 with local search (§5).
 const GMM25_ROWS: &[PaperRow] = &[
     row(
         "TB",

@@ -1,6 +1,6 @@
 //! Affine changes of coordinates x = A·y + b between the sampler's coordinates y and the
 //! target's original coordinates x, and the energy pulled back to sampler coordinates.
-//! The seed whitens its 2-mode GMM this way (methods.md §2, "Seed whitening").
+//! The seed whitens its 2-mode GMM this way (docs/methods.md §2, "Seed whitening").
 
 use std::sync::Arc;
 

@@ -1,4 +1,4 @@
-//! "Your own energy": a formula E(x, y) or E(x) typed by the user (product.md, issue 6).
+//! "Your own energy": a formula E(x, y) or E(x) typed by the user (docs/product.md).
 //!
 //! Grammar (usual precedence, `^` right-associative and binding tighter than unary minus,
 //! so `-x^2` = −(x²) and `2^-1` = ½):

@@ -1,4 +1,4 @@
-//! Neal's funnel (methods.md §6): x₀ ~ N(0, 9), x_i ~ N(0, e^{x₀}) for i = 1..d−1,
+//! Neal's funnel (docs/methods.md §6): x₀ ~ N(0, 9), x_i ~ N(0, e^{x₀}) for i = 1..d−1,
 //! normalised (log Z = 0), at τ = 1 only.
 
 use super::quadrature::{DensityGrid, GroundTruth, Marginal, DENSITY_GRID_CELLS, MARGINAL_BINS};

@@ -1,5 +1,5 @@
 //! Gaussian mixtures p(x) = Σ_k w_k N(x; m_k, Σ_k) at temperature τ: E(x) = −log p(x) / τ
-//! (methods.md §6: seed 2-mode GMM, 9GMM, 25GMM, custom GMM).
+//! (docs/methods.md §6: seed 2-mode GMM, 9GMM, 25GMM, custom GMM).
 
 use super::affine::symmetric_eigen;
 use super::{Energy, GmmSpec};

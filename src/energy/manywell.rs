@@ -1,4 +1,4 @@
-//! Manywell (methods.md §6): d/2 independent copies of the 2-D double well, coordinates
+//! Manywell (docs/methods.md §6): d/2 independent copies of the 2-D double well, coordinates
 //! (x₀, x₁), (x₂, x₃), … forming the pairs; temperature folded in.
 
 use super::wells::DoubleWell;
@@ -99,7 +99,7 @@ mod tests {
         let n = 100_000;
         let xs = m.sample(n, &mut Rng::new(23));
         assert_eq!(xs.len(), n * d);
-        // The right well (x₁ > 0) holds 0.844 of each pair's mass (methods.md §6) …
+        // The right well (x₁ > 0) holds 0.844 of each pair's mass (docs/methods.md §6) …
         let right: Vec<Vec<bool>> = xs
             .chunks_exact(d)
             .map(|x| (0..d / 2).map(|k| x[2 * k] > 0.0).collect())

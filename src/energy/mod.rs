@@ -1,4 +1,4 @@
-//! Energies, the target catalog of methods.md §6 and their ground truth.
+//! Energies, the target catalog of docs/methods.md §6 and their ground truth.
 //!
 //! Conventions: points are `&[f64]` of length d; batches are row-major flat `&[f64]`
 //! (n × d). An [`Energy`] has the temperature folded in: the target density is
@@ -81,7 +81,7 @@ pub struct GmmSpec {
     pub covs: Vec<Vec<Vec<f64>>>,
 }
 
-/// (name, one-line description) of the catalog targets (methods.md §6).
+/// (name, one-line description) of the catalog targets (docs/methods.md §6).
 pub const CATALOG: &[(&str, &str)] = &[
     (
         "seed-gmm",
@@ -472,8 +472,8 @@ impl Target {
                 lo: vec![lo1, -DISPLAY_SIGMAS * s],
                 hi: vec![hi1, DISPLAY_SIGMAS * s],
             },
-            // The x₁ integral is one-dimensional and computed to rounding; the brief keeps
-            // the "known" value to τ = 1, where it is the published 10.29348.
+            // The x₁ integral is one-dimensional and computed to rounding; the "known" value
+            // is kept to τ = 1, where it is the published 10.29348 (docs/methods.md §6).
             log_z: (tau == 1.0).then(|| dw.log_z()),
             quadrature_cells: cell_counts(&quadrature_window, &[dw.x1_scale(), s]),
             quadrature_window,
@@ -727,7 +727,7 @@ impl Target {
     }
 }
 
-/// The 40GMM (methods.md §6): equal weights, unit covariances, means uniform in
+/// The 40GMM (docs/methods.md §6): equal weights, unit covariances, means uniform in
 /// [−40, 40]² drawn from [`GMM40_SEED`].
 fn gmm40(tau: f64) -> Result<Gmm, String> {
     let mut rng = Rng::new(GMM40_SEED);

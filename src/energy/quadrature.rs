@@ -1,4 +1,4 @@
-//! Ground truth by grid quadrature in d = 1 or 2 (methods.md §6 "Ground truth in 2-D",
+//! Ground truth by grid quadrature in d = 1 or 2 (docs/methods.md §6 "Ground truth in 2-D",
 //! §7 mode masses and marginals).
 //!
 //! The midpoint rule on a uniform grid converges spectrally for smooth integrands that

@@ -1,4 +1,4 @@
-//! The harmonic well and the 2-D double well (methods.md §6), temperature folded in.
+//! The harmonic well and the 2-D double well (docs/methods.md §6), temperature folded in.
 
 use super::Energy;
 use crate::rng::Rng;
@@ -124,7 +124,7 @@ impl DoubleWell {
 
     /// log Z = log ∫exp(−f(x₁)/τ)dx₁ + ½ log(2πτ), the 1-D integral by the midpoint rule on
     /// 20 000 cells over the interval holding all but e^{-60} of the mass: the integrand is
-    /// smooth, so the rule is accurate to rounding (10.29348… at τ = 1, methods.md §6).
+    /// smooth, so the rule is accurate to rounding (10.29348… at τ = 1, docs/methods.md §6).
     pub fn log_z(&self) -> f64 {
         let (lo, hi) = self.x1_interval(11.0);
         let n = 20_000;
@@ -276,7 +276,7 @@ mod tests {
     }
 }
 
-/// The 1-D double well E(x) = (x² − 4)² / τ (methods.md §4): minima at ±2, curvature
+/// The 1-D double well E(x) = (x² − 4)² / τ (docs/methods.md §4): minima at ±2, curvature
 /// E'' = 32/τ there. No closed-form Z: ground truth is grid quadrature (inverse CDF on the
 /// grid for samples).
 #[derive(Clone, Debug)]

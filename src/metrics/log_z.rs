@@ -1,9 +1,9 @@
 //! log Z estimates and effective sample size from the log importance weights
-//! log w_k of K trajectories (methods.md §7).
+//! log w_k of K trajectories (docs/methods.md §7).
 
 use serde::Serialize;
 
-/// The three numbers methods.md §7 reports from K path weights.
+/// The three numbers docs/methods.md §7 reports from K path weights.
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct LogZEstimate {
     /// log Ẑ (ELBO) = (1/K) Σ_k log w_k: a lower bound on log Z in expectation.
@@ -14,7 +14,7 @@ pub struct LogZEstimate {
     pub ess: f64,
 }
 
-/// Estimates log Z from the log weights `log_w` (methods.md §7), computed around the
+/// Estimates log Z from the log weights `log_w` (docs/methods.md §7), computed around the
 /// largest log weight so that log w ≈ ±1000 neither overflows nor underflows.
 ///
 /// Non-finite entries: −inf is a weight of 0 (it still counts in K, and makes

@@ -1,5 +1,5 @@
 //! One-coordinate marginals of samples: moments, density histograms and their total
-//! variation distance (methods.md §7, the seed metric and the DDPM view).
+//! variation distance (docs/methods.md §7, the seed metric and the DDPM view).
 
 use serde::Serialize;
 

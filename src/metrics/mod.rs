@@ -1,4 +1,4 @@
-//! Sample metrics (methods.md §7): log Z estimates from path weights, exact
+//! Sample metrics (docs/methods.md §7): log Z estimates from path weights, exact
 //! Wasserstein distances, per-mode masses and coverage, and 1-D marginals.
 //!
 //! Samples are row-major flat slices: point k of dimension `d` is

@@ -1,4 +1,4 @@
-//! Per-mode masses and mode coverage (methods.md §7).
+//! Per-mode masses and mode coverage (docs/methods.md §7).
 
 /// Fraction of samples whose nearest centre (Euclidean) is each centre; sums to 1.
 ///
@@ -42,7 +42,7 @@ pub fn mode_masses(samples: &[f64], d: usize, centres: &[Vec<f64>]) -> Vec<f64> 
     counts.iter().map(|&c| c as f64 * scale).collect()
 }
 
-/// Fraction of modes whose captured mass is at least half their true mass (methods.md
+/// Fraction of modes whose captured mass is at least half their true mass (docs/methods.md
 /// §7): the share of indices m with `model[m] ≥ truth[m] / 2`. A NaN model mass
 /// captures nothing; with no modes the result is NaN.
 ///

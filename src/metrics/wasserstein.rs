@@ -1,4 +1,4 @@
-//! Exact Wasserstein distances between equal-size empirical samples (methods.md §7).
+//! Exact Wasserstein distances between equal-size empirical samples (docs/methods.md §7).
 //!
 //! Between two sets of n points with uniform weights an optimal transport plan can be
 //! taken to be a permutation (Birkhoff), so W2² is the minimum mean squared distance

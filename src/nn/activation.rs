@@ -1,4 +1,4 @@
-//! Hidden-layer nonlinearities (methods.md §1) and the f32 error function that
+//! Hidden-layer nonlinearities (docs/methods.md §1) and the f32 error function that
 //! exact GELU needs.
 
 use serde::{Deserialize, Serialize};

@@ -1,5 +1,5 @@
 //! Adam (Kingma & Ba 2015, Algorithm 1) over one flat parameter vector
-//! (methods.md §1), with optional global gradient-norm clipping.
+//! (docs/methods.md §1), with optional global gradient-norm clipping.
 
 #[derive(Clone, Debug)]
 pub struct Adam {
@@ -18,7 +18,7 @@ pub struct Adam {
 }
 
 impl Adam {
-    /// β1 0.9, β2 0.999, ε 1e-8, no clipping (methods.md §1; torch's defaults).
+    /// β1 0.9, β2 0.999, ε 1e-8, no clipping (docs/methods.md §1; torch's defaults).
     pub fn new(n_params: usize, lr: f32) -> Adam {
         Adam {
             lr,
@@ -83,8 +83,8 @@ impl Adam {
 }
 
 impl Adam {
-    /// Saves the moments and step count under `prefix` (see `sampler::state`).
-    pub fn save_state(&self, out: &mut crate::sampler::state::StateMap, prefix: &str) {
+    /// Saves the moments and step count under `prefix` (see `crate::state`).
+    pub fn save_state(&self, out: &mut crate::state::StateMap, prefix: &str) {
         out.put_f32(&format!("{prefix}m"), &self.m);
         out.put_f32(&format!("{prefix}v"), &self.v);
         out.put_usize(&format!("{prefix}t"), self.t as usize);
@@ -93,7 +93,7 @@ impl Adam {
     /// Restores what [`Adam::save_state`] saved; the lengths must be this optimizer's.
     pub fn load_state(
         &mut self,
-        from: &crate::sampler::state::StateMap,
+        from: &crate::state::StateMap,
         prefix: &str,
     ) -> Result<(), String> {
         from.read_f32_into(&format!("{prefix}m"), &mut self.m)?;

@@ -1,4 +1,4 @@
-//! The matrix products of the MLP (methods.md §1), written for its shapes: a few hundred
+//! The matrix products of the MLP (docs/methods.md §1), written for its shapes: a few hundred
 //! rows, 2–128 columns. No packing buffers and no allocation: B is read in place (its rows
 //! must be contiguous), A through two strides, so Aᵀ costs nothing.
 //!

@@ -1,4 +1,4 @@
-//! The multilayer perceptron of methods.md §1 with hand-written backprop.
+//! The multilayer perceptron of docs/methods.md §1 with hand-written backprop.
 //!
 //! All parameters live in one flat `Vec<f32>`. Layer l (fan_in → fan_out) owns
 //! its weight matrix W (fan_out × fan_in, row-major, as torch's `nn.Linear.weight`)
@@ -61,7 +61,8 @@ impl PartialEq for Mlp {
 
 impl Mlp {
     /// Hidden-layer weights and biases ~ U(−1/√fan_in, 1/√fan_in) (torch.nn.Linear's default);
-    /// output layer zero weights and zero bias (methods.md §1: untrained sampler = base process).
+    /// output layer zero weights and zero bias (docs/methods.md §1: untrained sampler = base
+    /// process).
     /// Panics unless there are at least two sizes, all non-zero.
     pub fn new(sizes: &[usize], act: Activation, rng: &mut Rng) -> Mlp {
         assert!(

@@ -1,4 +1,4 @@
-//! The neural-network core (methods.md §1): an f32 MLP with hand-written
+//! The neural-network core (docs/methods.md §1): an f32 MLP with hand-written
 //! backprop over one flat parameter vector, Adam, and Fourier time features.
 
 pub mod activation;

@@ -1,4 +1,4 @@
-//! Fourier time features of the seed (methods.md §1), concatenated with x as
+//! Fourier time features of the seed (docs/methods.md §1), concatenated with x as
 //! the network input.
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,4 +1,4 @@
-//! The Adjoint Schrödinger Bridge Sampler (Liu et al. 2025; methods.md §3), and Adjoint
+//! The Adjoint Schrödinger Bridge Sampler (Liu et al. 2025; docs/methods.md §3), and Adjoint
 //! Sampling started from a non-Dirac source (the biased baseline it corrects).
 //!
 //! Same controlled SDE as Adjoint Sampling, dX = σ_t u_θ(t, X) dt + σ_t dW, but X_0 ~ μ.
@@ -19,127 +19,161 @@
 //! the sampler is Adjoint Sampling, random number for random number. The same fixed h =
 //! ∇log p₀¹ with a Gaussian source is "Adjoint Sampling with that source" (the sampler
 //! `adjoint` with `--source normal:…`): its terminal cost ignores that paths from different
-//! X_0 cannot all reach the target, and its samples are biased (methods.md §3).
+//! X_0 cannot all reach the target, and its samples are biased (docs/methods.md §3).
 //!
-//! Weighted replay (an option of Adjoint Sampling, on in the `browser` preset; not in the
-//! papers): buffer rows are drawn in proportion to their paths' importance weights w
-//! (methods.md §7) instead of uniformly. Why: with uniform replay the regression target is
-//! u_p + σ_t·E[∇log(ν/p)(X_1) | X_t = x], where u_p is the control that reproduces the
-//! current terminal law p (integrate ∇_x of the Doob h-function by parts). Inside a mode
-//! ∇log(ν/p) ≈ 0 even when p gives that mode the wrong mass, so mode masses are a nearly
-//! neutral direction of the iteration: their errors random-walk and drift with the
-//! network's bias (measured on seed-gmm, `browser` preset, 200 iterations: mass of the
-//! broader mode 0.55 ± 0.04 over 15 runs, against 0.50). Resampled by w, the rows' X_1 follow
-//! ν itself, whichever networks produced them, and the same regression's minimizer is
-//! σ_t·E[−a(X_1) | X_t = x] with X_1 ~ ν on the base bridge, which by the same integration
-//! by parts is σ_t∇_x log E₀[ν(X_1)/p₀¹(X_1) | X_t = x]: the optimal control itself, at
-//! every iteration. Measured over 8 seeds with a buffer of 8192: 0.47–0.53 on seed-gmm, no
-//! tilt left; on an unequal 0.3/0.7 mixture the lighter mode gets 0.25–0.30 (uniform:
-//! 0.25–0.33), so the network's own error remains. With a non-point source the same holds
-//! for AS's own (biased) control problem.
+//! Weighted replay (`weighted_replay`, not in the papers; on in the `browser` preset of
+//! Adjoint Sampling): buffer rows are drawn in proportion to their paths' importance
+//! weights w instead of uniformly, which makes the regression's minimizer the optimal
+//! control of the current problem at every iteration rather than a correction of the
+//! current sampler (docs/methods.md §2). For ASBS it also switches on the following, each
+//! explained in docs/methods.md §3 ("This project's additions"):
+//! - rows weighted for the stage's own problem, terminal cost g = E + log φ̂₁:
+//!   w = e^{−g(X_1)}·dP₀/dP_θ, with log φ̂₁ up to a constant given by ψ(x) =
+//!   ∫₀¹ h(r + s(x − r))·(x − r) ds (Gauss–Legendre) from r = the mean X_1 the corrector
+//!   was last fitted on; the metrics keep the Z-unbiased weight (`path_log_weight`);
+//! - the adjoint's corrector term is ∇ψ, the exact gradient of that quadrature sum (h's
+//!   input VJP), not h, so the adjoint belongs to the very terminal cost the weights use;
+//! - Polyak averages of the control and the corrector over the second half of each stage:
+//!   the corrector's mean becomes h for the next AM stage; the control's mean draws the
+//!   evaluation samples (`draw`), runs the CM stage's rollouts (CM reads the coupling of the
+//!   AM stage's result, not of its last iterate) and is where the next AM stage starts; AM
+//!   rollouts use the current control;
+//! - the corrector is h(x) = A x + b + net(x): the affine part is the exact least-squares
+//!   fit to the current CM stage's rows (`AffineFit`, re-solved after every CM rollout) and
+//!   the network is fitted to what it leaves;
+//! - `paths_per_source` m > 1 starts m paths from each source draw and divides each path's
+//!   weight by its group's mean, so that replayed rows follow the stage's optimal process
+//!   with X_0 ~ μ.
 //!
-//! ASBS has the same neutral direction, stage by stage, and more of it: each AM stage must
-//! move mass to its own problem's optimum before the CM stage reads the coupling, and it
-//! does not in M_adj iterations, so IPF crawls (seed-gmm from the original's source,
-//! 512 paths × 100 steps, 40 AM + 20 CM iterations a stage: mass of the [2,2] mode after
-//! stages 1–4 0.24, 0.28, 0.30, 0.33, and 0.38 after 10, where exact IPF on a grid gives
-//! 0.28, 0.44, 0.49, 0.50; weighted and averaged, 100 + 20 a stage: 0.22, 0.35, 0.47,
-//! 0.49). Weighted replay applies to it:
-//! the stage's terminal cost is g = E + log φ̂₁, and a path's weight for that problem is
-//! w = e^{−g(X_1)}·dP₀/dP_θ (both start from μ; the same integration by parts makes the
-//! regression's minimizer the stage's optimal control σ_t∇log E₀[e^{−g(X_1)} | X_t = x]).
-//! log φ̂₁ is needed only up to a constant: ψ(x) = ∫₀¹ h(r + s(x − r))·(x − r) ds, by
-//! Gauss–Legendre, from r = the mean X_1 the corrector was fitted on. The metrics keep
-//! the Z-unbiased weight (`path_log_weight`).
+//! Adjoint Sampling keeps its fixed corrector and its path weights; for it weighted replay
+//! changes only how rows are drawn. The measurements behind each of these choices are in
+//! docs/notes/asbs-weighted-replay.md.
 //!
-//! What remains is noise that moves the mode masses by ±0.03 from stage to stage: the
-//! control's and the corrector's Adam iterates scatter around their stage's solution.
-//! With weighted replay both are averaged (Polyak) over the second half of each stage:
-//! the corrector's mean becomes h for the next AM stage; the control's mean draws the
-//! evaluation samples (`draw`), runs the CM stage's rollouts (CM reads the coupling of
-//! the AM stage's result, not of its last iterate, whose mass of a seed-gmm mode swings
-//! by ±0.04 from one iteration to the next) and is where the next AM stage starts; AM
-//! rollouts use the current control. Only then, because only then does a stage reach
-//! its solution in its first half; without it (the papers' method, and the showcase's
-//! 10-iteration stages) the iterates are still on their way and their mean lags
-//! (showcase W2 0.29 against 0.17 unaveraged). Adjoint Sampling is unchanged.
-//!
-//! Also with weighted replay: the adjoint's corrector term is ∇ψ, the exact gradient of
-//! the quadrature sum ψ in the weights (h's input VJP), not h. A network h is no exact
-//! gradient field (on seed-gmm |h − ∇ψ| is 0.05–0.1 RMS against |h| ≈ 2, and its mean
-//! over a mode ≈ 0.03–0.05), and with a = ∇E + h the regression's minimizer is the
-//! optimal control for g plus −σ_t E[h − ∇ψ | X_t], a drift the weights never see; it
-//! moved a mode's mean by ≈ 0.1 (its ν₁ times that mean). And the buffer holds 32768
-//! rows (64 iterations of 512 paths, any age being fine for weighted replay): the
-//! weighted rows' effective size is ≈ 11% of the rows, and the control follows their
-//! noise (final masses over seeds 1–6: 0.47–0.51 from 8192 rows, 0.487–0.513 from 32768).
-//!
-//! Also with weighted replay, the corrector is h(x) = A x + b + net(x) with the affine part
-//! the exact least-squares fit to the current CM stage's rows (`AffineFit`, re-solved after
-//! every CM rollout) and the network fitted to what it leaves. Why: on seed-gmm in the
-//! sampler's whitened coordinates κ = ν₁ ≈ 0.072 and the source sits 2–3 units from the
-//! target, so |h| ≈ 30, while the modes' masses hang on ψ's difference between them to
-//! ≈ 0.05 nats (x̄ within 0.08 needs each mass within ≈ 0.013), i.e. on h to ≈ 0.1 % of
-//! its size, which Adam's iterates of a network do not hold. Measured with the grid
-//! diagnostic below (`seed_gmm_error_split_between_corrector_and_control`: the terminal
-//! law the final corrector implies, against the bridge solved by Sinkhorn on a grid), README
-//! command, seeds 1–5 and 8: ψ's error between the modes 0.003–0.093 nats (mean 0.044),
-//! against 0.018–0.123 (mean 0.084) with the network alone; the x̄ that corrector implies
-//! is off by 0.068 on average, against 0.126.
-//!
-//! And with weighted replay, `paths_per_source` m > 1 starts m paths from each source
-//! draw and divides each path's weight by its group's mean. Why: with one path per X_0 the
-//! weights e^{−g(X_1)}·dP₀/dP_θ leave each row's X_0 weighted by φ₀(X_0) = E₀[e^{−g(X_1)}
-//! | X_0], so the replayed rows start from μφ₀, not μ. The regression's pointwise minimizer
-//! is still the optimal control, but a network fits it best where the rows are, and its
-//! mass split came out 0.01–0.015 toward the far mode on seeds 2, 3 and 4 (the grid
-//! diagnostic: the draws against the terminal law their own corrector implies; neither a
-//! tenth of the learning rate after the stages nor 4× finer Euler–Maruyama steps moved it).
-//! The group's mean weight estimates φ₀(X_0), so the normalized rows follow the stage's
-//! optimal process itself: X_0 ~ μ, then the optimal path given X_0 (a ratio estimate,
-//! biased by O(1/m)). With m = 8 the draws' mass sits within 0.005 of the corrector's law
-//! on seeds 2–5.
-//!
-//! Measured on seed-gmm from the original's source (README command: 8 × (100 + 20)
-//! iterations and AM continued to 1440, 64 source draws × 8 paths × 100 steps, 3×64, buffer
-//! 32768), seeds 1–16, 100,000 samples each (x̄'s standard error 0.010): x-mean −0.931 …
-//! −1.090 (−1.000; mean −1.003, sd 0.044 over seeds; within 0.08 on 15 of 16, seed 5 at
-//! −1.090), x-std 3.231–3.306 (3.240; mean 3.265), masses of the [2,2] mode 0.490–0.513.
-//! One path per source draw gives x-means −0.74 … −1.10 on seeds 1–8 (20,000 samples;
-//! within 0.08 on 5 of 8) and masses 0.475–0.523; without the affine part as well (seeds
-//! 1–6), −0.79 … −1.02 with both modes ≈ 0.05–0.1 toward the source, which was the
-//! corrector's error. Still left, per the diagnostic: a corrector error of up to 0.07 nats
-//! on some seeds (seed 11: 0.066), which 4× the rows and 3× the CM iterations did not
-//! reduce before the affine part (seed 5: 0.08 → 0.18 nats). Tried and dropped: CM rows
-//! weighted as the AM rows are, against the frozen corrector of the stage (which makes the
-//! CM regression read the exact half-bridge's coupling instead of the learned control's):
-//! seeds 11 and 12 moved by < 0.01 in x̄, and with 60 CM iterations seed 15 went from
-//! −1.03 to −1.17.
-//! Variants measured without these two changes that did not hold on every seed: a 3×128
-//! network, regression batches of 512 and 1024, 60 corrector iterations, 12 stages.
-//!
-//! The network outputs u itself, as the paper and the original do. Regressing v = u/σ_t
-//! instead has the same loss value but multiplies the drift's sensitivity to the parameters
-//! at early times by σ_0 ≈ 3.7, and there the early-time control, which alone decides how
-//! much mass each mode receives, became noisy enough to swing mode masses by ±0.1 between
-//! iterations.
+//! The network outputs u itself, as the paper and the original do: regressing v = u/σ_t
+//! made the early-time control, which decides the mode masses, too noisy
+//! (docs/methods.md §2).
 
 use super::affine_fit::AffineFit;
 use super::clipper::clip_norm;
 use super::line_integral::GaussLegendre;
+use super::registry::{Capabilities, Family, SamplerInfo};
 use super::replay_buffer::{ReplayBuffer, WeightedIndex};
 use super::rollout::{PathBatch, DRAW_CHUNK, MAX_FEATURES, TRAJECTORIES};
 use super::source::Source;
 use super::{Phase, Rollout, Sampler, Stage, StageInfo, Work};
-use crate::config::Config;
 use crate::energy::Energy;
-use crate::nn::{Adam, FourierFeatures, Mlp, Workspace};
+use crate::nn::{Activation, Adam, FourierFeatures, Mlp, Workspace};
 use crate::rng::Rng;
-use crate::sampler::state::StateMap;
 use crate::sde::{BridgeSample, NoiseSchedule, TimeGrid};
+use crate::state::StateMap;
 use ndarray::Array2;
 use std::ops::Range;
 use std::sync::Arc;
+
+/// The settings both samplers of this module read (docs/methods.md §2–§3), taken by name
+/// from the flat configuration.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct AsbsSettings {
+    pub seed: u64,
+    /// N: paths simulated per outer iteration.
+    pub paths: usize,
+    /// S: Euler–Maruyama steps from t = 0 to t = 1.
+    pub steps: usize,
+    /// L: gradient steps per outer iteration.
+    pub inner_steps: usize,
+    /// B: rows of a gradient step's minibatch.
+    pub batch: usize,
+    /// Rows the replay buffer keeps.
+    pub buffer_capacity: usize,
+    pub weighted_replay: bool,
+    pub paths_per_source: usize,
+    pub lr: f64,
+    pub hidden: usize,
+    pub layers: usize,
+    pub activation: Activation,
+    /// c in the per-sample adjoint clip.
+    pub clip: f64,
+    pub sigma_min: f64,
+    pub sigma_max: f64,
+    /// "geometric" or "constant:S".
+    pub sigma: String,
+    /// "point", "seed" or "normal:MEAN,STD".
+    pub source: String,
+    pub stages: usize,
+    pub adjoint_iters: usize,
+    pub corrector_iters: usize,
+}
+
+impl AsbsSettings {
+    /// The base process the settings name.
+    pub fn schedule(&self) -> Result<NoiseSchedule, String> {
+        NoiseSchedule::parse(&self.sigma, self.sigma_min, self.sigma_max)
+    }
+}
+
+/// The keys Adjoint Sampling reads; ASBS adds its stages and `paths_per_source`.
+const ADJOINT_SETTINGS: &[&str] = &[
+    "seed",
+    "energy",
+    "temperature",
+    "whiten",
+    "paths",
+    "steps",
+    "inner_steps",
+    "batch",
+    "buffer_capacity",
+    "weighted_replay",
+    "lr",
+    "hidden",
+    "layers",
+    "activation",
+    "clip",
+    "sigma_min",
+    "sigma_max",
+    "sigma",
+    "source",
+];
+
+pub const ADJOINT: SamplerInfo = SamplerInfo {
+    name: "adjoint",
+    label: "Adjoint Sampling",
+    description: "Adjoint Sampling (Havens et al. 2025)",
+    explanation: "Each iteration simulates paths of dX = σ_t u(t, X) dt + σ_t dW from the source (a point by default: the origin of the sampler's coordinates, with Whiten the target's mean) at t = 0 to t = 1, then regresses the control onto −σ_t·a with the endpoint's adjoint a = ∇E(X₁)/τ − X₁/ν₁ (Adjoint Sampling). Once trained, the endpoints are samples of the target drawn underneath.",
+    family: Family::Adjoint,
+    dims: None,
+    settings: ADJOINT_SETTINGS,
+    keeps_progress: &["lr", "inner_steps", "batch", "clip"],
+    labels: &[],
+    capabilities: Capabilities {
+        source: true,
+        stages: false,
+        shared_rollout: true,
+        path_weights: true,
+    },
+};
+
+pub const ASBS: SamplerInfo = SamplerInfo {
+    name: "asbs",
+    label: "ASBS (Schrödinger bridge)",
+    description: "Adjoint Schrödinger Bridge Sampler (Liu et al. 2025), any source",
+    explanation: "ASBS starts its paths from a source μ (drawn beside the target) and alternates K stages: adjoint matching trains the control with a = ∇E(X₁)/τ + h(X₁), corrector matching regresses the corrector h(X₁) onto (X₀ − X₁)/κ. h starts at zero; without it (Adjoint Sampling with the same source: tick Compare) the endpoints are biased.",
+    family: Family::Adjoint,
+    dims: None,
+    settings: &[
+        "seed", "energy", "temperature", "whiten", "paths", "steps", "inner_steps", "batch",
+        "buffer_capacity", "weighted_replay", "lr", "hidden", "layers", "activation", "clip",
+        "sigma_min", "sigma_max", "sigma", "source", "stages", "adjoint_iters",
+        "corrector_iters", "paths_per_source",
+    ],
+    keeps_progress: &["lr", "inner_steps", "batch", "clip"],
+    labels: &[],
+    capabilities: Capabilities {
+        source: true,
+        stages: true,
+        shared_rollout: true,
+        path_weights: true,
+    },
+};
 
 /// The learned corrector h(x) ≈ ∇log φ̂_1(x) with its optimizer and replay buffer.
 #[derive(Clone)]
@@ -190,7 +224,7 @@ impl LearnedCorrector {
     /// ψ(x) = ∫₀¹ h(r + s(x − r))·(x − r) ds = log φ̂₁(x) − log φ̂₁(r) for the rows of `x`
     /// (n × d) into `out` (n), r = `self.reference`; exact when h = ∇log φ̂₁, which is
     /// what corrector matching regresses onto (a conditional mean of gradients of
-    /// log p(X_1 | X_0) under a coupling of product form, methods.md §3). h at the
+    /// log p(X_1 | X_0) under a coupling of product form, docs/methods.md §3). h at the
     /// quadrature points stays in `line_values`, and the forward pass in the workspace.
     fn potential_into(&mut self, x: &[f32], d: usize, out: &mut [f64]) {
         let q = self.quadrature.nodes.len();
@@ -303,7 +337,7 @@ pub struct AsbsSampler {
     adam: Adam,
     clip: f64,
     inner_steps: usize,
-    /// Rows (X_0, X_1, a, log w): w is the path's importance weight (methods.md §7).
+    /// Rows (X_0, X_1, a, log w): w is the path's importance weight (docs/methods.md §7).
     buffer: ReplayBuffer,
     /// Weighted replay: rows drawn in proportion to w rather than uniformly; None for
     /// uniform replay (the papers' method).
@@ -341,40 +375,40 @@ pub struct AsbsSampler {
 impl AsbsSampler {
     /// ASBS (`learned_corrector`) or Adjoint Sampling from the configured source.
     pub fn new(
-        config: &Config,
+        settings: &AsbsSettings,
         energy: Arc<dyn Energy>,
         learned_corrector: bool,
     ) -> Result<AsbsSampler, String> {
         let d = energy.dim();
-        let source = Source::parse(&config.source)?;
+        let source = Source::parse(&settings.source)?;
         source.check_dim(d)?;
-        let schedule = config.schedule();
+        let schedule = settings.schedule()?;
         schedule.validate()?;
         // The same construction order as Adjoint Sampling, so a point source reproduces it.
-        let mut rng = Rng::new(config.seed);
+        let mut rng = Rng::new(settings.seed);
         let features = FourierFeatures::new(3);
         let in_dim = d + features.dim();
         let mut sizes = vec![in_dim];
-        sizes.extend(std::iter::repeat_n(config.hidden, config.layers));
+        sizes.extend(std::iter::repeat_n(settings.hidden, settings.layers));
         sizes.push(d);
-        let net = Mlp::new(&sizes, config.activation, &mut rng);
-        let adam = Adam::new(net.n_params(), config.lr as f32);
-        let grid = TimeGrid::new(&schedule, config.steps);
+        let net = Mlp::new(&sizes, settings.activation, &mut rng);
+        let adam = Adam::new(net.n_params(), settings.lr as f32);
+        let grid = TimeGrid::new(&schedule, settings.steps);
         let corrector = if learned_corrector && !source.is_point() {
             let mut sizes = vec![d];
-            sizes.extend(std::iter::repeat_n(config.hidden, config.layers));
+            sizes.extend(std::iter::repeat_n(settings.hidden, settings.layers));
             sizes.push(d);
-            let net = Mlp::new(&sizes, config.activation, &mut rng);
+            let net = Mlp::new(&sizes, settings.activation, &mut rng);
             Corrector::Learned(Box::new(LearnedCorrector {
-                adam: Adam::new(net.n_params(), config.lr as f32),
+                adam: Adam::new(net.n_params(), settings.lr as f32),
                 grad: vec![0.0; net.n_params()],
                 averaged: net.clone(),
                 net,
-                buffer: ReplayBuffer::new(config.buffer_capacity, 2 * d),
+                buffer: ReplayBuffer::new(settings.buffer_capacity, 2 * d),
                 ws: Workspace::new(),
-                inputs: Array2::zeros((config.batch, d)),
-                targets: Array2::zeros((config.batch, d)),
-                grad_out: Array2::zeros((config.batch, d)),
+                inputs: Array2::zeros((settings.batch, d)),
+                targets: Array2::zeros((settings.batch, d)),
+                grad_out: Array2::zeros((settings.batch, d)),
                 reference: vec![0.0; d],
                 averaged_count: 0,
                 quadrature: GaussLegendre::new(POTENTIAL_NODES),
@@ -382,24 +416,24 @@ impl AsbsSampler {
                 line_values: Array2::zeros((0, d)),
                 line_cotangents: Array2::zeros((0, d)),
                 line_vjps: Array2::zeros((0, d)),
-                affine: config.weighted_replay.then(|| AffineFit::new(d)),
+                affine: settings.weighted_replay.then(|| AffineFit::new(d)),
             }))
         } else {
             Corrector::BaseMarginal
         };
-        let k = TRAJECTORIES.min(config.paths);
+        let k = TRAJECTORIES.min(settings.paths);
         let averaged = net.clone();
         Ok(AsbsSampler {
             name: if learned_corrector { "asbs" } else { "adjoint" },
             dim: d,
             grad: vec![0.0; net.n_params()],
-            rollout: PathBatch::new(config.paths, d, &features),
-            x0: vec![0.0; config.paths * d],
-            trajectories: vec![0.0; k * (config.steps + 1) * d],
-            batch_inputs: Array2::zeros((config.batch, in_dim)),
-            batch_targets: Array2::zeros((config.batch, d)),
-            batch_sigma: vec![0.0; config.batch],
-            grad_out: Array2::zeros((config.batch, d)),
+            rollout: PathBatch::new(settings.paths, d, &features),
+            x0: vec![0.0; settings.paths * d],
+            trajectories: vec![0.0; k * (settings.steps + 1) * d],
+            batch_inputs: Array2::zeros((settings.batch, in_dim)),
+            batch_targets: Array2::zeros((settings.batch, d)),
+            batch_sigma: vec![0.0; settings.batch],
+            grad_out: Array2::zeros((settings.batch, d)),
             energy,
             source,
             schedule,
@@ -407,17 +441,17 @@ impl AsbsSampler {
             features,
             net,
             adam,
-            clip: config.clip,
-            inner_steps: config.inner_steps,
-            buffer: ReplayBuffer::new(config.buffer_capacity, 3 * d + 1),
-            weighted_replay: config.weighted_replay.then(WeightedIndex::default),
+            clip: settings.clip,
+            inner_steps: settings.inner_steps,
+            buffer: ReplayBuffer::new(settings.buffer_capacity, 3 * d + 1),
+            weighted_replay: settings.weighted_replay.then(WeightedIndex::default),
             corrector,
             averaged,
             averaged_count: 0,
-            stages: config.stages,
-            paths_per_source: config.paths_per_source,
-            adjoint_iters: config.adjoint_iters,
-            corrector_iters: config.corrector_iters,
+            stages: settings.stages,
+            paths_per_source: settings.paths_per_source,
+            adjoint_iters: settings.adjoint_iters,
+            corrector_iters: settings.corrector_iters,
             rng,
             phase: Phase::Rollout,
             iteration: 0,
@@ -538,7 +572,7 @@ impl AsbsSampler {
                     let hp = &h[p * d..(p + 1) * d];
                     match self.corrector {
                         // Adjoint Sampling: a = clip(∇E + ∇log p₀¹, c), the sum clipped
-                        // (methods.md §2), in f64 as there.
+                        // (docs/methods.md §2), in f64 as there.
                         Corrector::BaseMarginal => {
                             self.source
                                 .log_base_marginal(&xg, self.grid.nu1, &mut scratch);
@@ -547,7 +581,7 @@ impl AsbsSampler {
                             }
                             clip_norm(&mut grad, self.clip);
                         }
-                        // ASBS: a = clip(∇E, c) + h (methods.md §3).
+                        // ASBS: a = clip(∇E, c) + h (docs/methods.md §3).
                         Corrector::Learned(_) => {
                             clip_norm(&mut grad, self.clip);
                             for k in 0..d {
@@ -667,12 +701,12 @@ impl AsbsSampler {
         Ok(([t1 - t0, target, train], loss))
     }
 
-    /// The start of an iteration whose rollout is simulated in shares (Web Workers, issue
-    /// 5): restarts the paths, draws X_0 and returns each block's stream seed. A share is a
-    /// range of blocks, advanced through every step by `advance_share` here or by
-    /// `simulate_share` on a sampler of the same configuration elsewhere and handed back
-    /// with `accept_share`; `finish_split_iteration` then trains. The paths are bit for bit
-    /// those of `timed_iteration`, however the blocks are shared out.
+    /// The start of an iteration whose rollout is simulated in shares (Web Workers): restarts
+    /// the paths, draws X_0 and returns each block's stream seed. A share is a range of
+    /// blocks, advanced through every step by `advance_share` here or by `simulate_share` on
+    /// a sampler of the same configuration elsewhere and handed back with `accept_share`;
+    /// `finish_split_iteration` then trains. The paths are bit for bit those of
+    /// `timed_iteration`, however the blocks are shared out.
     fn fill_sources(&mut self) {
         self.source
             .fill(&mut self.rollout.x, self.dim, &mut self.rng);
@@ -830,7 +864,7 @@ impl AsbsSampler {
             self.batch_sigma[j] = sigma;
             let mut input = self.batch_inputs.row_mut(j);
             let input = input.as_slice_mut().expect("standard layout");
-            // X_t | X_0, X_1 ~ N((1−γ_t)X_0 + γ_t X_1, ν_1γ_t(1−γ_t)) (methods.md §3).
+            // X_t | X_0, X_1 ~ N((1−γ_t)X_0 + γ_t X_1, ν_1γ_t(1−γ_t)) (docs/methods.md §3).
             BridgeSample::at(&self.schedule, t).draw(Some(x0), x1, &mut input[..d], &mut self.rng);
             self.features.write(t, tf);
             input[d..].copy_from_slice(tf);
@@ -936,7 +970,7 @@ fn check(loss: f64, gnorm: f32) -> Result<f64, String> {
 }
 
 /// log w = −E(X_1) − log p₀¹(X_1) + log dP₀/dP_θ, with p₀¹ = μ ⊛ N(0, ν_1 I) the base law
-/// at t = 1 (methods.md §7, "Girsanov along the EM path").
+/// at t = 1 (docs/methods.md §7, "Girsanov along the EM path").
 ///
 /// Why: take as target path measure Q = P₀ · R(X_1)/p₀¹(X_1), the base process started from
 /// μ and reweighted at its end; its X_1-marginal is p₀¹·R/p₀¹ = R, so its mass is Z. Both P₀
@@ -1158,10 +1192,6 @@ impl Sampler for AsbsSampler {
         })
     }
 
-    fn snapshot(&self) -> Box<dyn Sampler> {
-        Box::new(self.clone())
-    }
-
     fn save_state(&self) -> StateMap {
         let mut out = StateMap::new();
         out.put_f32("net", self.net.params());
@@ -1236,11 +1266,12 @@ impl Sampler for AsbsSampler {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
 
     #[test]
     fn rollout_and_training_loops_do_not_allocate() {
-        // Issue 5: the Euler–Maruyama steps and the inner Adam steps reuse preallocated
-        // buffers. Counted on this thread with the rollout pinned to it.
+        // The Euler–Maruyama steps and the inner Adam steps reuse preallocated buffers
+        // (docs/performance.md). Counted on this thread with the rollout pinned to it.
         use crate::alloc_count::allocations_on_this_thread;
         use crate::bench::{BenchConfig, BenchSampler};
         let mut cfg = BenchConfig::preset("browser").unwrap();
@@ -1281,7 +1312,7 @@ mod tests {
         }))
         .unwrap();
         let target = Target::new(&config.energy, config.temperature).unwrap();
-        let mut s = AsbsSampler::new(&config, target.energy.clone(), false).unwrap();
+        let mut s = AsbsSampler::new(&config.settings(), target.energy.clone(), false).unwrap();
         while s.phase() == Phase::Rollout {
             s.work().unwrap();
         }
@@ -1309,7 +1340,7 @@ mod tests {
         }))
         .unwrap();
         let target = Target::new(&config.energy, config.temperature).unwrap();
-        let mut s = AsbsSampler::new(&config, target.energy.clone(), true).unwrap();
+        let mut s = AsbsSampler::new(&config.settings(), target.energy.clone(), true).unwrap();
         let Corrector::Learned(c) = &mut s.corrector else {
             panic!("a Gaussian source learns its corrector");
         };
@@ -1391,7 +1422,7 @@ mod tests {
         let truth = target.ground_truth();
         let map = Affine::whitening(&truth.mean, &truth.cov);
         let energy: Arc<dyn Energy> = Arc::new(Pulled::new(target.energy.clone(), map.clone()));
-        let mut s = AsbsSampler::new(&config, energy.clone(), true).unwrap();
+        let mut s = AsbsSampler::new(&config.settings(), energy.clone(), true).unwrap();
         while s.iteration() < config.iters {
             s.work().unwrap();
         }
@@ -1549,7 +1580,7 @@ mod tests {
         }))
         .unwrap();
         let target = Target::new(&config.energy, config.temperature).unwrap();
-        let mut s = AsbsSampler::new(&config, target.energy.clone(), true).unwrap();
+        let mut s = AsbsSampler::new(&config.settings(), target.energy.clone(), true).unwrap();
         while s.phase() == Phase::Rollout {
             s.work().unwrap();
         }
@@ -1598,7 +1629,7 @@ mod tests {
     fn weighted_replay_rows_follow_the_target() {
         // The base ends at N(0, ν₁ I), ν₁ ≈ 1; the target N(0, τ I) with τ = 0.5. The path
         // weights of the untrained sampler are ν/p₀¹ (its Girsanov term is 0), so rows
-        // drawn by weight have second moment τ while uniform rows have ν₁ (methods.md §7).
+        // drawn by weight have second moment τ while uniform rows have ν₁ (docs/methods.md §7).
         let (uniform, weighted) = replay_second_moments(0.5);
         assert!(
             (uniform - 1.0).abs() < 0.06,

@@ -1,4 +1,4 @@
-//! Per-sample L2 clipping of adjoint targets (methods.md §1): a ← a·min(1, c/(‖a‖ + 1e−6)).
+//! Per-sample L2 clipping of adjoint targets (docs/methods.md §1): a ← a·min(1, c/(‖a‖ + 1e−6)).
 
 pub fn clip_norm(a: &mut [f64], max_norm: f64) {
     let norm = a.iter().map(|v| v * v).sum::<f64>().sqrt();

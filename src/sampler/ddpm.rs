@@ -1,4 +1,4 @@
-//! DDPM in 1-D (Nakkiran et al. 2024; methods.md §4), behind the same trait as the
+//! DDPM in 1-D (Nakkiran et al. 2024; docs/methods.md §4), behind the same trait as the
 //! SDE samplers. It learns from target samples, not from the energy.
 //!
 //! Forward: x_{t+Δt} = x_t + N(0, σ_q²Δt), Δt = 1/T, so x_t ~ N(x_0, σ_q² t). The network
@@ -18,18 +18,62 @@
 //! zero-initialized output layer the untrained denoiser is the identity.
 
 use super::oracle::Oracle;
+use super::registry::{Capabilities, Family, SamplerInfo};
 use super::rollout::{DRAW_CHUNK, MAX_FEATURES, TRAJECTORIES};
 use super::{Phase, Rollout, Sampler, Work};
-use crate::config::Config;
-use crate::energy::{Energy, Target};
-use crate::nn::{Adam, FourierFeatures, Mlp, Workspace};
+use crate::energy::{Energy, EnergySpec, Target};
+use crate::nn::{Activation, Adam, FourierFeatures, Mlp, Workspace};
 use crate::rng::Rng;
-use crate::sampler::state::StateMap;
+use crate::state::StateMap;
 use ndarray::Array2;
 use std::sync::Arc;
 
 /// Target samples kept for training and for the exact start x_1.
 const POOL: usize = 100_000;
+
+/// DDPM's settings (docs/methods.md §4), taken by name from the flat configuration. It
+/// reads the target itself: it trains on the target's samples, not on its energy.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct DdpmSettings {
+    pub seed: u64,
+    pub energy: EnergySpec,
+    pub temperature: f64,
+    pub whiten: bool,
+    /// Reverse chains sampled per outer iteration.
+    pub paths: usize,
+    /// T: steps of the forward and reverse chains.
+    pub steps: usize,
+    /// Gradient steps per outer iteration.
+    pub inner_steps: usize,
+    pub batch: usize,
+    pub lr: f64,
+    pub hidden: usize,
+    pub layers: usize,
+    pub activation: Activation,
+    /// σ_q of the forward process x_{t+Δt} = x_t + N(0, σ_q²Δt).
+    pub sigma_q: f64,
+}
+
+pub const INFO: SamplerInfo = SamplerInfo {
+    name: "ddpm",
+    label: "DDPM (1-D)",
+    description: "DDPM in 1-D trained on target samples (Nakkiran et al. 2024)",
+    explanation: "DDPM learns from target samples, not from the energy: noise is added forward, x(t + Δt) = x(t) + N(0, σ_q² Δt), and the network f(x, t) learns E[x(t − Δt) | x(t) = x]. The reverse chain starts at x(1) ~ p₁ and runs down to t = 0 (right to left above, over the shading of its time marginals). Drag t to compare the learned denoiser with the exact one.",
+    family: Family::Ddpm,
+    dims: Some(&[1]),
+    settings: &[
+        "seed", "energy", "temperature", "paths", "steps", "inner_steps", "batch", "lr",
+        "hidden", "layers", "activation", "sigma_q",
+    ],
+    keeps_progress: &["lr", "inner_steps", "batch"],
+    labels: &[("steps", "Chain steps T"), ("paths", "Chains")],
+    capabilities: Capabilities {
+        source: false,
+        stages: false,
+        shared_rollout: false,
+        path_weights: false,
+    },
+};
 
 #[derive(Clone)]
 pub struct DdpmSampler {
@@ -65,61 +109,61 @@ pub struct DdpmSampler {
 }
 
 impl DdpmSampler {
-    pub fn new(config: &Config, energy: Arc<dyn Energy>) -> Result<DdpmSampler, String> {
+    pub fn new(settings: &DdpmSettings, energy: Arc<dyn Energy>) -> Result<DdpmSampler, String> {
         if energy.dim() != 1 {
             return Err(format!(
                 "ddpm: the target must be 1-D, \"{}\" is {}-D",
-                config.energy.name(),
+                settings.energy.name(),
                 energy.dim()
             ));
         }
-        if config.whiten {
+        if settings.whiten {
             return Err(
                 "ddpm: set whiten to false (DDPM learns in the target's coordinates)".into(),
             );
         }
-        let target = Target::new(&config.energy, config.temperature)?;
-        let mut rng = Rng::new(config.seed);
+        let target = Target::new(&settings.energy, settings.temperature)?;
+        let mut rng = Rng::new(settings.seed);
         let features = FourierFeatures::new(3);
         let in_dim = 1 + features.dim();
         let mut sizes = vec![in_dim];
-        sizes.extend(std::iter::repeat_n(config.hidden, config.layers));
+        sizes.extend(std::iter::repeat_n(settings.hidden, settings.layers));
         sizes.push(1);
-        let net = Mlp::new(&sizes, config.activation, &mut rng);
+        let net = Mlp::new(&sizes, settings.activation, &mut rng);
         let mut pool_rng = rng.fork();
         let pool = target
             .exact_samples(POOL, &mut pool_rng)
             .unwrap_or_else(|| target.reference_samples(POOL, &mut pool_rng));
         let oracle = target
             .as_mixture()
-            .map(|g| Oracle::new(&g, config.sigma_q, config.steps));
-        let k = TRAJECTORIES.min(config.paths);
+            .map(|g| Oracle::new(&g, settings.sigma_q, settings.steps));
+        let k = TRAJECTORIES.min(settings.paths);
         Ok(DdpmSampler {
-            adam: Adam::new(net.n_params(), config.lr as f32),
+            adam: Adam::new(net.n_params(), settings.lr as f32),
             grad: vec![0.0; net.n_params()],
             net,
             features,
-            sigma_q: config.sigma_q,
-            steps: config.steps,
-            inner_steps: config.inner_steps,
+            sigma_q: settings.sigma_q,
+            steps: settings.steps,
+            inner_steps: settings.inner_steps,
             pool: Arc::new(pool),
             oracle,
             rng,
             phase: Phase::Train,
             iteration: 0,
-            x: vec![0.0; config.paths],
+            x: vec![0.0; settings.paths],
             reverse_step: 0,
-            trajectories: vec![0.0; k * (config.steps + 1)],
-            chain: vec![0.0; config.paths * (config.steps + 1)],
+            trajectories: vec![0.0; k * (settings.steps + 1)],
+            chain: vec![0.0; settings.paths * (settings.steps + 1)],
             last_chain: Vec::new(),
             last: None,
             inner: 0,
             loss_sum: 0.0,
-            inputs: Array2::zeros((config.batch, in_dim)),
-            targets: vec![0.0; config.batch],
-            grad_out: Array2::zeros((config.batch, 1)),
+            inputs: Array2::zeros((settings.batch, in_dim)),
+            targets: vec![0.0; settings.batch],
+            grad_out: Array2::zeros((settings.batch, 1)),
             ws: Workspace::new(),
-            sample_inputs: Array2::zeros((config.paths, in_dim)),
+            sample_inputs: Array2::zeros((settings.paths, in_dim)),
             sample_ws: Workspace::new(),
         })
     }
@@ -220,7 +264,7 @@ impl DdpmSampler {
             // forward path is a Brownian bridge, E[x_t | x_0, x_{t+Δt}] = x_0 +
             // t/(t+Δt)·(x_{t+Δt} − x_0)). This changes the loss only by a θ-independent
             // constant (the bridge variance), so the minimizer E[x_t | x_{t+Δt}] and the
-            // expected gradient are those of methods.md §4, without the per-sample noise
+            // expected gradient are those of docs/methods.md §4, without the per-sample noise
             // σ_q√Δt that is ten times the signal at T = 100. In score units (divided by
             // σ_q²Δt, a constant factor of the loss) it is (x_0 − x_{t+Δt})/(σ_q²(t + Δt)).
             self.targets[j] = ((x0 - next) / (self.sigma_q * self.sigma_q * (t + dt))) as f32;
@@ -388,10 +432,6 @@ impl Sampler for DdpmSampler {
         Some(self)
     }
 
-    fn snapshot(&self) -> Box<dyn Sampler> {
-        Box::new(self.clone())
-    }
-
     fn save_state(&self) -> StateMap {
         let mut out = StateMap::new();
         out.put_f32("net", self.net.params());
@@ -418,7 +458,7 @@ impl Sampler for DdpmSampler {
             self.chain.clone_from(&self.last_chain);
         }
         self.last = Rollout::load_state(from, "last.", self.x.len(), 1)?;
-        // Between iterations DDPM is about to train (methods.md §4: train, then sample).
+        // Between iterations DDPM is about to train (docs/methods.md §4: train, then sample).
         self.phase = Phase::Train;
         self.inner = 0;
         self.loss_sum = 0.0;
@@ -430,6 +470,7 @@ impl Sampler for DdpmSampler {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
     use crate::energy::EnergySpec;
     use serde_json::json;
 
@@ -439,7 +480,7 @@ mod tests {
                                                   "paths": 2000, "inner_steps": 1, "steps": 10}))
         .unwrap();
         let target = Target::new(&EnergySpec::Named("gmm1d-demo".into()), 1.0).unwrap();
-        let mut s = DdpmSampler::new(&config, target.energy.clone()).unwrap();
+        let mut s = DdpmSampler::new(&config.settings(), target.energy.clone()).unwrap();
         assert!(s.last_chain().is_none());
         while s.iteration() == 0 {
             s.work().unwrap();

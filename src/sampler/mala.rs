@@ -1,4 +1,4 @@
-//! Metropolis-adjusted Langevin chains (methods.md §5, local search), run in parallel.
+//! Metropolis-adjusted Langevin chains (docs/methods.md §5, local search), run in parallel.
 //!
 //! The proposal is one Euler–Maruyama step of the Langevin diffusion towards ν ∝ R = exp(−E),
 //! x' = x + η∇log R(x) + sqrt(2η)ξ, so q(x'|x) = N(x'; x + η∇log R(x), 2ηI), and the
@@ -6,11 +6,11 @@
 //! α = min(1, R(x')q(x|x') / (R(x)q(x'|x)))
 //! makes ν exactly invariant whatever η is.
 
+use super::registry::{Capabilities, Family, SamplerInfo};
 use super::{Phase, Rollout, Sampler, Work};
-use crate::config::Config;
 use crate::energy::Energy;
 use crate::rng::Rng;
-use crate::sampler::state::StateMap;
+use crate::state::StateMap;
 use std::sync::Arc;
 
 /// Parallel Metropolis-adjusted Langevin chains on ν ∝ exp(−E) (E has τ folded in; log R = −E).
@@ -128,7 +128,7 @@ impl MalaChains {
         &self.accepted
     }
 
-    /// η ← η·1.1 if `acceptance` > target else η·0.9 (methods.md §5; target 0.574).
+    /// η ← η·1.1 if `acceptance` > target else η·0.9 (docs/methods.md §5; target 0.574).
     pub fn adapt(&mut self, acceptance: f64, target: f64) {
         if acceptance > target {
             self.step *= 1.1;
@@ -193,14 +193,49 @@ impl MalaChains {
     }
 }
 
-/// Step-size adaptation target (methods.md §5).
+/// Step-size adaptation target (docs/methods.md §5).
 pub const TARGET_ACCEPTANCE: f64 = 0.574;
 /// η of the first step; adaptation (×1.1 per step) reaches 1 within 50 steps.
 pub const INITIAL_STEP: f64 = 0.01;
 /// Chains whose whole path of the last iteration is kept for drawing.
 const TRAJECTORY_CHAINS: usize = 16;
 
-/// MALA as a classical baseline sampler (issue 4): `paths` parallel chains started from
+/// MALA's settings, taken by name from the flat configuration.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct MalaSettings {
+    pub seed: u64,
+    /// Parallel chains.
+    pub paths: usize,
+    /// MALA steps per outer iteration.
+    pub steps: usize,
+    /// σ of the chains' start N(0, σ²I) in the sampler's coordinates (the configuration's
+    /// base noise scale, reused rather than adding a key).
+    pub sigma_max: f64,
+}
+
+pub const INFO: SamplerInfo = SamplerInfo {
+    name: "mala",
+    label: "MALA (no network)",
+    description: "parallel Metropolis-adjusted Langevin chains, a classical baseline",
+    explanation: "Parallel Metropolis-adjusted Langevin chains (no network): x' = x + η∇log R(x) + √(2η)ξ, accepted with the Metropolis–Hastings ratio; η adapts toward acceptance 0.574. Each iteration is `steps` MALA steps of `paths` chains.",
+    family: Family::Mcmc,
+    dims: None,
+    settings: &["seed", "energy", "temperature", "whiten", "paths", "steps", "sigma_max"],
+    keeps_progress: &[],
+    labels: &[
+        ("paths", "Chains"),
+        ("steps", "MALA steps / iter"),
+        ("sigma_max", "Start spread σ"),
+    ],
+    capabilities: Capabilities {
+        source: false,
+        stages: false,
+        shared_rollout: false,
+        path_weights: false,
+    },
+};
+
+/// MALA as a classical baseline sampler (docs/methods.md §5): `paths` parallel chains started from
 /// N(0, σ²I) in the sampler's coordinates with σ = `sigma_max` (the configuration's base
 /// noise scale, reused rather than adding a field), η adapted toward acceptance 0.574 after
 /// every step. One unit of work is one MALA step of every chain; an outer iteration is
@@ -231,16 +266,16 @@ pub struct MalaSampler {
 }
 
 impl MalaSampler {
-    pub fn new(config: &Config, energy: Arc<dyn Energy>) -> Result<MalaSampler, String> {
+    pub fn new(settings: &MalaSettings, energy: Arc<dyn Energy>) -> Result<MalaSampler, String> {
         let d = energy.dim();
-        let sigma = config.sigma_max;
+        let sigma = settings.sigma_max;
         if !(sigma.is_finite() && sigma > 0.0) {
             return Err(format!(
                 "sigma_max (MALA's initial spread) must be positive, got {sigma}"
             ));
         }
-        let mut rng = Rng::new(config.seed);
-        let x0: Vec<f64> = (0..config.paths * d)
+        let mut rng = Rng::new(settings.seed);
+        let x0: Vec<f64> = (0..settings.paths * d)
             .map(|_| sigma * rng.normal())
             .collect();
         let chains = MalaChains::new(&*energy, &x0, INITIAL_STEP);
@@ -251,7 +286,7 @@ impl MalaSampler {
             energy,
             chains,
             rng,
-            steps: config.steps,
+            steps: settings.steps,
             step_in_iteration: 0,
             iteration: 0,
             particles: Vec::new(),
@@ -390,10 +425,6 @@ impl Sampler for MalaSampler {
         }
     }
 
-    fn snapshot(&self) -> Box<dyn Sampler> {
-        Box::new(self.clone())
-    }
-
     fn save_state(&self) -> StateMap {
         let mut out = StateMap::new();
         self.chains.save_state(&mut out, "chains.");
@@ -424,6 +455,7 @@ impl Sampler for MalaSampler {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
     use crate::energy::wells::HarmonicWell;
     use crate::energy::Gmm;
 
@@ -668,7 +700,7 @@ mod tests {
             inner: run.target.energy.clone(),
             map: run.map.clone(),
         });
-        let mut s = MalaSampler::new(&config, energy).unwrap();
+        let mut s = MalaSampler::new(&config.settings(), energy).unwrap();
         while s.iteration() < run.sampler().iteration() {
             s.work().unwrap();
         }

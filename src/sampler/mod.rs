@@ -1,5 +1,6 @@
 //! The samplers, behind one trait so the page, the command line and the tests treat them
-//! alike. Adding a sampler is one file and one line in [`build`].
+//! alike. Adding a sampler is its module (its settings struct, its `SamplerInfo` and its
+//! [`Sampler`] implementation) and one line in [`registry::REGISTRY`].
 //!
 //! Training is cut into small bounded units of work — one Euler–Maruyama step of every
 //! path, or one gradient step — so the page can run as many as fit in a frame.
@@ -14,15 +15,14 @@ pub mod mala;
 pub mod oracle;
 #[cfg(not(target_arch = "wasm32"))]
 mod pool;
+pub mod registry;
 pub mod replay_buffer;
 pub mod rollout;
 pub mod source;
-pub mod state;
 
-use crate::config::Config;
 use crate::energy::Energy;
 use crate::rng::Rng;
-use state::StateMap;
+use crate::state::StateMap;
 use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -53,12 +53,12 @@ pub struct Rollout {
     /// Terminal states, n × d row-major.
     pub samples: Vec<f32>,
     /// log w = log R(X_1) + log dP₀/dP_θ − log p₀(X_1): importance weights of the paths
-    /// against the target path measure; log mean w estimates log Z (methods.md §7). None
+    /// against the target path measure; log mean w estimates log Z (docs/methods.md §7). None
     /// where the sampler has no path density (DDPM's learned reverse chain).
     pub log_weights: Option<Vec<f64>>,
 }
 
-/// ASBS's alternating stages (methods.md §3).
+/// ASBS's alternating stages (docs/methods.md §3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Stage {
@@ -120,11 +120,9 @@ pub trait Sampler: Send {
     fn open_rollout(&mut self) -> Option<rollout::OpenRollout<'_>> {
         None
     }
-    /// A copy to return to after a divergence.
-    fn snapshot(&self) -> Box<dyn Sampler>;
     /// What persists between outer iterations (weights, optimizer moments, buffers,
     /// generator states, counters, the last rollout), saved between two iterations (see
-    /// [`state`]). Called only there: `Run` saves its last good state.
+    /// [`crate::state`]). Called only there: `Run` keeps the last one to roll a divergence back to.
     fn save_state(&self) -> StateMap;
     /// Loads [`Sampler::save_state`]'s map into a sampler freshly built from the same
     /// configuration, which then continues exactly as the saved one would have. An error
@@ -172,20 +170,13 @@ impl Rollout {
     }
 }
 
-/// The sampler registry.
-pub fn build(config: &Config, energy: Arc<dyn Energy>) -> Result<Box<dyn Sampler>, String> {
-    match config.sampler.as_str() {
-        // Adjoint Sampling: ASBS's machinery with the corrector fixed to AS's base-marginal
-        // term, exact for a point source (methods.md §2) and biased for any other (§3).
-        "adjoint" => Ok(Box::new(asbs::AsbsSampler::new(config, energy, false)?)),
-        "asbs" => Ok(Box::new(asbs::AsbsSampler::new(config, energy, true)?)),
-        "ddpm" => Ok(Box::new(ddpm::DdpmSampler::new(config, energy)?)),
-        "tb" | "vargrad" | "db" | "subtb" | "fl-subtb" | "pis" => {
-            Ok(Box::new(gfn::GfnSampler::new(config, energy)?))
-        }
-        "mala" => Ok(Box::new(mala::MalaSampler::new(config, energy)?)),
-        other => Err(format!("sampler: unknown \"{other}\"")),
-    }
+/// Builds the sampler `name` from the flat configuration map (see [`registry`]).
+pub fn build(
+    name: &str,
+    flat: &serde_json::Value,
+    energy: Arc<dyn Energy>,
+) -> Result<Box<dyn Sampler>, String> {
+    (registry::find(name)?.build)(flat, energy)
 }
 
 #[cfg(test)]

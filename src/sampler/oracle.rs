@@ -1,5 +1,5 @@
 //! The exact DDPM quantities for a 1-D Gaussian-mixture target Σ w_k N(m_k, s_k²)
-//! (methods.md §4): the forward marginals p_t and the exact denoiser
+//! (docs/methods.md §4): the forward marginals p_t and the exact denoiser
 //! f*(x, t) = E[x_{t−Δt} | x_t = x] of the forward process x_{t+Δt} = x_t + N(0, σ_q²Δt).
 
 use crate::energy::Gmm;
@@ -48,7 +48,7 @@ impl Oracle {
     /// f*(x, t) = Σ r_k(x)[m_k + (x − m_k)(s_k² + σ_q²(t − Δt))/(s_k² + σ_q² t)],
     /// r_k ∝ w_k N(x; m_k, s_k² + σ_q² t): the posterior mean of x_{t−Δt} given x_t = x,
     /// per component the Gaussian regression of x_{t−Δt} on x_t, weighted by the
-    /// component's responsibility (methods.md §4).
+    /// component's responsibility (docs/methods.md §4).
     pub fn mean(&self, x: f64, t: f64) -> f64 {
         // Responsibilities in log space: far modes underflow otherwise.
         let variance = |k: usize, t: f64| self.variances[k] + self.sigma_q2 * t.max(0.0);

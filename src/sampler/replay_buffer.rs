@@ -1,5 +1,5 @@
 //! FIFO replay buffer of fixed capacity with uniform sampling with replacement
-//! (methods.md §1). Its capacity is independent of how many rows an iteration adds:
+//! (docs/methods.md §1). Its capacity is independent of how many rows an iteration adds:
 //! the original tied the two together, which made it no replay at all.
 
 use crate::rng::Rng;
@@ -129,7 +129,7 @@ impl WeightedIndex {
 
 impl ReplayBuffer {
     /// Saves the stored rows and the write position under `prefix`.
-    pub fn save_state(&self, out: &mut crate::sampler::state::StateMap, prefix: &str) {
+    pub fn save_state(&self, out: &mut crate::state::StateMap, prefix: &str) {
         out.put_f32(
             &format!("{prefix}data"),
             &self.data[..self.len * self.width],
@@ -139,7 +139,7 @@ impl ReplayBuffer {
 
     pub fn load_state(
         &mut self,
-        from: &crate::sampler::state::StateMap,
+        from: &crate::state::StateMap,
         prefix: &str,
     ) -> Result<(), String> {
         let data = from.f32s(&format!("{prefix}data"))?;

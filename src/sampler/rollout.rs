@@ -279,7 +279,7 @@ impl PathBatch {
 }
 
 /// A sampler's training rollout opened so that Web Workers can simulate shares of its path
-/// blocks (issue 5; Adjoint Sampling and ASBS, see [`crate::sampler::Sampler::open_rollout`]):
+/// blocks (Adjoint Sampling and ASBS, see [`crate::sampler::Sampler::open_rollout`]):
 /// before the rollout starts, blocks are sent away; the sampler's own units of work then
 /// advance only the others, and the away blocks' results are handed back (or simulated here
 /// after all) before its last step. Blocks have independent random streams, so the paths are

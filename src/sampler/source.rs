@@ -1,4 +1,4 @@
-//! The source μ of X_0 for Adjoint Sampling and ASBS (methods.md §3): a point mass at the
+//! The source μ of X_0 for Adjoint Sampling and ASBS (docs/methods.md §3): a point mass at the
 //! origin or a Gaussian with diagonal covariance, in the sampler's coordinates.
 
 use crate::rng::Rng;

@@ -1,4 +1,4 @@
-//! The reciprocal (Brownian) bridge of the base process: X_t | X_0, X_1 (methods.md §2–§3).
+//! The reciprocal (Brownian) bridge of the base process: X_t | X_0, X_1 (docs/methods.md §2–§3).
 //!
 //! With γ_t = ν_t/ν_1, X_t | X_0, X_1 ~ N((1 − γ_t)X_0 + γ_t X_1, ν_1 γ_t (1 − γ_t) I).
 //! For a Dirac source at 0 this is N(γ_t X_1, ν_t(ν_1 − ν_t)/ν_1 I); for a constant σ it is

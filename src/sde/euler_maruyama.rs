@@ -1,6 +1,6 @@
 //! The rollout's time grid and its Euler–Maruyama update with exact-variance noise.
 //!
-//! For dX = σ_t u(t, X) dt + σ_t dW (methods.md §2), step i draws
+//! For dX = σ_t u(t, X) dt + σ_t dW (docs/methods.md §2), step i draws
 //! X_{i+1} = X_i + Σ_i·u(t_i, X_i) + √Δν_i·ξ with Σ_i = ∫σ_s ds and Δν_i = ν_{t_{i+1}} − ν_{t_i}
 //! over the step: the noise has the exact variance of the base process, so with u = 0 the
 //! discrete chain has exactly the base marginals (ν_1 at t = 1, for any number of steps), and
@@ -47,7 +47,7 @@ impl TimeGrid {
     /// One update of every path (rows of `x`, `u`: n × d), in place. Adds to `log_ratio[p]`
     /// the log density ratio log p₀(x_{i+1}|x_i) − log p_u(x_{i+1}|x_i) of the base chain to
     /// the controlled chain for the step taken; summed over the path it is log dP₀/dP_u, the
-    /// discrete Girsanov weight (methods.md §7). With drift m = Σ·u and noise n = √Δν·ξ it is
+    /// discrete Girsanov weight (docs/methods.md §7). With drift m = Σ·u and noise n = √Δν·ξ it is
     /// (|n|² − |m + n|²)/(2Δν) = −(m·ξ)/√Δν − |m|²/(2Δν).
     pub fn step(
         &self,

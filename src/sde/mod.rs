@@ -1,5 +1,5 @@
 //! Noise schedules, the time grid of the Euler–Maruyama rollout, and the Brownian bridge
-//! (methods.md §2–§3).
+//! (docs/methods.md §2–§3).
 
 pub mod bridge;
 pub mod euler_maruyama;

@@ -1,5 +1,5 @@
 //! Diffusion coefficients σ_t of the base process dX = σ_t dW on t ∈ [0, 1] and their
-//! cumulative variances ν_t = ∫₀ᵗ σ_s² ds (methods.md §2).
+//! cumulative variances ν_t = ∫₀ᵗ σ_s² ds (docs/methods.md §2).
 
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +17,25 @@ impl NoiseSchedule {
         sigma_min: 1e-3,
         sigma_max: 1.0,
     };
+
+    /// The base process a configuration names: `text` is "geometric" (σ_min, σ_max as
+    /// given) or "constant:S"; the message quotes what it could not read.
+    pub fn parse(text: &str, sigma_min: f64, sigma_max: f64) -> Result<NoiseSchedule, String> {
+        let text = text.trim();
+        if text == "geometric" {
+            return Ok(NoiseSchedule::Geometric {
+                sigma_min,
+                sigma_max,
+            });
+        }
+        let sigma = text
+            .strip_prefix("constant:")
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .ok_or_else(|| {
+                format!("sigma: expected \"geometric\" or \"constant:S\", got \"{text}\"")
+            })?;
+        Ok(NoiseSchedule::Constant { sigma })
+    }
 
     pub fn validate(&self) -> Result<(), String> {
         match *self {
@@ -88,7 +107,7 @@ impl NoiseSchedule {
         }
     }
 
-    /// ν_1: one value used everywhere (methods.md §2: the seed mixed two).
+    /// ν_1: one value used everywhere (docs/methods.md §2: the seed mixed two).
     pub fn nu1(&self) -> f64 {
         self.nu(1.0)
     }
@@ -146,7 +165,7 @@ mod tests {
     #[test]
     fn seed_schedule_constants() {
         let s = NoiseSchedule::SEED;
-        // ν_1 = σ_max² − σ_min² exactly (methods.md §2).
+        // ν_1 = σ_max² − σ_min² exactly (docs/methods.md §2).
         assert!((s.nu1() - (1.0 - 1e-6)).abs() < 1e-12);
         assert!((s.sigma(1.0) - 1e-3 * (2.0 * 1000f64.ln()).sqrt()).abs() < 1e-15);
         assert!((s.sigma(0.0) - (2.0 * 1000f64.ln()).sqrt()).abs() < 1e-12);

@@ -1,4 +1,4 @@
-//! The facade's part for embedding and sharing (issue 6): saving and restoring a run with
+//! The facade's part for embedding and sharing (docs/product.md): saving and restoring a run with
 //! its network's weights, checking a typed formula, and a cheap preview of a target for
 //! the custom element's poster. Kept beside `web.rs` so that file stays the core's views.
 
@@ -6,7 +6,7 @@ use super::{to_js, Playground};
 use crate::config::Config;
 use crate::energy::{Formula, Target};
 use crate::run::Run;
-use crate::sampler::state::StateMap;
+use crate::state::StateMap;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -17,7 +17,7 @@ fn from_js<T: serde::de::DeserializeOwned>(value: JsValue, what: &str) -> Result
 #[wasm_bindgen]
 impl Playground {
     /// The run between its last two completed iterations, as a plain object
-    /// `{entries}` of base64 arrays (see `sampler::state`): network weights, optimizer
+    /// `{entries}` of base64 arrays (see `crate::state`): network weights, optimizer
     /// moments, replay buffers, generator states, the metric history. With `config()` it
     /// restores the run (`Playground.restore`).
     pub fn save_state(&self) -> Result<JsValue, JsError> {

@@ -1,4 +1,4 @@
-//! What the page's GFlowNet views read (methods.md §5): each shown trajectory's balance
+//! What the page's GFlowNet views read (docs/methods.md §5): each shown trajectory's balance
 //! residual, the replay buffers D and D_LS of local search, and the learned log Z, plus the
 //! choice of the 2-D projection of a d > 2 target. Arrays are zero-copy views of buffers
 //! the facade owns and refills in place (the rules at the top of `web.rs` hold).
@@ -78,7 +78,7 @@ impl Playground {
 
     /// GFlowNet samplers: log Z_ref + S_F − S_B − log R of each trajectory that
     /// `trajectories()` shows, in the same order (view; empty for other samplers). A
-    /// perfectly trained sampler has every residual 0 (trajectory balance, methods.md §5).
+    /// perfectly trained sampler has every residual 0 (trajectory balance, docs/methods.md §5).
     pub fn trajectory_residuals(&mut self) -> Float32Array {
         self.refresh_gfn();
         // SAFETY: a view of a buffer this object owns (see the top of web.rs).

@@ -1,4 +1,4 @@
-// End-to-end checks of embedding and sharing (issue 6): the custom element on the example
+// End-to-end checks of embedding and sharing (docs/product.md): the custom element on the example
 // post, the iframe page's postMessage protocol, copy link, hide flags, scenes, export and
 // import, and screenshots of the example post. Called by run.mjs with its helpers.
 

@@ -1,4 +1,4 @@
-// End-to-end checks of the GFlowNet samplers in the page (issue 4): the modifiers' controls
+// End-to-end checks of the GFlowNet samplers in the page: the modifiers' controls
 // and their round trip through the URL hash, an invalid modifier named where it was entered
 // while the run keeps going, the residual-coloured paths and the local-search buffers, the
 // chosen projection of Manywell, screenshots, and the browser preset's time to cover 20 of
@@ -6,11 +6,11 @@
 
 import { join } from "node:path";
 
-/** TB + Expl + LS on 25GMM with the browser preset (ε₀ 0.1 with local search, methods.md §5). */
+/** TB + Expl + LS on 25GMM with the browser preset (ε₀ 0.1 with local search, docs/methods.md §5). */
 const TB_EXPL_LS = "sampler=tb&preset=browser&energy=gmm25&seed=1&explore=0.1&local_search=true";
 /** Fresh samples behind each coverage evaluation (a mode's mass has s.e. ≈ 0.002 there). */
 const EVAL_SAMPLES = 8000;
-/** Coverage that means at least 20 of 25 modes (methods.md §7). */
+/** Coverage that means at least 20 of 25 modes (docs/methods.md §7). */
 const COVERAGE_GOAL = 20 / 25;
 
 /**
@@ -131,7 +131,7 @@ export async function gfnChecks(t) {
   });
 
   await check("Manywell: the chosen pair is shown, judged and kept in the hash; a refused pair is named", async () => {
-    // TB + Expl + LP + LS, the paper's best on Manywell (methods.md §8).
+    // TB + Expl + LP + LS, the paper's best on Manywell (docs/methods.md §8).
     const p = await openPage(desktop, `${base}#sampler=tb&energy=manywell&preset=browser&seed=2&explore=0.1&local_search=true&langevin=true&axes=4,5`, "gfn-manywell");
     const axes = await p.evaluate(() => Array.from(window.boltzmannPlayground.playground.display_axes()));
     assert(axes.join() === "4,5", `axes ${axes}`);

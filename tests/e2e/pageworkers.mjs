@@ -1,4 +1,4 @@
-// End-to-end checks of the playground's training rollouts shared with Web Workers (issue 5):
+// End-to-end checks of the playground's training rollouts shared with Web Workers:
 // with a worker the run's history is the one-thread run's bit for bit, also when a reset, a
 // step and a pause meet a share in flight (its result then stale or taken late), for Adjoint
 // Sampling and ASBS; a worker that fails to load sends the run back to the page's thread with

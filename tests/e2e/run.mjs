@@ -395,7 +395,7 @@ async function main() {
       });
       await page.close();
 
-      // ---- ASBS and DDPM views (issue 3) ----
+      // ---- ASBS and DDPM views ----
 
       /** A canvas's pixels as a short fingerprint and its count of distinct colours. */
       const canvasPrint = (p, id) =>
@@ -755,8 +755,8 @@ async function main() {
           const seconds = (Date.now() - start) / 1000;
           assert(m, `fewer than 200 iterations after ${TRAINED_LIMIT_S} s`);
           await p.screenshot({ path: join(artifacts, "trained.png") });
-          // The issue's tolerance on fresh samples of the trained sampler (8000: a mode mass has a
-          // standard error of 0.006 there, the x mean 0.04).
+          // The tolerance of docs/methods.md §7 on fresh samples of the trained sampler (8000: a
+          // mode mass has a standard error of 0.006 there, the x mean 0.04).
           const e = await p.evaluate(() => window.boltzmannPlayground.playground.evaluate(8000));
           await p.close();
           const fresh = `iteration ${e.iteration}: x mean ${e.x_mean.toFixed(3)} vs ${e.true_x_mean.toFixed(3)}, x std ${e.x_std.toFixed(3)} vs ${e.true_x_std.toFixed(3)}, masses ${JSON.stringify(e.mode_masses.map((v) => Number(v.toFixed(3))))}`;

@@ -28,21 +28,21 @@ function fixtureRegistry(samplerNames = ["adjoint", "ddpm", "tb"]) {
     setting("energy", "energy"),
     setting("seed", "int", { min: 0 }),
     setting("preset", "enum", { values: ["browser", "seed", "paper"] }),
-    setting("temperature", "number", { min: 0 }),
+    setting("temperature", "number", { min: 0, positive: true }),
     setting("whiten", "bool"),
     setting("paths", "int", { min: 1, deprecated_keys: ["n_paths"] }),
-    setting("lr", "number", { min: 0 }),
+    setting("lr", "number", { min: 0, positive: true }),
     setting("layers", "int", { min: 1 }),
     setting("activation", "enum", { values: ["gelu", "gelu-fast", "silu", "relu"] }),
-    setting("sigma_min", "number", { min: 0 }),
+    setting("sigma_min", "number", { min: 0, positive: true }),
     setting("source", "text"),
     setting("explore", "number", { min: 0 }),
     setting("local_search", "bool"),
     setting("langevin", "bool"),
     setting("learned_variance", "bool"),
-    setting("t_scale", "number", { min: 0 }),
-    setting("lr_log_z", "number", { min: 0 }),
-    setting("ls_every", "int", { min: 2 }),
+    setting("t_scale", "number", { min: 0, positive: true }),
+    setting("lr_log_z", "number", { min: 0, positive: true }),
+    setting("ls_every", "int", { min: 2, max: 1000000, step: 2 }),
   ];
   const samplers = samplerNames.map((name) => ({
     name,
@@ -160,7 +160,8 @@ test("settings parse by type", () => {
   assert.deepEqual(parseSetting("seed", "42"), { ok: true, value: 42 });
   assert.deepEqual(parseSetting("lr", "1e-3"), { ok: true, value: 0.001 });
   assert.deepEqual(parseSetting("whiten", "false"), { ok: true, value: false });
-  assert.equal(parseSetting("lr", "-1").ok, false);
+  assert.equal(parseSetting("lr", "0").ok, false);
+  assert.match(parseSetting("ls_every", "7").message, /ls_every must be an even number/);
   assert.equal(parseSetting("layers", "0").ok, false);
   assert.equal(parseSetting("sampler", "magic").ok, false);
   assert.equal(parseSetting("energy", "{broken").ok, false);

@@ -1,4 +1,4 @@
-//! The two replay buffers of local search (methods.md §5): D, terminal states of forward
+//! The two replay buffers of local search (docs/methods.md §5): D, terminal states of forward
 //! trajectories drawn with rank-based priority p ∝ 1/(0.01·|D| + rank) (rank 0 = highest
 //! log R), and D_LS, the accepted MALA proposals, drawn uniformly. Both are FIFO rings of
 //! fixed capacity.
@@ -105,7 +105,7 @@ pub fn rank_priorities(n: usize) -> Vec<f64> {
 
 impl StateBuffer {
     /// Saves the stored states, their log R and the write position under `prefix`.
-    pub fn save_state(&self, out: &mut crate::sampler::state::StateMap, prefix: &str) {
+    pub fn save_state(&self, out: &mut crate::state::StateMap, prefix: &str) {
         out.put_f64(&format!("{prefix}states"), &self.states);
         out.put_f64(&format!("{prefix}log_r"), &self.log_r);
         out.put_usize(&format!("{prefix}next"), self.next);
@@ -114,7 +114,7 @@ impl StateBuffer {
 
     pub fn load_state(
         &mut self,
-        from: &crate::sampler::state::StateMap,
+        from: &crate::state::StateMap,
         prefix: &str,
     ) -> Result<(), String> {
         let states = from.f64s(&format!("{prefix}states"))?;

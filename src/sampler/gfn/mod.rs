@@ -1,4 +1,4 @@
-//! Diffusion samplers trained as continuous GFlowNets (Sendera et al. 2024; methods.md §5):
+//! Diffusion samplers trained as continuous GFlowNets (Sendera et al. 2024; docs/methods.md §5):
 //! one sampler, six objectives (TB, VarGrad, DB, SubTB, FL-SubTB, PIS), and the
 //! modifiers exploration, Langevin parametrization, learned variance and local search.
 //!
@@ -9,7 +9,7 @@
 //! their backward pass needs no second forward pass.
 //!
 //! Iterations: without local search every iteration rolls out fresh forward trajectories
-//! (with exploration noise ε). With local search (methods.md §5) even iterations do so and
+//! (with exploration noise ε). With local search (docs/methods.md §5) even iterations do so and
 //! store their terminal states in D; odd iterations first run local search when
 //! it % ls_every == 1 (100 in the paper) (200 MALA steps from B rank-prioritized states of D, accepted proposals
 //! after step 100 into D_LS), then train on backward trajectories from D_LS states.
@@ -29,25 +29,181 @@ use self::policy::{
     ForwardPolicy, StepOutputs,
 };
 use super::mala::MalaChains;
+use super::registry::{settings, Capabilities, Family, SamplerInfo};
 use super::rollout::{DRAW_CHUNK, TRAJECTORIES};
 use super::{Phase, Rollout, Sampler, Work};
-use crate::config::Config;
 use crate::energy::Energy;
-use crate::nn::{Adam, Mlp, Workspace};
+use crate::nn::{Activation, Adam, Mlp, Workspace};
 use crate::rng::Rng;
-use crate::sampler::state::StateMap;
+use crate::state::StateMap;
 use ndarray::Array2;
 use std::sync::Arc;
 
-/// SubTB's λ (methods.md §5).
+/// SubTB's λ (docs/methods.md §5).
 pub const SUBTB_LAMBDA: f64 = 2.0;
 /// MALA steps per local search, and the step after which accepted proposals are kept.
 pub const LS_STEPS: usize = 200;
 pub const LS_BURN_IN: usize = 100;
-/// MALA's target acceptance rate (methods.md §5).
+/// MALA's target acceptance rate (docs/methods.md §5).
 pub const LS_TARGET_ACCEPTANCE: f64 = 0.574;
 /// MALA's first step size η; later searches start from the last adapted η.
 pub const LS_INITIAL_STEP: f64 = 0.01;
+
+/// The GFlowNet samplers' settings (docs/methods.md §5), taken by name from the flat
+/// configuration.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct GfnSettings {
+    pub seed: u64,
+    /// T: time steps of a trajectory.
+    pub steps: usize,
+    /// B: trajectories per iteration.
+    pub batch: usize,
+    /// Capacity of local search's buffers D and D_LS.
+    pub buffer_capacity: usize,
+    pub lr: f64,
+    pub hidden: usize,
+    pub layers: usize,
+    pub activation: Activation,
+    /// σ² of the discretized base process.
+    pub t_scale: f64,
+    /// Exploration ε₀ (0 = none), decayed linearly to 0 over the first half of `iters`.
+    pub explore: f64,
+    pub iters: usize,
+    pub langevin: bool,
+    pub local_search: bool,
+    pub learned_variance: bool,
+    /// Learning rate of TB's scalar log Z.
+    pub lr_log_z: f64,
+    /// Local search runs on odd iterations with it % ls_every == 1.
+    pub ls_every: usize,
+}
+
+/// Builds the GFlowNet sampler with `objective` from the flat configuration.
+pub fn build(
+    objective: Objective,
+    flat: &serde_json::Value,
+    energy: Arc<dyn Energy>,
+) -> Result<Box<dyn Sampler>, String> {
+    Ok(Box::new(GfnSampler::new(
+        objective,
+        &settings(flat)?,
+        energy,
+    )?))
+}
+
+/// The keys every off-policy objective reads; TB adds `lr_log_z`.
+const OFF_POLICY_SETTINGS: &[&str] = &[
+    "seed",
+    "energy",
+    "temperature",
+    "whiten",
+    "steps",
+    "batch",
+    "buffer_capacity",
+    "lr",
+    "hidden",
+    "layers",
+    "activation",
+    "t_scale",
+    "explore",
+    "iters",
+    "langevin",
+    "local_search",
+    "learned_variance",
+    "ls_every",
+];
+const OFF_POLICY_KEEPS: &[&str] = &["lr", "explore", "ls_every", "iters"];
+const GFN_LABELS: &[(&str, &str)] = &[("steps", "Time steps T"), ("batch", "Trajectories B")];
+const GFN_CAPABILITIES: Capabilities = Capabilities {
+    source: false,
+    stages: false,
+    shared_rollout: false,
+    path_weights: true,
+};
+
+/// One GFlowNet objective's identity; the modules differ in their loss alone.
+const fn gfn_info(
+    name: &'static str,
+    label: &'static str,
+    description: &'static str,
+    explanation: &'static str,
+    settings: &'static [&'static str],
+    keeps_progress: &'static [&'static str],
+) -> SamplerInfo {
+    SamplerInfo {
+        name,
+        label,
+        description,
+        explanation,
+        family: Family::Gflownet,
+        dims: None,
+        settings,
+        keeps_progress,
+        labels: GFN_LABELS,
+        capabilities: GFN_CAPABILITIES,
+    }
+}
+
+pub const TB: SamplerInfo = gfn_info(
+    "tb",
+    "GFlowNet: trajectory balance (TB)",
+    "diffusion sampler trained by trajectory balance (Sendera et al. 2024)",
+    "Each iteration rolls out a batch of T-step paths from x₀ = 0 under the learned forward policy p_F (with exploration noise ε early on) and takes one gradient step on trajectory balance: ½(log Z + S_F − S_B − log R)² per path, against the fixed Brownian-bridge backward policy p_B. With local search, odd iterations instead train on paths drawn backward from D_LS, the states MALA accepted near the best samples in D. Paths are coloured by that residual: 0 is balanced.",
+    &[
+        "seed", "energy", "temperature", "whiten", "steps", "batch", "buffer_capacity", "lr",
+        "hidden", "layers", "activation", "t_scale", "explore", "iters", "langevin",
+        "local_search", "learned_variance", "ls_every", "lr_log_z",
+    ],
+    &["lr", "explore", "ls_every", "iters", "lr_log_z"],
+);
+
+pub const VARGRAD: SamplerInfo = gfn_info(
+    "vargrad",
+    "GFlowNet: VarGrad",
+    "diffusion sampler trained by the log-variance (VarGrad) loss",
+    "As TB, but without a learned log Z: the loss is the batch variance of S_F − S_B − log R (the log-variance or VarGrad loss). Paths are coloured by their residual against the batch's mean log weight.",
+    OFF_POLICY_SETTINGS,
+    OFF_POLICY_KEEPS,
+);
+
+pub const DB: SamplerInfo = gfn_info(
+    "db",
+    "GFlowNet: detailed balance (DB)",
+    "diffusion sampler trained by detailed balance with a learned flow",
+    "Detailed balance: every step i → i+1 must balance log F(x_i) + log p_F = log F(x_{i+1}) + log p_B with a learned state flow F (F at t = 1 is R). Paths are coloured by log F(x₀) + S_F − S_B − log R.",
+    OFF_POLICY_SETTINGS,
+    OFF_POLICY_KEEPS,
+);
+
+pub const SUBTB: SamplerInfo = gfn_info(
+    "subtb",
+    "GFlowNet: SubTB",
+    "diffusion sampler trained by subtrajectory balance (λ = 2)",
+    "Subtrajectory balance: the balance condition on every sub-path i → j, weighted by λ^(j−i) with λ = 2, with a learned state flow. Paths are coloured by log F(x₀) + S_F − S_B − log R.",
+    OFF_POLICY_SETTINGS,
+    OFF_POLICY_KEEPS,
+);
+
+pub const FL_SUBTB: SamplerInfo = gfn_info(
+    "fl-subtb",
+    "GFlowNet: FL-SubTB",
+    "SubTB with the forward-looking flow log F = NN + interpolated log densities",
+    "SubTB with a forward-looking flow: log F = NN + (1 − t)·log N(x; 0, σ²t) + t·log R(x), so the flow starts from the target's own energy. Paths are coloured by log F(x₀) + S_F − S_B − log R.",
+    OFF_POLICY_SETTINGS,
+    OFF_POLICY_KEEPS,
+);
+
+pub const PIS: SamplerInfo = gfn_info(
+    "pis",
+    "Path integral sampler (PIS)",
+    "path integral sampler: on-policy, gradient through the whole trajectory",
+    "The path integral sampler trains on-policy: the loss (1/d)·mean(S_F − S_B − log R) is differentiated through the whole rollout (input vector–Jacobian products of the network and ∇log R at the end). No exploration, local search or Langevin parametrization.",
+    &[
+        "seed", "energy", "temperature", "whiten", "steps", "batch", "lr", "hidden", "layers",
+        "activation", "t_scale", "learned_variance",
+    ],
+    &["lr"],
+);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Stage {
@@ -201,13 +357,15 @@ pub struct Gradients<'a> {
 }
 
 impl GfnSampler {
-    pub fn new(config: &Config, energy: Arc<dyn Energy>) -> Result<GfnSampler, String> {
-        let objective = Objective::parse(&config.sampler)
-            .ok_or_else(|| format!("sampler: \"{}\" is not a GFlowNet sampler", config.sampler))?;
+    pub fn new(
+        objective: Objective,
+        settings: &GfnSettings,
+        energy: Arc<dyn Energy>,
+    ) -> Result<GfnSampler, String> {
         if objective == Objective::Pis {
             // PIS is on-policy and reparameterized: exploration and replay have no place,
             // and LP's drift would need the Hessian of log R in the backward pass.
-            if config.explore > 0.0 || config.local_search || config.langevin {
+            if settings.explore > 0.0 || settings.local_search || settings.langevin {
                 return Err(
                     "pis: exploration, local search and the Langevin parametrization apply to \
                      the off-policy objectives only"
@@ -215,35 +373,38 @@ impl GfnSampler {
                 );
             }
         }
-        if !(config.t_scale.is_finite() && config.t_scale > 0.0) {
-            return Err(format!("t_scale must be positive, got {}", config.t_scale));
+        if !(settings.t_scale.is_finite() && settings.t_scale > 0.0) {
+            return Err(format!(
+                "t_scale must be positive, got {}",
+                settings.t_scale
+            ));
         }
         let d = energy.dim();
-        let (steps, b) = (config.steps, config.batch);
+        let (steps, b) = (settings.steps, settings.batch);
         let dt = 1.0 / steps as f64;
-        let mut rng = Rng::new(config.seed);
+        let mut rng = Rng::new(settings.seed);
         let policy = ForwardPolicy::new(
             d,
-            config.hidden,
-            config.layers,
-            config.activation,
-            config.learned_variance,
-            config.langevin,
-            config.t_scale,
+            settings.hidden,
+            settings.layers,
+            settings.activation,
+            settings.learned_variance,
+            settings.langevin,
+            settings.t_scale,
             &mut rng,
         );
         let flow = objective.has_flow().then(|| {
             let mut sizes = vec![policy.in_dim()];
-            sizes.extend(std::iter::repeat_n(config.hidden, config.layers));
+            sizes.extend(std::iter::repeat_n(settings.hidden, settings.layers));
             sizes.push(1);
-            Mlp::new(&sizes, config.activation, &mut rng)
+            Mlp::new(&sizes, settings.activation, &mut rng)
         });
         let out = policy.out_dim();
         let in_dim = policy.in_dim();
         let n_params = policy.net.n_params();
         let n_lp = policy.langevin.as_ref().map_or(0, |m| m.n_params());
         let n_flow = flow.as_ref().map_or(0, |m| m.n_params());
-        let lr = config.lr as f32;
+        let lr = settings.lr as f32;
         let traj = TRAJECTORIES.min(b);
         Ok(GfnSampler {
             objective,
@@ -253,7 +414,7 @@ impl GfnSampler {
             batch_size: b,
             dt,
             backward: BackwardPolicy {
-                sigma2: config.t_scale,
+                sigma2: settings.t_scale,
                 dt,
             },
             adam: Adam::new(n_params, lr),
@@ -265,13 +426,13 @@ impl GfnSampler {
             flow,
             policy,
             log_z: vec![0.0],
-            log_z_adam: Adam::new(1, config.lr_log_z as f32),
-            explore: config.explore,
-            explore_iters: (config.iters / 2).max(1),
-            local_search: config.local_search.then(|| LocalSearch {
-                every: config.ls_every,
-                terminal: StateBuffer::new(config.buffer_capacity, d),
-                accepted: StateBuffer::new(config.buffer_capacity, d),
+            log_z_adam: Adam::new(1, settings.lr_log_z as f32),
+            explore: settings.explore,
+            explore_iters: (settings.iters / 2).max(1),
+            local_search: settings.local_search.then(|| LocalSearch {
+                every: settings.ls_every,
+                terminal: StateBuffer::new(settings.buffer_capacity, d),
+                accepted: StateBuffer::new(settings.buffer_capacity, d),
                 chains: None,
                 step_size: LS_INITIAL_STEP,
                 flags: Vec::with_capacity(b),
@@ -289,7 +450,7 @@ impl GfnSampler {
                 mu: vec![0.0; steps * b * d],
                 ell: vec![0.0; steps * b * d],
                 raw: vec![0.0; steps * b * out],
-                score: if config.langevin {
+                score: if settings.langevin {
                     vec![0.0; steps * b * d]
                 } else {
                     Vec::new()
@@ -355,14 +516,14 @@ impl GfnSampler {
     }
 
     /// The exploration ε of iteration `it`: ε_0 decaying linearly to 0 over the first half
-    /// of training (methods.md §5).
+    /// of training (docs/methods.md §5).
     pub fn exploration_at(&self, it: usize) -> f64 {
         self.explore * (1.0 - it as f64 / self.explore_iters as f64).max(0.0)
     }
 
     /// States of the local-search buffers D and D_LS (n × d each), if local search is on.
     /// The log Z that a trajectory's balance residual log Z + S_F − S_B − log R is taken
-    /// against (methods.md §5): TB's learned log Z; the learned flow log F(x_0, 0) for DB,
+    /// against (docs/methods.md §5): TB's learned log Z; the learned flow log F(x_0, 0) for DB,
     /// SubTB and FL-SubTB; for VarGrad and PIS, which learn none, the batch mean of
     /// S_B + log R − S_F (VarGrad's implicit log Z), so their residuals are centred.
     /// Reads the current batch: call after its rollout.
@@ -1144,10 +1305,6 @@ impl Sampler for GfnSampler {
 
     fn as_gfn(&self) -> Option<&GfnSampler> {
         Some(self)
-    }
-
-    fn snapshot(&self) -> Box<dyn Sampler> {
-        Box::new(self.clone())
     }
 
     fn save_state(&self) -> StateMap {

@@ -1,4 +1,4 @@
-//! The off-policy losses of methods.md §5 on a batch of detached trajectories, with their
+//! The off-policy losses of docs/methods.md §5 on a batch of detached trajectories, with their
 //! gradients in the per-step forward log-probabilities log p_F, the state flows log F and
 //! log Z. The network gradients follow by the chain rule through log p_F (policy.rs).
 //!
@@ -112,7 +112,7 @@ pub(crate) fn vargrad(lf: &[f64], lb: &[f64], log_r: &[f64], d_lf: &mut [f64]) -
 }
 
 /// Weights of subtrajectories by length L = j − i (index L, 0 unused): SubTB's λ^L normalized
-/// over all T(T+1)/2 pairs (methods.md §5), or DB's 1/T on the T transitions.
+/// over all T(T+1)/2 pairs (docs/methods.md §5), or DB's 1/T on the T transitions.
 pub(crate) fn subtrajectory_weights(objective: Objective, steps: usize, lambda: f64) -> Vec<f64> {
     let mut w = vec![0.0; steps + 1];
     if objective == Objective::Db {

@@ -1,5 +1,5 @@
 //! The discretized forward policy and the fixed Brownian-bridge backward policy of
-//! methods.md §5, with the derivatives the objectives need.
+//! docs/methods.md §5, with the derivatives the objectives need.
 //!
 //! p_F(x_{i+1} | x_i) = N(x_i + Δt·μ, Δt·e^ℓ I), μ and ℓ from the network output
 //! o = [μ (d), ℓ_raw (d)] at (x_i, t_i); ℓ = log σ² (fixed variance) or
@@ -12,13 +12,13 @@ use crate::rng::Rng;
 use ndarray::Array2;
 
 pub(crate) const LOG_2PI: f64 = 1.837_877_066_409_345_5;
-/// LP's elementwise clip of the score ∇log R (methods.md §5).
+/// LP's elementwise clip of the score ∇log R (docs/methods.md §5).
 pub const SCORE_CLIP: f64 = 100.0;
 /// LP's elementwise clip of the drift μ.
 pub const DRIFT_CLIP: f64 = 1e4;
 /// Range of the learned log-variance around log σ²: ℓ = 4·tanh(ℓ_raw) + log σ².
 pub const LOG_VAR_RANGE: f64 = 4.0;
-/// NN2's initial output: the last layer's bias (methods.md §5).
+/// NN2's initial output: the last layer's bias (docs/methods.md §5).
 pub const LANGEVIN_SCALE_INIT: f32 = 0.01;
 
 /// log N(x; m, v I) in d dimensions, for a scalar variance v.

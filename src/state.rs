@@ -1,5 +1,5 @@
-//! Saved sampler and run state (issue 6: "JSON of the full configuration with the trained
-//! network's weights; importing it restores the run").
+//! Saved sampler and run state: the export of a run's configuration with its trained
+//! network's weights, which an import restores (docs/product.md, export and import).
 //!
 //! A [`StateMap`] holds named arrays of numbers, each stored as the base64 of its
 //! little-endian bytes. Bytes rather than JSON numbers because the state must survive a
