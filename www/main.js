@@ -317,7 +317,7 @@ function showForRun() {
     const field = /** @type {HTMLElement} */ (input.closest(".field"));
     field.hidden = !registry.reads(sampler, key);
     // A sampler that reads a setting in its own sense names it so (the core's labels).
-    const label = field.querySelector(`label[for="${input.id}"]`);
+    const label = /** @type {HTMLElement | null} */ (field.querySelector(`label[for="${input.id}"]`));
     const own = registry.sampler(sampler)?.labels?.find(([k]) => k === key);
     if (label) {
       if (label.dataset.pageLabel === undefined) label.dataset.pageLabel = label.innerHTML;
