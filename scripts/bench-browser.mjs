@@ -6,7 +6,10 @@
 // The second form instead measures the playground page's training speed (iterations/s and
 // steps/s while it plays) with its rollouts shared with Web Workers (the default) and on one
 // thread (workers=0), at the default budget and at the largest (40 ms per frame), the
-// variants interleaved in each repetition so that the machine's load hits them alike.
+// variants interleaved in each repetition so that the machine's load hits them alike, and
+// the frames' median and longest gap while it plays. With `--against DIR` (another build of
+// the site, e.g. of an earlier commit) every variant also runs on that site, interleaved,
+// and the summary prints this build's medians as ratios of that one's.
 // Environment: CHROMIUM (default /usr/bin/chromium), DIST (default dist/).
 
 import { createServer } from "node:http";
@@ -27,12 +30,12 @@ const MIME = {
   ".wasm": "application/wasm",
 };
 
-function serve() {
+function serve(dir = distDir) {
   const server = createServer(async (req, res) => {
     let path = decodeURIComponent(new URL(req.url, "http://x").pathname);
     if (path.endsWith("/")) path += "index.html";
-    const file = resolve(join(distDir, path));
-    if (!file.startsWith(distDir + sep)) {
+    const file = resolve(join(dir, path));
+    if (!file.startsWith(dir + sep)) {
       res.writeHead(403).end();
       return;
     }
@@ -50,17 +53,20 @@ function serve() {
 const args = process.argv.slice(2);
 const query = new URLSearchParams();
 let frameSeconds = 0;
-const page = { seconds: 0, reps: 3, hash: "" };
+const page = { seconds: 0, reps: 3, hash: "", against: "" };
 for (let i = 0; i + 1 < args.length; i += 2) {
   const key = args[i].replace(/^--/, "");
   if (key === "frames") frameSeconds = Number(args[i + 1]);
   else if (key === "page-speed") page.seconds = Number(args[i + 1]);
   else if (key === "reps") page.reps = Number(args[i + 1]);
   else if (key === "hash") page.hash = args[i + 1];
+  else if (key === "against") page.against = resolve(args[i + 1]);
   else query.set(key, args[i + 1]);
 }
 
 const server = await serve();
+const sites = [{ name: "this", server }];
+if (page.against) sites.push({ name: "against", server: await serve(page.against) });
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   args: [
@@ -74,9 +80,9 @@ const browser = await chromium.launch({
   ],
 });
 /** Iterations and steps per second of the playground at `hash` over `seconds` of play. */
-async function pageSpeed(hash, seconds) {
+async function pageSpeed(hash, seconds, site = server) {
   const p = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  await p.goto(`http://127.0.0.1:${server.address().port}/#${hash}`);
+  await p.goto(`http://127.0.0.1:${site.address().port}/#${hash}`);
   await p.waitForFunction(() => document.documentElement.dataset.ready === "true", null, { timeout: 30000 });
   // The workers are set up (or not) within a second or two; then warm up while playing.
   await p.waitForTimeout(2000);
@@ -85,11 +91,27 @@ async function pageSpeed(hash, seconds) {
   const r = await p.evaluate(async (ms) => {
     const { playground: pg, workers } = window.boltzmannPlayground;
     const read = () => ({ t: performance.now(), i: pg.metrics().iteration, u: pg.metrics().work_units });
+    const stamps = [];
+    let measuring = true;
+    const tick = (t) => {
+      stamps.push(t);
+      if (measuring) requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
     const a = read();
     await new Promise((done) => setTimeout(done, ms));
     const b = read();
+    measuring = false;
+    const gaps = stamps.slice(1).map((v, i) => v - stamps[i]).sort((x, y) => x - y);
     const s = (b.t - a.t) / 1000;
-    return { iterations_per_s: (b.i - a.i) / s, steps_per_s: (b.u - a.u) / s, workers: pg.rollout_workers(), status: workers.status };
+    return {
+      iterations_per_s: (b.i - a.i) / s,
+      steps_per_s: (b.u - a.u) / s,
+      frame_ms_median: gaps[Math.floor(gaps.length / 2)],
+      frame_ms_max: gaps[gaps.length - 1],
+      workers: pg.rollout_workers(),
+      status: workers.status,
+    };
   }, seconds * 1000);
   await p.close();
   return r;
@@ -99,21 +121,42 @@ try {
   if (page.seconds > 0) {
     const base = page.hash ? `${page.hash}&` : "";
     const variants = ["", "workers=0&", "budget=40&", "budget=40&workers=0&"].map((v) => `${base}${v}`.replace(/&$/, ""));
-    const rows = Object.fromEntries(variants.map((v) => [v || "(defaults)", []]));
+    const key = (site, v) => `${sites.length > 1 ? `${site.name}:` : ""}${v || "(defaults)"}`;
+    const rows = {};
     for (let rep = 0; rep < page.reps; rep++) {
       for (const v of variants) {
-        const r = await pageSpeed(v, page.seconds);
-        rows[v || "(defaults)"].push(r);
-        process.stderr.write(`rep ${rep + 1} #${v || "(defaults)"}: ${r.iterations_per_s.toFixed(2)} it/s, ${r.steps_per_s.toFixed(0)} steps/s, ${r.workers} workers\n`);
+        for (const site of sites) {
+          const r = await pageSpeed(v, page.seconds, site.server);
+          (rows[key(site, v)] ??= []).push(r);
+          process.stderr.write(
+            `rep ${rep + 1} ${key(site, v)}: ${r.iterations_per_s.toFixed(2)} it/s, ${r.steps_per_s.toFixed(0)} steps/s, frame ${r.frame_ms_median.toFixed(1)} ms (max ${r.frame_ms_max.toFixed(1)}), ${r.workers} workers\n`,
+          );
+        }
       }
     }
-    console.log(JSON.stringify({ chromium: browser.version(), seconds: page.seconds, rows }));
+    const out = { chromium: browser.version(), seconds: page.seconds, rows };
+    if (sites.length > 1) {
+      // Ratios of medians over the repetitions: this build against the other.
+      const median = (xs) => xs.slice().sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+      out.ratios = {};
+      for (const v of variants) {
+        const [mine, theirs] = sites.map((site) => rows[key(site, v)]);
+        const ratio = (f) => median(mine.map(f)) / median(theirs.map(f));
+        out.ratios[v || "(defaults)"] = {
+          steps_per_s: ratio((r) => r.steps_per_s),
+          iterations_per_s: ratio((r) => r.iterations_per_s),
+          frame_ms_median: ratio((r) => r.frame_ms_median),
+          frame_ms_max: ratio((r) => r.frame_ms_max),
+        };
+      }
+    }
+    console.log(JSON.stringify(out));
   } else {
     await benchPage();
   }
 } finally {
   await browser.close();
-  server.close();
+  for (const site of sites) site.server.close();
 }
 
 /** The bench page's JSON (and with --frames the page's frame times), printed. */

@@ -309,3 +309,61 @@ fn target_preview_draws_a_target_without_a_run() {
     assert_eq!(grid.length(), nx * ny);
     assert!(target_preview(config(r#"{"energy": "nothing"}"#)).is_err());
 }
+
+/// The catalog's projections and sizes, and the run's `projections()`, which
+/// `set_display_axes` accepts one by one.
+#[wasm_bindgen_test]
+fn catalog_and_run_name_the_projections_the_run_accepts() {
+    let list: js_sys::Array = catalog().unwrap().into();
+    let entry = |name: &str| {
+        list.iter()
+            .find(|e| field(e, "name").as_string().as_deref() == Some(name))
+            .unwrap()
+    };
+    let pairs = |v: JsValue| -> Vec<Vec<u32>> {
+        js_sys::Array::from(&v)
+            .iter()
+            .map(|p| {
+                js_sys::Array::from(&p)
+                    .iter()
+                    .map(|a| a.as_f64().unwrap() as u32)
+                    .collect()
+            })
+            .collect()
+    };
+    assert_eq!(
+        pairs(field(&entry("gmm25"), "projections")),
+        vec![vec![0, 1]]
+    );
+    assert_eq!(
+        pairs(field(&entry("normal1d"), "projections")),
+        vec![vec![0]]
+    );
+    assert!(field(&entry("gmm25"), "sizes").is_null());
+    let funnel = entry("funnel");
+    assert_eq!(pairs(field(&funnel, "projections")).len(), 9);
+    assert!(field(&funnel, "hint").as_string().is_some());
+    let sizes = field(&funnel, "sizes");
+    assert_eq!(field(&sizes, "default").as_f64(), Some(10.0));
+    assert_eq!(field(&sizes, "even").as_bool(), Some(false));
+    let listed = js_sys::Array::from(&field(&sizes, "listed"));
+    assert_eq!(
+        field(&listed.get(0), "name").as_string().unwrap(),
+        "funnel:2"
+    );
+    assert_eq!(field(&listed.get(0), "dim").as_f64(), Some(2.0));
+    let manywell = field(&entry("manywell"), "sizes");
+    assert_eq!(field(&manywell, "even").as_bool(), Some(true));
+
+    let mut pg = Playground::new(config(
+        r#"{"sampler": "tb", "energy": "manywell:6", "steps": 4, "batch": 8}"#,
+    ))
+    .unwrap_or_else(|_| panic!("valid config"));
+    let shown = pairs(pg.projections());
+    assert_eq!(shown, vec![vec![0, 1], vec![2, 3], vec![4, 5]]);
+    for p in shown {
+        pg.set_display_axes(p.clone())
+            .unwrap_or_else(|_| panic!("{p:?}"));
+        assert_eq!(pg.display_axes(), p);
+    }
+}

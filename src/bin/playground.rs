@@ -82,8 +82,8 @@ fn usage() -> String {
 
 fn list() {
     println!("targets (--energy):");
-    for (name, about) in CATALOG {
-        println!("  {name:<14} {about}");
+    for row in CATALOG {
+        println!("  {:<14} {}", row.name, row.description);
     }
     println!(
         "  {:<14} a Gaussian mixture given as JSON (see --help)",

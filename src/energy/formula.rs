@@ -19,7 +19,8 @@
 
 use std::sync::Arc;
 
-use super::{cell_counts, Energy, EnergySpec, ExactSampler, Target, Window};
+use super::catalog::{QuadratureSpec, TargetFamily};
+use super::{cell_counts, Energy, Window};
 
 /// Longest accepted formula, in characters.
 pub const MAX_FORMULA_CHARS: usize = 1000;
@@ -922,11 +923,18 @@ pub fn find_modes(energy: &dyn Energy, window: &Window) -> Result<Vec<Vec<f64>>,
 const FORMULA_CELLS_2D: usize = 1024;
 const FORMULA_CELLS_1D: usize = 16384;
 
-impl Target {
-    /// A target from a user formula: plot and quadrature window are the spec's window; no
-    /// exact sampler (reference samples come from the quadrature grid); modes from
-    /// [`find_modes`].
-    pub(super) fn formula(spec: &FormulaSpec, tau: f64) -> Result<Target, String> {
+/// A user's formula as a target: plot and quadrature window are the spec's window; no
+/// exact sampler (reference samples come from the quadrature grid); modes from
+/// [`find_modes`].
+pub struct FormulaTarget {
+    energy: Arc<FormulaEnergy>,
+    window: Window,
+    modes: Vec<Vec<f64>>,
+    quadrature: QuadratureSpec,
+}
+
+impl FormulaTarget {
+    pub fn new(spec: &FormulaSpec, tau: f64) -> Result<FormulaTarget, String> {
         let (formula, window) = spec.compile()?;
         let d = formula.dim();
         let energy = Arc::new(FormulaEnergy::new(formula, tau));
@@ -947,17 +955,33 @@ impl Target {
             &window,
             [quadrature_cells[0], *quadrature_cells.get(1).unwrap_or(&1)],
         )?;
-        Ok(Target {
-            spec: EnergySpec::Named(String::new()),
-            temperature: tau,
+        Ok(FormulaTarget {
             energy,
             modes,
-            window: window.clone(),
-            log_z: None,
-            quadrature_window: window,
-            quadrature_cells,
-            exact: ExactSampler::None,
+            quadrature: QuadratureSpec {
+                window: window.clone(),
+                cells: quadrature_cells,
+            },
+            window,
         })
+    }
+}
+
+impl TargetFamily for FormulaTarget {
+    fn energy(&self) -> Arc<dyn Energy> {
+        self.energy.clone()
+    }
+
+    fn window(&self) -> &Window {
+        &self.window
+    }
+
+    fn modes(&self) -> &[Vec<f64>] {
+        &self.modes
+    }
+
+    fn quadrature(&self) -> &QuadratureSpec {
+        &self.quadrature
     }
 }
 
@@ -970,5 +994,21 @@ mod tests {
         let f = Formula::parse("1+(2+(3+(4+x)))", 1).unwrap();
         assert_eq!(f.max_stack(), 5);
         assert_eq!(f.eval(&[1.0]), 11.0);
+    }
+
+    #[test]
+    fn formula_family_has_only_its_quadrature() {
+        let spec = FormulaSpec {
+            energy: "0.5*x^2 + 0.5*y^2".into(),
+            window: vec![[-8.0, 8.0], [-8.0, 8.0]],
+        };
+        let t = FormulaTarget::new(&spec, 1.0).unwrap();
+        assert!(t.log_z().is_none() && t.moments().is_none());
+        assert!(t.exact_sampler().is_none() && t.as_mixture().is_none());
+        assert_eq!(t.projections(), vec![vec![0, 1]]);
+        // Its quadrature agrees with the harmonic well's closed form log 2π.
+        let gt = t.ground_truth();
+        assert!((gt.log_z - (2.0 * std::f64::consts::PI).ln()).abs() < 1e-6);
+        assert_eq!(t.modes().len(), 1);
     }
 }

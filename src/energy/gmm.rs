@@ -1,9 +1,18 @@
 //! Gaussian mixtures p(x) = Σ_k w_k N(x; m_k, Σ_k) at temperature τ: E(x) = −log p(x) / τ
-//! (docs/methods.md §6: seed 2-mode GMM, 9GMM, 25GMM, custom GMM).
+//! (docs/methods.md §6: seed 2-mode GMM, 9GMM, 25GMM, custom GMM), and the mixture family of
+//! the catalog: the named mixtures and a user's, as [`MixtureTarget`].
+
+use std::sync::Arc;
 
 use super::affine::symmetric_eigen;
-use super::{Energy, GmmSpec};
+use super::catalog::{ExactSampler, QuadratureSpec, TargetFamily};
+use super::{cell_counts, Energy, GmmSpec, Window, DISPLAY_SIGMAS, QUADRATURE_SIGMAS};
 use crate::rng::Rng;
+
+/// Seed of the 40GMM means (our xoshiro [`Rng`]); fixed so "gmm40" is one target.
+pub const GMM40_SEED: u64 = 40;
+/// Half-width of the square the 40GMM means are drawn from.
+pub const GMM40_HALF_WIDTH: f64 = 40.0;
 
 /// A validated mixture with precomputed Cholesky factors, precision matrices and
 /// log-normalisers, so that the energy is one log-sum-exp over components.
@@ -134,6 +143,14 @@ impl Gmm {
             }
         }
         Gmm::new(&spec.weights, &spec.means, &spec.covs, temperature)
+    }
+
+    /// A 1-D mixture Σ w_k N(m_k, s_k²) from (weight, mean, standard deviation) triples.
+    pub fn mixture_1d(components: &[(f64, f64, f64)], temperature: f64) -> Result<Gmm, String> {
+        let weights: Vec<f64> = components.iter().map(|c| c.0).collect();
+        let means: Vec<Vec<f64>> = components.iter().map(|c| vec![c.1]).collect();
+        let covs: Vec<Vec<Vec<f64>>> = components.iter().map(|c| vec![vec![c.2 * c.2]]).collect();
+        Gmm::new(&weights, &means, &covs, temperature)
     }
 
     /// Equal-weight isotropic components of variance `variance` at every point of
@@ -472,10 +489,129 @@ fn inverse_from_cholesky(l: &[f64], d: usize) -> Vec<f64> {
     inv
 }
 
+impl ExactSampler for Gmm {
+    fn sample(&self, n: usize, rng: &mut Rng) -> Vec<f64> {
+        Gmm::sample(self, n, rng)
+    }
+}
+
+/// The seed's two-mode mixture (docs/methods.md §6).
+pub fn seed_gmm(temperature: f64) -> Result<Gmm, String> {
+    Gmm::new(
+        &[0.5, 0.5],
+        &[vec![2.0, 2.0], vec![-4.0, -4.0]],
+        &[
+            vec![vec![2.0, 0.0], vec![0.0, 3.0]],
+            vec![vec![1.0, 0.0], vec![0.0, 2.0]],
+        ],
+        temperature,
+    )
+}
+
+/// The 9GMM (docs/methods.md §6).
+pub fn gmm9(temperature: f64) -> Result<Gmm, String> {
+    Gmm::square_grid(&[-5.0, 0.0, 5.0], 0.3, temperature)
+}
+
+/// The 25GMM (docs/methods.md §6).
+pub fn gmm25(temperature: f64) -> Result<Gmm, String> {
+    Gmm::square_grid(&[-10.0, -5.0, 0.0, 5.0, 10.0], 0.3, temperature)
+}
+
+/// The 40GMM (docs/methods.md §6): equal weights, unit covariances, means uniform in
+/// [−40, 40]² drawn from [`GMM40_SEED`].
+pub fn gmm40(temperature: f64) -> Result<Gmm, String> {
+    let mut rng = Rng::new(GMM40_SEED);
+    let means: Vec<Vec<f64>> = (0..40)
+        .map(|_| {
+            (0..2)
+                .map(|_| GMM40_HALF_WIDTH * (2.0 * rng.uniform() - 1.0))
+                .collect()
+        })
+        .collect();
+    let identity = vec![vec![1.0, 0.0], vec![0.0, 1.0]];
+    Gmm::new(&[1.0; 40], &means, &vec![identity; 40], temperature)
+}
+
+/// Any mixture as a catalog target: windows from the components' extents, a mode at every
+/// mean, and at τ = 1 (where exp(−E) is the mixture itself) log Z = 0 and exact samples.
+pub struct MixtureTarget {
+    gmm: Arc<Gmm>,
+    window: Window,
+    modes: Vec<Vec<f64>>,
+    quadrature: QuadratureSpec,
+}
+
+impl MixtureTarget {
+    pub fn new(gmm: Gmm) -> MixtureTarget {
+        let (lo, hi) = gmm.extent(DISPLAY_SIGMAS);
+        let (qlo, qhi) = gmm.extent(QUADRATURE_SIGMAS);
+        let window = Window { lo: qlo, hi: qhi };
+        let scales = vec![gmm.smallest_scale(); gmm.dim()];
+        let quadrature = QuadratureSpec {
+            cells: cell_counts(&window, &scales),
+            window,
+        };
+        let modes = (0..gmm.n_components())
+            .map(|k| gmm.mean(k).to_vec())
+            .collect();
+        MixtureTarget {
+            gmm: Arc::new(gmm),
+            window: Window { lo, hi },
+            modes,
+            quadrature,
+        }
+    }
+
+    /// p^{1/τ} is a mixture only at τ = 1.
+    fn at_unit_temperature(&self) -> bool {
+        self.gmm.temperature() == 1.0
+    }
+}
+
+impl TargetFamily for MixtureTarget {
+    fn energy(&self) -> Arc<dyn Energy> {
+        self.gmm.clone()
+    }
+
+    fn window(&self) -> &Window {
+        &self.window
+    }
+
+    fn modes(&self) -> &[Vec<f64>] {
+        &self.modes
+    }
+
+    fn quadrature(&self) -> &QuadratureSpec {
+        &self.quadrature
+    }
+
+    /// A normalised mixture has Z = 1 at τ = 1; p^{1/τ} has no closed form.
+    fn log_z(&self) -> Option<f64> {
+        self.at_unit_temperature().then_some(0.0)
+    }
+
+    fn moments(&self) -> Option<(Vec<f64>, Vec<f64>)> {
+        self.at_unit_temperature().then(|| self.gmm.moments())
+    }
+
+    fn exact_sampler(&self) -> Option<&dyn ExactSampler> {
+        self.at_unit_temperature()
+            .then_some(&*self.gmm as &dyn ExactSampler)
+    }
+
+    fn as_mixture(&self) -> Option<Arc<Gmm>> {
+        self.at_unit_temperature().then(|| self.gmm.clone())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::energy::tests::assert_gradient_matches;
+    use crate::energy::tests::{
+        assert_gradient_matches, assert_moments_match, assert_samples_match, target,
+    };
+    use crate::energy::{quadrature, EnergySpec, Target};
 
     fn full_cov_mixture(temperature: f64) -> Gmm {
         Gmm::new(
@@ -572,5 +708,140 @@ mod tests {
         assert_eq!(mean, vec![-1.0, -1.0]);
         assert_eq!(cov, vec![10.5, 9.0, 9.0, 11.5]);
         assert!((g.smallest_scale() - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn seed_gmm_moments_and_marginals() {
+        let gt = target("seed-gmm", 1.0).ground_truth();
+        let x = &gt.marginals[0];
+        assert!((x.mean + 1.0).abs() < 1e-6, "x mean {}", x.mean);
+        assert!((x.std - 10.5f64.sqrt()).abs() < 1e-6, "x std {}", x.std);
+        let expected_cov = [10.5, 9.0, 9.0, 11.5];
+        for k in 0..4 {
+            assert!((gt.cov[k] - expected_cov[k]).abs() < 1e-6, "{:?}", gt.cov);
+        }
+        assert!((gt.mean[1] + 1.0).abs() < 1e-6);
+        // The binned marginal: integrates to 1 over the window, and at a bin centre equals
+        // the closed-form mixture marginal 0.5·N(2, 2) + 0.5·N(−4, 1) (up to the window's
+        // renormalisation, < 1e-4).
+        let width = (x.hi - x.lo) / x.density.len() as f64;
+        assert_eq!(x.density.len(), quadrature::MARGINAL_BINS);
+        assert!((x.density.iter().sum::<f64>() * width - 1.0).abs() < 1e-12);
+        let normal = |t: f64, m: f64, v: f64| {
+            (-(t - m) * (t - m) / (2.0 * v)).exp() / (2.0 * std::f64::consts::PI * v).sqrt()
+        };
+        for b in [10, 35, 50, 77] {
+            let t = x.lo + (b as f64 + 0.5) * width;
+            let exact = 0.5 * normal(t, 2.0, 2.0) + 0.5 * normal(t, -4.0, 1.0);
+            assert!(
+                (x.density[b] - exact).abs() < 1e-4 * exact.max(1e-3),
+                "bin {b}"
+            );
+        }
+        // Density grid: normalised log density at cell centres.
+        let g = &gt.grid;
+        assert_eq!(
+            (g.nx, g.ny),
+            (
+                quadrature::DENSITY_GRID_CELLS,
+                quadrature::DENSITY_GRID_CELLS
+            )
+        );
+        let (hx, hy) = (
+            (g.hi[0] - g.lo[0]) / g.nx as f64,
+            (g.hi[1] - g.lo[1]) / g.ny as f64,
+        );
+        let mass: f64 = g.log_density.iter().map(|l| l.exp()).sum::<f64>() * hx * hy;
+        assert!((mass - 1.0).abs() < 1e-3, "display-window mass {mass}");
+        let (ix, iy) = (40, 90);
+        let p = [
+            g.lo[0] + (ix as f64 + 0.5) * hx,
+            g.lo[1] + (iy as f64 + 0.5) * hy,
+        ];
+        let t = target("seed-gmm", 1.0);
+        assert!((g.log_density[iy * g.nx + ix] + t.energy.energy(&p)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn one_dimensional_custom_mixture() {
+        let spec = EnergySpec::parse(
+            r#"{"gmm": {"weights": [1, 1], "means": [[-1], [2]], "covs": [[[0.49]], [[0.16]]]}}"#,
+        )
+        .unwrap();
+        let t = Target::new(&spec, 1.0).unwrap();
+        assert_eq!(t.dim(), 1);
+        let gt = t.ground_truth();
+        assert!(gt.log_z.abs() < 1e-9, "{}", gt.log_z);
+        assert!((gt.mean[0] - 0.5).abs() < 1e-9);
+        // Var = Σ w (s² + m²) − mean² = 0.5(0.49 + 1) + 0.5(0.16 + 4) − 0.25.
+        assert!((gt.cov[0] - (0.5 * 1.49 + 0.5 * 4.16 - 0.25)).abs() < 1e-9);
+        assert_eq!(gt.grid.ny, 1);
+        assert_eq!(gt.marginals.len(), 1);
+        let n = 100_000;
+        let xs = t.exact_samples(n, &mut Rng::new(2)).unwrap();
+        assert_samples_match(&xs, &gt, "1-D mixture");
+        // Nearest-centre cells split at 0.5: the left cell loses the wide component's right
+        // tail, ½Φ(1.5/0.7) + ½Φ(−1.5/0.4) = 0.4920131 (Φ via erf, computed offline); the
+        // samples' split agrees within 4 binomial standard errors. (The cell holding the
+        // border is assigned whole: an error of order h·density there ≈ 1e-5.)
+        let m = gt.mode_masses[0];
+        assert!((m - 0.4920131).abs() < 3e-5, "{m}");
+        let left = xs.iter().filter(|&&x| x < 0.5).count() as f64 / n as f64;
+        assert!(
+            (left - m).abs() < 4.0 * (m * (1.0 - m) / n as f64).sqrt(),
+            "{left}"
+        );
+    }
+
+    #[test]
+    fn gmm40_is_a_fixed_normalised_mixture_with_an_exact_sampler() {
+        let t = target("gmm40", 1.0);
+        assert_eq!((t.dim(), t.modes.len()), (2, 40));
+        assert_eq!(t.log_z, Some(0.0));
+        // Fixed: the same means every time, all inside the square, not all alike.
+        assert_eq!(target("gmm40", 1.0).modes, t.modes);
+        assert!(t
+            .modes
+            .iter()
+            .flatten()
+            .all(|v| v.abs() <= GMM40_HALF_WIDTH));
+        let spread = t
+            .modes
+            .iter()
+            .map(|m| m[0])
+            .fold(f64::NEG_INFINITY, f64::max)
+            - t.modes.iter().map(|m| m[0]).fold(f64::INFINITY, f64::min);
+        assert!(spread > 50.0, "{spread}");
+        let gt = t.ground_truth();
+        assert!(gt.log_z.abs() < 1e-6, "{}", gt.log_z);
+        let xs = t.exact_samples(100_000, &mut Rng::new(40)).unwrap();
+        assert_samples_match(&xs, &gt, "gmm40");
+        for x in [[0.0, 0.0], [13.0, -27.5], [-39.0, 39.0], [70.0, -80.0]] {
+            assert_gradient_matches(&*t.energy, &x);
+        }
+    }
+
+    #[test]
+    fn mixture_family_states_moments_samples_and_log_z_at_unit_temperature_only() {
+        let t = MixtureTarget::new(seed_gmm(1.0).unwrap());
+        assert_eq!(t.log_z(), Some(0.0));
+        let (mean, cov) = t.moments().unwrap();
+        assert_eq!(
+            (mean.clone(), cov.clone()),
+            seed_gmm(1.0).unwrap().moments()
+        );
+        let xs = t
+            .exact_sampler()
+            .unwrap()
+            .sample(100_000, &mut Rng::new(12));
+        assert_moments_match(&xs, &mean, &cov, "seed-gmm family");
+        assert_eq!(t.as_mixture().unwrap().n_components(), 2);
+        assert_eq!(t.projections(), vec![vec![0, 1]]);
+        assert_eq!(t.modes().len(), 2);
+        // p^{1/τ} is no longer the mixture: nothing is stated, quadrature judges.
+        let hot = MixtureTarget::new(seed_gmm(2.0).unwrap());
+        assert!(hot.log_z().is_none() && hot.moments().is_none());
+        assert!(hot.exact_sampler().is_none() && hot.as_mixture().is_none());
+        assert!(hot.ground_truth().log_z.is_finite());
     }
 }

@@ -1,8 +1,12 @@
 //! Manywell (docs/methods.md §6): d/2 independent copies of the 2-D double well, coordinates
 //! (x₀, x₁), (x₂, x₃), … forming the pairs; temperature folded in.
 
-use super::wells::DoubleWell;
-use super::Energy;
+use std::sync::Arc;
+
+use super::catalog::{ExactSampler, QuadratureSpec, TargetFamily};
+use super::quadrature::{self, GroundTruth};
+use super::wells::{DoubleWell, DoubleWellTarget};
+use super::{Energy, Window};
 use crate::rng::Rng;
 
 #[derive(Clone, Debug)]
@@ -49,6 +53,103 @@ impl Energy for Manywell {
             .zip(grad.chunks_exact_mut(2))
             .map(|(p, g)| self.well.energy_grad(p, g))
             .sum()
+    }
+}
+
+impl ExactSampler for Manywell {
+    fn sample(&self, n: usize, rng: &mut Rng) -> Vec<f64> {
+        Manywell::sample(self, n, rng)
+    }
+}
+
+/// Manywell as a catalog target ("manywell:D", D even) at any τ: the display, modes and
+/// quadrature grid are those of the first pair (a double well), log Z = (d/2)·log Z of a
+/// pair (its 1-D integral is exact to rounding at every τ). Any pair (x_2k, x_2k+1) may be
+/// shown instead: each is an independent copy of the double well, judged by the same truth.
+pub struct ManywellTarget {
+    manywell: Manywell,
+    pair: DoubleWellTarget,
+}
+
+impl ManywellTarget {
+    pub fn new(dim: usize, tau: f64) -> ManywellTarget {
+        ManywellTarget {
+            manywell: Manywell::new(dim, tau),
+            pair: DoubleWellTarget::new(tau),
+        }
+    }
+}
+
+impl TargetFamily for ManywellTarget {
+    fn energy(&self) -> Arc<dyn Energy> {
+        Arc::new(self.manywell.clone())
+    }
+
+    fn window(&self) -> &Window {
+        self.pair.window()
+    }
+
+    fn modes(&self) -> &[Vec<f64>] {
+        self.pair.modes()
+    }
+
+    fn quadrature(&self) -> &QuadratureSpec {
+        self.pair.quadrature()
+    }
+
+    fn log_z(&self) -> Option<f64> {
+        Some(self.manywell.log_z())
+    }
+
+    /// The pair's quadrature moments repeat block-diagonally: exact in every coordinate.
+    fn moments_known(&self) -> bool {
+        true
+    }
+
+    fn exact_sampler(&self) -> Option<&dyn ExactSampler> {
+        Some(&self.manywell)
+    }
+
+    fn projections(&self) -> Vec<Vec<usize>> {
+        (0..self.manywell.pairs)
+            .map(|k| vec![2 * k, 2 * k + 1])
+            .collect()
+    }
+
+    fn projection_rule(&self) -> Option<String> {
+        let d = self.manywell.dim();
+        Some(format!(
+            "a pair (x2k, x2k+1) with 2k + 1 < {d}, e.g. 2,3 (every pair is the same double well)"
+        ))
+    }
+
+    fn hint(&self) -> Option<String> {
+        (self.manywell.pairs > 1)
+            .then(|| "every pair (x2k, x2k+1) is the same double well".to_string())
+    }
+
+    /// The pair's quadrature truth (marginals, density grid, mode masses of the displayed
+    /// pair), with the mean and covariance repeated over the independent pairs and the
+    /// closed-form log Z of all d coordinates.
+    fn ground_truth(&self) -> GroundTruth {
+        let m = &self.manywell;
+        let q = self.quadrature();
+        let mut gt =
+            quadrature::ground_truth(&m.well, self.window(), &q.window, &q.cells, self.modes());
+        let d = m.dim();
+        let mut mean = Vec::with_capacity(d);
+        let mut cov = vec![0.0; d * d];
+        for k in 0..m.pairs {
+            mean.extend_from_slice(&gt.mean);
+            for (i, j) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                cov[(2 * k + i) * d + 2 * k + j] = gt.cov[i * 2 + j];
+            }
+        }
+        gt.mean = mean;
+        gt.cov = cov;
+        gt.log_z = m.log_z();
+        // The grid's log density is that of the pair, normalised by its own log Z.
+        gt
     }
 }
 
@@ -115,5 +216,31 @@ mod tests {
         // The Gaussian coordinates: mean 0, variance 1.
         let v: f64 = xs.chunks_exact(d).map(|x| x[5] * x[5]).sum::<f64>() / n as f64;
         assert!((v - 1.0).abs() < 0.02, "{v}");
+    }
+
+    #[test]
+    fn manywell_family_repeats_the_pair_truth_over_its_pairs() {
+        let t = ManywellTarget::new(6, 1.5);
+        assert_eq!(t.projections(), vec![vec![0, 1], vec![2, 3], vec![4, 5]]);
+        let pair = DoubleWellTarget::new(1.5);
+        assert_eq!(t.window(), pair.window());
+        let (gt, gp) = (t.ground_truth(), pair.ground_truth());
+        assert!(
+            (gt.log_z - 3.0 * gp.log_z).abs() < 1e-6,
+            "{} vs {}",
+            gt.log_z,
+            gp.log_z
+        );
+        assert_eq!(Some(gt.log_z), t.log_z());
+        for k in 0..3 {
+            for (i, j) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                assert_eq!(gt.cov[(2 * k + i) * 6 + 2 * k + j], gp.cov[2 * i + j]);
+            }
+            assert_eq!(gt.mean[2 * k..2 * k + 2], gp.mean[..]);
+        }
+        // Different pairs are independent.
+        assert_eq!(gt.cov[2], 0.0);
+        assert_eq!(gt.mode_masses, gp.mode_masses);
+        assert!(t.moments_known() && t.exact_sampler().is_some());
     }
 }

@@ -1,6 +1,10 @@
-//! The harmonic well and the 2-D double well (docs/methods.md §6), temperature folded in.
+//! The harmonic well, the 2-D double well (docs/methods.md §6) and the 1-D double well
+//! (docs/methods.md §4), temperature folded in, and their catalog families.
 
-use super::Energy;
+use std::sync::Arc;
+
+use super::catalog::{ExactSampler, QuadratureSpec, TargetFamily};
+use super::{cell_counts, Energy, Gmm, Window, DISPLAY_SIGMAS, QUADRATURE_SIGMAS};
 use crate::rng::Rng;
 
 /// E(x) = ½‖x‖² / τ: N(0, τ I), log Z = (d/2) log(2πτ).
@@ -188,10 +192,162 @@ impl Energy for DoubleWell {
     }
 }
 
+impl ExactSampler for HarmonicWell {
+    fn sample(&self, n: usize, rng: &mut Rng) -> Vec<f64> {
+        HarmonicWell::sample(self, n, rng)
+    }
+}
+
+impl ExactSampler for DoubleWell {
+    fn sample(&self, n: usize, rng: &mut Rng) -> Vec<f64> {
+        DoubleWell::sample(self, n, rng)
+    }
+}
+
+/// The harmonic well as a catalog target ("well" in 2-D, "normal1d" in 1-D): everything
+/// in closed form, windows ±σ·sqrt(τ).
+pub struct HarmonicTarget {
+    well: HarmonicWell,
+    window: Window,
+    modes: Vec<Vec<f64>>,
+    quadrature: QuadratureSpec,
+}
+
+impl HarmonicTarget {
+    pub fn new(dim: usize, tau: f64) -> HarmonicTarget {
+        let s = tau.sqrt();
+        let window = Window {
+            lo: vec![-QUADRATURE_SIGMAS * s; dim],
+            hi: vec![QUADRATURE_SIGMAS * s; dim],
+        };
+        HarmonicTarget {
+            well: HarmonicWell::new(dim, tau),
+            window: Window {
+                lo: vec![-DISPLAY_SIGMAS * s; dim],
+                hi: vec![DISPLAY_SIGMAS * s; dim],
+            },
+            modes: vec![vec![0.0; dim]],
+            quadrature: QuadratureSpec {
+                cells: cell_counts(&window, &vec![s; dim]),
+                window,
+            },
+        }
+    }
+}
+
+impl TargetFamily for HarmonicTarget {
+    fn energy(&self) -> Arc<dyn Energy> {
+        Arc::new(self.well.clone())
+    }
+
+    fn window(&self) -> &Window {
+        &self.window
+    }
+
+    fn modes(&self) -> &[Vec<f64>] {
+        &self.modes
+    }
+
+    fn quadrature(&self) -> &QuadratureSpec {
+        &self.quadrature
+    }
+
+    fn log_z(&self) -> Option<f64> {
+        Some(self.well.log_z())
+    }
+
+    /// N(0, τI).
+    fn moments(&self) -> Option<(Vec<f64>, Vec<f64>)> {
+        let d = self.well.dim;
+        let mut cov = vec![0.0; d * d];
+        for i in 0..d {
+            cov[i * d + i] = self.well.temperature;
+        }
+        Some((vec![0.0; d], cov))
+    }
+
+    fn exact_sampler(&self) -> Option<&dyn ExactSampler> {
+        Some(&self.well)
+    }
+
+    /// In 1-D, a one-component mixture N(0, τ) (the DDPM oracle's form; 2-D has no
+    /// mixture sampler that needs it).
+    fn as_mixture(&self) -> Option<Arc<Gmm>> {
+        (self.well.dim == 1).then(|| {
+            Arc::new(
+                Gmm::mixture_1d(&[(1.0, 0.0, self.well.temperature.sqrt())], 1.0).expect("valid"),
+            )
+        })
+    }
+}
+
+/// The 2-D double well as a catalog target, at any τ. Also the layout (window, modes,
+/// quadrature grid) of each Manywell pair.
+pub struct DoubleWellTarget {
+    pub(super) well: DoubleWell,
+    window: Window,
+    modes: Vec<Vec<f64>>,
+    quadrature: QuadratureSpec,
+}
+
+impl DoubleWellTarget {
+    pub fn new(tau: f64) -> DoubleWellTarget {
+        let well = DoubleWell::new(tau);
+        let s = tau.sqrt();
+        let (lo1, hi1) = well.x1_interval(DISPLAY_SIGMAS);
+        let (qlo1, qhi1) = well.x1_interval(QUADRATURE_SIGMAS);
+        let window = Window {
+            lo: vec![qlo1, -QUADRATURE_SIGMAS * s],
+            hi: vec![qhi1, QUADRATURE_SIGMAS * s],
+        };
+        DoubleWellTarget {
+            window: Window {
+                lo: vec![lo1, -DISPLAY_SIGMAS * s],
+                hi: vec![hi1, DISPLAY_SIGMAS * s],
+            },
+            modes: DoubleWell::modes(),
+            quadrature: QuadratureSpec {
+                cells: cell_counts(&window, &[well.x1_scale(), s]),
+                window,
+            },
+            well,
+        }
+    }
+}
+
+impl TargetFamily for DoubleWellTarget {
+    fn energy(&self) -> Arc<dyn Energy> {
+        Arc::new(self.well.clone())
+    }
+
+    fn window(&self) -> &Window {
+        &self.window
+    }
+
+    fn modes(&self) -> &[Vec<f64>] {
+        &self.modes
+    }
+
+    fn quadrature(&self) -> &QuadratureSpec {
+        &self.quadrature
+    }
+
+    /// The x₁ integral is one-dimensional and computed to rounding; the brief keeps the
+    /// "known" value to τ = 1, where it is the published 10.29348.
+    fn log_z(&self) -> Option<f64> {
+        (self.well.temperature == 1.0).then(|| self.well.log_z())
+    }
+
+    /// x₂ ~ N(0, τ), x₁ by rejection.
+    fn exact_sampler(&self) -> Option<&dyn ExactSampler> {
+        Some(&self.well)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::energy::tests::assert_gradient_matches;
+    use crate::energy::tests::{assert_gradient_matches, assert_moments_match};
 
     #[test]
     fn gradients_match_finite_differences() {
@@ -274,6 +430,41 @@ mod tests {
         assert!((quartic(lo) - level).abs() < 1e-9 && (quartic(hi) - level).abs() < 1e-9);
         assert!(lo < left && hi > right);
     }
+
+    #[test]
+    fn harmonic_family_samples_and_quadrature_match_its_closed_forms() {
+        let mut rng = Rng::new(31);
+        for (dim, tau) in [(1, 1.0), (1, 2.5), (2, 1.0), (2, 0.5)] {
+            let t = HarmonicTarget::new(dim, tau);
+            let (mean, cov) = t.moments().unwrap();
+            let xs = t.exact_sampler().unwrap().sample(100_000, &mut rng);
+            assert_moments_match(&xs, &mean, &cov, &format!("well d={dim} τ={tau}"));
+            let gt = t.ground_truth();
+            assert!((gt.log_z - t.log_z().unwrap()).abs() < 1e-6, "{}", gt.log_z);
+            // The 1-D mixture view is the same N(0, τ) (its variance is sqrt(τ)², so to
+            // rounding).
+            match t.as_mixture() {
+                Some(g) => {
+                    let (m, c) = g.moments();
+                    assert_eq!(m, mean);
+                    assert!((c[0] - cov[0]).abs() < 1e-15 * cov[0], "{c:?} vs {cov:?}");
+                }
+                None => assert_eq!(dim, 2),
+            }
+        }
+    }
+
+    #[test]
+    fn double_well_families_state_log_z_where_the_brief_knows_it() {
+        let t = DoubleWellTarget::new(1.0);
+        assert!((t.ground_truth().log_z - t.log_z().unwrap()).abs() < 1e-6);
+        assert!(t.exact_sampler().is_some() && t.moments().is_none());
+        assert!(DoubleWellTarget::new(2.0).log_z().is_none());
+        // The 1-D quartic well has neither: quadrature and grid samples stand in.
+        let q = QuarticWell1dTarget::new(1.0);
+        assert!(q.log_z().is_none() && q.exact_sampler().is_none());
+        assert_eq!((q.modes().len(), q.projections()), (2, vec![vec![0]]));
+    }
 }
 
 /// The 1-D double well E(x) = (x² − 4)² / τ (docs/methods.md §4): minima at ±2, curvature
@@ -316,5 +507,58 @@ impl Energy for QuarticWell1d {
         // d/dx (x² − 4)² = 4x(x² − 4).
         grad[0] = 4.0 * x[0] * a / self.temperature;
         a * a / self.temperature
+    }
+}
+
+/// The 1-D double well as a catalog target: no closed-form Z and no exact sampler, so
+/// quadrature gives the truth and the grid the reference samples.
+pub struct QuarticWell1dTarget {
+    well: QuarticWell1d,
+    window: Window,
+    modes: Vec<Vec<f64>>,
+    quadrature: QuadratureSpec,
+}
+
+impl QuarticWell1dTarget {
+    pub fn new(tau: f64) -> QuarticWell1dTarget {
+        let well = QuarticWell1d::new(tau);
+        let (r, q) = (
+            well.half_width(DISPLAY_SIGMAS),
+            well.half_width(QUADRATURE_SIGMAS),
+        );
+        let window = Window {
+            lo: vec![-q],
+            hi: vec![q],
+        };
+        QuarticWell1dTarget {
+            window: Window {
+                lo: vec![-r],
+                hi: vec![r],
+            },
+            modes: vec![vec![-2.0], vec![2.0]],
+            quadrature: QuadratureSpec {
+                cells: cell_counts(&window, &[well.scale()]),
+                window,
+            },
+            well,
+        }
+    }
+}
+
+impl TargetFamily for QuarticWell1dTarget {
+    fn energy(&self) -> Arc<dyn Energy> {
+        Arc::new(self.well.clone())
+    }
+
+    fn window(&self) -> &Window {
+        &self.window
+    }
+
+    fn modes(&self) -> &[Vec<f64>] {
+        &self.modes
+    }
+
+    fn quadrature(&self) -> &QuadratureSpec {
+        &self.quadrature
     }
 }
