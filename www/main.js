@@ -11,7 +11,6 @@ import { loadCore } from "./core.js";
 import { BUDGET, CUSTOM_ENERGY, DEFAULT_VIEWS, EXAMPLE_MIXTURE, PRESET_NOTES, VIEWS, createState, decodeHash, encodeHash, energyChoice, parseAxes, parseEnergy, parseSetting, setRegistry } from "./state.js";
 import { RunController, SUMMARY_EVERY, couldNotStartText, drawingStoppedText, messageOf } from "./controller.js";
 import { readRegistry } from "./registry.js";
-import { interimProjections } from "./registry-interim.js";
 import { boxSmooth, exactTimeMarginals, histogramDensity, tweedieResidual } from "./oned.js";
 import { Surface } from "./surface.js";
 import { readTheme, watchTheme } from "./theme.js";
@@ -1383,7 +1382,9 @@ function wireGfnViews() {
 function applyAxes() {
   const select = $("axes");
   // The core knows which pairs a target can show (their truth is the first pair's).
-  const pairs = typeof /** @type {any} */ (playground).projections === "function" ? /** @type {any} */ (playground).projections() : interimProjections(state.config.energy, playground.target_dim());
+  const pairs = /** @type {number[][]} */ (playground.projections());
+  // The catalog's line about the picture ("every pair (x2k, x2k+1) is the same double well").
+  $("axes-hint").textContent = registry.target(state.config.energy)?.hint ?? "";
   select.replaceChildren(...pairs.map(([i, j]) => new Option(`(x${i}, x${j})`, `${i},${j}`)));
   clearFieldError($("axes-error"), select);
   if (state.axes) {

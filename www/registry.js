@@ -15,8 +15,11 @@
  * @typedef {{ key: string, kind: Kind, min?: number, max?: number, step?: number, positive?: boolean,
  *             values?: string[], label: string, help: string, deprecated_keys?: string[] }} SettingEntry
  *   an int is a multiple of `step`; a `positive` number is > min, any other ≥ min
- * @typedef {{ name: string, description: string, dim: number, projections?: number[][],
- *             hints?: unknown }} TargetEntry
+ * @typedef {{ name: string, description: string, dim: number, projections: number[][], hint: string | null,
+ *             sizes: { default: number, min: number, max: number, even: boolean, listed: TargetEntry[] } | null }} TargetEntry
+ *   a catalog row: `projections` the axis pairs the page may show, `hint` a line about the
+ *   picture, `sizes` the D of "name:D" it takes (null: none), `listed` the sizes offered as
+ *   targets of their own
  */
 
 /** Keys that pick the run rather than tune the sampler: their controls are always shown. */
@@ -31,8 +34,10 @@ export class Registry {
     this.samplers = samplers.map((s) => ({ ...s, dims: s.dims == null ? null : Array.from(s.dims) }));
     /** @type {SettingEntry[]} */
     this.settings = settings;
-    /** @type {TargetEntry[]} */
-    this.targets = targets;
+    /** The catalog's rows. @type {TargetEntry[]} */
+    this.catalog = targets;
+    /** The targets offered: each row, then the sizes it lists as targets of their own. @type {TargetEntry[]} */
+    this.targets = targets.flatMap((t) => [t, ...(t.sizes ? t.sizes.listed : [])]);
     /** Old key → its current key (links written by earlier versions). */
     /** @type {Map<string, string>} */
     this.renamed = new Map();
@@ -98,7 +103,26 @@ export class Registry {
   /** @param {unknown} energy */
   target(energy) {
     if (typeof energy !== "string") return undefined;
-    return this.targets.find((t) => t.name === energy) ?? this.targets.find((t) => t.name === energy.split(":")[0]);
+    return this.targets.find((t) => t.name === energy) ?? this.catalog.find((t) => t.name === energy.split(":")[0]);
+  }
+
+  /**
+   * Why a catalog name, sized or not, is not a target ("manywell:5": Manywell's D is even),
+   * or null when it is one.
+   * @param {string} text
+   * @returns {string | null}
+   */
+  targetProblem(text) {
+    if (this.targets.some((t) => t.name === text)) return null;
+    const sized = /^([a-z0-9-]+):(\d+)$/.exec(text);
+    const row = sized ? this.catalog.find((t) => t.name === sized[1]) : undefined;
+    const known = `known: ${this.targets.map((t) => t.name).join(", ")}, or a JSON mixture`;
+    if (!sized || !row) return `unknown target "${text}" (${known})`;
+    if (!row.sizes) return `the target ${row.name} takes no size, got "${text}"`;
+    const d = Number(sized[2]);
+    const { min, max, even } = row.sizes;
+    if (d < min || d > max || (even && d % 2 !== 0)) return `${row.name}:D takes ${even ? "an even " : ""}D from ${min} to ${max}, got ${d}`;
+    return null;
   }
 }
 

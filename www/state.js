@@ -249,8 +249,8 @@ export function parseSetting(key, raw) {
 }
 
 /**
- * A target is a catalog name, a sized catalog name ("manywell:4", the core checks D) or a
- * JSON object such as `{"gmm": {...}}`.
+ * A target is a catalog name, a sized catalog name ("manywell:4", within the sizes the
+ * catalog gives) or a JSON object such as `{"gmm": {...}}`.
  * @param {string} text
  * @returns {Parsed}
  */
@@ -266,11 +266,8 @@ export function parseEnergy(text) {
       return fail(`the custom target is not valid JSON: ${err instanceof Error ? err.message : err}`);
     }
   }
-  const names = currentRegistry().targetNames;
-  if (names.includes(text)) return { ok: true, value: text };
-  const sized = /^([a-z0-9-]+):(\d+)$/.exec(text);
-  if (sized && names.includes(sized[1])) return { ok: true, value: text };
-  return fail(`unknown target "${text}" (known: ${names.join(", ")}, or a JSON mixture)`);
+  const problem = currentRegistry().targetProblem(text);
+  return problem === null ? { ok: true, value: text } : fail(problem);
 }
 
 /**

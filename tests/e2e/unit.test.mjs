@@ -55,7 +55,9 @@ function fixtureRegistry(samplerNames = ["adjoint", "ddpm", "tb"]) {
     keeps_progress: ["lr"],
     capabilities: { source: false, stages: false, shared_rollout: false, path_weights: true },
   }));
-  return new Registry({ samplers, settings, targets: CATALOG.map((name) => ({ name, description: name, dim: 2 })) });
+  const target = (name, sizes = null) => ({ name, description: name, dim: 2, projections: [[0, 1]], hint: null, sizes });
+  const targets = CATALOG.map((name) => target(name, name === "manywell" ? { default: 32, min: 2, max: 512, even: true, listed: [target("manywell:4")] } : null));
+  return new Registry({ samplers, settings, targets });
 }
 setRegistry(fixtureRegistry());
 
@@ -446,10 +448,18 @@ test("the comparison value: W2 in 1-D, the mode-mass total variation in 2-D; one
   assert.deepEqual([track.evals, track.seconds, track.values], [[64], [1.5], [0.5]]);
 });
 
-test("sized catalog targets such as manywell:4 are read from links", () => {
-  const back = decodeHash("#energy=gmm25:4");
-  assert.equal(back.config.energy, "gmm25:4");
-  assert.equal(decodeHash("#energy=nothing:4").warnings.length, 1);
+test("sized catalog targets such as manywell:4 are read from links, within the catalog's sizes", () => {
+  assert.equal(decodeHash("#energy=manywell:4").config.energy, "manywell:4");
+  assert.equal(decodeHash("#energy=manywell:8").config.energy, "manywell:8");
+  for (const [bad, words] of [
+    ["nothing:4", /unknown target "nothing:4"/],
+    ["manywell:5", /even D from 2 to 512, got 5/],
+    ["gmm25:4", /gmm25 takes no size/],
+  ]) {
+    const link = decodeHash(`#energy=${bad}`);
+    assert.equal(link.warnings.length, 1, bad);
+    assert.match(link.warnings[0], words);
+  }
 });
 
 test("formula energies are recognized and a parse error's column is marked", () => {
