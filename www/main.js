@@ -577,7 +577,7 @@ function addSettingControls() {
   for (const s of registry.settings) {
     if (laidOut.has(s.key)) continue;
     const field = document.createElement("div");
-    field.className = s.kind === "bool" ? "field check" : "field";
+    field.className = s.kind === "bool" ? "field check wide" : "field";
     const label = document.createElement("label");
     label.htmlFor = s.key;
     label.textContent = s.label;
