@@ -130,6 +130,7 @@ let view = {
   gfn: false,
   localSearch: false,
   learnedLogZ: false,
+  weights: true,
   targetDim: 2,
 };
 
@@ -282,6 +283,8 @@ function buildView(pg, plotWindow) {
     gfn,
     localSearch: gfn && Boolean(state.config.local_search),
     learnedLogZ: gfn && Number.isFinite(pg.gfn_state().log_z_learned),
+    // Whether its paths carry importance weights (log Ẑ, ESS): the core's registry says.
+    weights: registry.sampler(sampler)?.capabilities.path_weights ?? true,
     targetDim: pg.target_dim(),
   };
   if (steps > 0) {
@@ -1029,12 +1032,12 @@ function render(now) {
       { xs: history.iteration, ys: history.log_z_elbo, colour: theme.elbo },
       { xs: history.iteration, ys: history.log_z_iw, colour: theme.iw },
     ],
-    refs: Number.isFinite(truth) && !view.ddpm ? [{ y: truth, colour: theme.truth }] : [],
+    refs: Number.isFinite(truth) && view.weights ? [{ y: truth, colour: theme.truth }] : [],
     yClip: Number.isFinite(truth) ? [truth - 6, truth + 3] : null,
-    empty: view.ddpm ? "DDPM has no path weights: no log Ẑ" : undefined,
+    empty: view.weights ? undefined : `${registry.labelOf(view.sampler)} has no path weights: no log Ẑ`,
   });
   drawModeBars(surfaces.modes, theme, { model: metrics.mode_masses, truth: metrics.true_mode_masses });
-  if (!view.ddpm) {
+  if (view.weights) {
     drawLineChart(surfaces.ess, theme, {
       series: [{ xs: history.iteration, ys: history.ess, colour: theme.iw }],
       refs: [{ y: 1, colour: theme.border, dash: [2, 3] }, { y: 0, colour: theme.border, dash: [2, 3] }],
@@ -1313,7 +1316,7 @@ function gfnFlags() {
     "buffer-d": ls && state.views.includes("buffer-d"),
     "buffer-ls": ls && state.views.includes("buffer-ls"),
     residuals: view.gfn && view.dim === 2 && state.views.includes("residuals"),
-    weights: !view.ddpm,
+    weights: view.weights,
     projection: view.dim === 2 && view.targetDim > 2,
   };
 }
