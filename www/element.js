@@ -298,6 +298,7 @@ export class BoltzmannPlayground extends HTMLElement {
    */
   drawPreview() {
     if (this.pg || !this.isConnected) return;
+    this.describe();
     let preview;
     try {
       preview = glue.target_preview(this.plannedConfig());
@@ -808,7 +809,9 @@ export class BoltzmannPlayground extends HTMLElement {
       this.ui.caption.textContent = scene.caption;
     }
     const energy = typeof config.energy === "object" ? "a custom target" : config.energy ?? "the default target";
-    this.ui.posterLabel.textContent = `${config.sampler ?? "adjoint"} on ${energy}`;
+    // The sampler's short name, as on the page, once the core (and its registry) is loaded.
+    const sampler = String(config.sampler ?? "adjoint");
+    this.ui.posterLabel.textContent = `${coreReady ? currentRegistry().labelOf(sampler) : sampler} on ${energy}`;
     this.ui.start.setAttribute("aria-label", `Start ${this.ui.posterLabel.textContent}`);
   }
 
