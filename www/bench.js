@@ -1,3 +1,4 @@
+// @ts-check
 // The bench page: runs the compute benchmark in the wasm core and shows its JSON.
 // window.benchResult holds the result (or {error}) when done, for scripts/bench-browser.mjs.
 // `?workers=N` shares each rollout with N dedicated Web Workers (default: one per extra
@@ -69,10 +70,10 @@ async function main() {
     : await sharedBench(config, params.get("workers"));
   status.textContent = "done";
   document.getElementById("result").textContent = JSON.stringify(result, null, 2);
-  window.benchResult = result;
+  /** @type {any} */ (window).benchResult = result;
 }
 
 main().catch((err) => {
   document.getElementById("status").textContent = `error: ${err && err.message ? err.message : err}`;
-  window.benchResult = { error: String(err && err.message ? err.message : err) };
+  /** @type {any} */ (window).benchResult = { error: String(err && err.message ? err.message : err) };
 });

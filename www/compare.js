@@ -1,3 +1,4 @@
+// @ts-check
 // Comparison: a second run beside the main one, on the same target, settings and seed, with
 // another sampler (or the same sampler with a few settings changed, as a scene may ask).
 // Both runs are judged by one number after every iteration and plotted against the energy
@@ -24,7 +25,7 @@ export const DEFAULT_VERSUS = "adjoint";
  * Reads the `vs` value of a link: a sampler name, or a JSON object {sampler, ...settings}.
  * @param {string} raw
  * @param {string[]} samplerNames
- * @returns {{ ok: true, value: Versus } | { ok: false, message: string }}
+ * @returns {{ ok: boolean, value?: Versus, message?: string }}
  */
 export function parseVersus(raw, samplerNames) {
   const text = String(raw).trim();

@@ -1,3 +1,4 @@
+// @ts-check
 // Loads the wasm core. scripts/build makes two modules from the same source with
 // the same JavaScript glue: pkg/relaxed-simd/ uses f32x4.relaxed_madd (one fused multiply-add
 // on FMA hardware) in the matrix kernels, pkg/ only simd128. The relaxed module is loaded

@@ -1,3 +1,4 @@
+// @ts-check
 // <boltzmann-playground>: the playground as one custom element for blogs and lecture notes.
 //
 //   <script type="module" src="https://your.host/playground/www/element.js"></script>
@@ -9,14 +10,20 @@
 // "dark"), compare (a second run beside it on the same settings and seed: "1" for the
 // scene's or Adjoint Sampling, a sampler's name, or JSON {"sampler": …, …settings} as a
 // link's `vs`; www/compare.js).
-// Every instance owns one `Playground`; all share one wasm module. An instance shows a poster
-// (what it will run and a Start button) until it comes near the viewport or is clicked, and
-// pauses while it is scrolled out of view or the tab is hidden, resuming when it comes back.
-// Colours and sizes are CSS custom properties on the element (documented in README.md's
-// Embedding section); any page rule on `boltzmann-playground` overrides them.
+// Every instance lays out one run controller (www/controller.js, the page's too), which owns
+// its `Playground`; all share one wasm module. A changed run attribute applies as the page's
+// control for it does. An instance shows a poster (what it will run and a Start button) until
+// it comes near the viewport or is clicked, and pauses while it is scrolled out of view or the
+// tab is hidden, resuming when it comes back.
+// Colours are www/palette.css's tokens, adopted into the shadow root; they and the sizes are
+// CSS custom properties on the element (documented in README.md's Embedding section), and
+// any page rule on `boltzmann-playground` overrides them.
 
-import { Playground, catalog, samplers, target_preview } from "../pkg/boltzmann_playground.js";
+import * as glue from "../pkg/boltzmann_playground.js";
 import { loadCore as loadWasmCore } from "./core.js";
+import { RunController, SUMMARY_EVERY, couldNotStartText, drawingStoppedText, messageOf } from "./controller.js";
+import { readRegistry } from "./registry.js";
+import { currentRegistry, parseSetting, setRegistry } from "./state.js";
 import { Surface } from "./surface.js";
 import { readTheme } from "./theme.js";
 import { FieldView } from "./views/field.js";
@@ -27,12 +34,10 @@ import { formatCount, formatNumber, formatSignificant } from "./views/ticks.js";
 import { findScene } from "./scenes.js";
 import { histogramDensity } from "./oned.js";
 import { drawPoster, posterAspect } from "./poster.js";
-import { DEFAULT_VERSUS, parseVersus, sceneVersus, versusConfig, versusLabel } from "./compare.js";
+import { parseVersus, sceneVersus } from "./compare.js";
 
 /** Per-frame training budget (ms) shared by all playing instances on the page. */
 const FRAME_BUDGET = 8;
-/** The screen-reader summary changes at most this often while training (ms). */
-const SUMMARY_EVERY = 5000;
 /** Metrics events at most this often (ms). */
 const METRICS_EVERY = 500;
 const CONTROLS = ["play", "step", "reset", "speed"];
@@ -43,12 +48,28 @@ const NEAR = "200px";
 let corePromise = null;
 
 /**
- * Loads the wasm module once for every instance on the page.
- * @returns {Promise<{ targets: { name: string, dim: number }[], samplers: { name: string }[] }>}
+ * The shared palette (www/palette.css: every colour token, light and dark), adopted by every
+ * instance's shadow root; filled once fetched.
+ */
+const paletteSheet = new CSSStyleSheet();
+const palettePromise = fetch(new URL("./palette.css", import.meta.url))
+  .then((response) => {
+    if (!response.ok) throw new Error(`www/palette.css: HTTP ${response.status}`);
+    return response.text();
+  })
+  .then((text) => paletteSheet.replace(text));
+
+/**
+ * Loads the wasm module once for every instance on the page, and the core's registry.
+ * @returns {Promise<import("./registry.js").Registry>}
  */
 export function loadCore() {
   if (!corePromise) {
-    corePromise = loadWasmCore().then(() => ({ targets: catalog(), samplers: samplers() }));
+    corePromise = Promise.all([loadWasmCore(), palettePromise]).then(() => {
+      const registry = readRegistry(glue);
+      setRegistry(registry);
+      return registry;
+    });
     corePromise.then(
       () => {
         coreReady = true;
@@ -66,6 +87,9 @@ let coreReady = false;
 /** Elements showing a poster until the core (loaded by whichever starts first) is ready. */
 const awaitingPreview = new Set();
 
+/** The run attributes and the setting each one sets. */
+const ATTRIBUTE_SETTINGS = { sampler: "sampler", target: "energy", seed: "seed", preset: "preset" };
+
 /** Instances currently training: they split the frame budget. */
 const playing = new Set();
 
@@ -76,29 +100,19 @@ const STYLE = `
   contain: layout;
   --bp-font: ui-sans-serif, system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif;
   --bp-radius: 10px;
-  --bp-bg: #ffffff;
-  --bp-text: #1b2130;
-  --bp-muted: #5d6678;
-  --bp-border: #dde1e8;
-  --bp-accent: #2563eb;
-  --bp-accent-text: #ffffff;
-  --bp-focus: #2563eb;
-  --bp-error: #b42318;
-  --bp-error-bg: #fef3f2;
-  --bp-warn: #8a5a00;
-  --bp-warn-bg: #fffaeb;
+  /* The public colour properties (README.md, Embedding), on the shared palette's tokens. */
+  --bp-bg: var(--panel);
+  --bp-text: var(--text);
+  --bp-muted: var(--muted);
+  --bp-border: var(--border);
+  --bp-accent: var(--accent);
+  --bp-accent-text: var(--accent-text);
+  --bp-focus: var(--focus);
+  --bp-error: var(--error);
+  --bp-error-bg: var(--error-bg);
+  --bp-warn: var(--warn);
+  --bp-warn-bg: var(--warn-bg);
   --bp-aspect: 1.4;
-  --c-text: #1b2130; --c-muted: #5d6678; --c-border: #c9ced8; --c-grid: #eceef2; --c-panel: #ffffff;
-  --c-particle: #ea580c; --c-sample: rgba(234, 88, 12, 0.42); --c-traj: #7c3aed; --c-truth: #1b2130;
-  --c-model: #ea580c; --c-elbo: #ea580c; --c-iw: #7c3aed; --c-loss: #2563eb; --c-contour: #1e3a8a;
-  --c-ramp-0: #ffffff; --c-ramp-1: #e3edfb; --c-ramp-2: #b5cdf3; --c-ramp-3: #6f9ae3; --c-ramp-4: #2f5bb8;
-  --c-source: rgba(13, 148, 136, 0.55); --c-compare: #7c3aed; --c-oracle: #059669; --c-corrector: #0f766e;
-  --c-heat: #2f5bb8;
-  color-scheme: light;
-}
-${darkBlock(":host([theme=dark])")}
-@media (prefers-color-scheme: dark) {
-  ${darkBlock(":host(:not([theme=light]))")}
 }
 :host([hidden]) { display: none; }
 :host(:focus-visible) { outline: 2px solid var(--bp-focus); outline-offset: 2px; border-radius: var(--bp-radius); }
@@ -148,20 +162,6 @@ label.speed input { width: 90px; }
 .sr-only { position: absolute; width: 1px; height: 1px; margin: -1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
 `;
 
-function darkBlock(selector) {
-  return `${selector} {
-  --bp-bg: #161a23; --bp-text: #e6e9ef; --bp-muted: #9aa3b5; --bp-border: #2a303d; --bp-accent: #4f7dff;
-  --bp-focus: #7aa2ff; --bp-error: #ff8a80; --bp-error-bg: #3a1517; --bp-warn: #f5c65b; --bp-warn-bg: #33290f;
-  --c-text: #e6e9ef; --c-muted: #9aa3b5; --c-border: #3a4150; --c-grid: #232835; --c-panel: #161a23;
-  --c-particle: #ffa45c; --c-sample: rgba(255, 164, 92, 0.3); --c-traj: #c4a5ff; --c-truth: #e6e9ef;
-  --c-model: #ff9a4d; --c-elbo: #ff9a4d; --c-iw: #c4a5ff; --c-loss: #7aa2ff; --c-contour: #a9c1ff;
-  --c-ramp-0: #161a23; --c-ramp-1: #1b2740; --c-ramp-2: #22396a; --c-ramp-3: #2f5bb8; --c-ramp-4: #6f9ae3;
-  --c-source: rgba(45, 212, 191, 0.5); --c-compare: #c4a5ff; --c-oracle: #34d399; --c-corrector: #2dd4bf;
-  --c-heat: #6f9ae3;
-  color-scheme: dark;
-}`;
-}
-
 const TEMPLATE = `
 <div class="frame" part="frame">
   <p class="title" part="title" hidden></p>
@@ -197,6 +197,7 @@ export class BoltzmannPlayground extends HTMLElement {
     super();
     const root = this.attachShadow({ mode: "open" });
     root.innerHTML = `<style>${STYLE}</style>${TEMPLATE}`;
+    root.adoptedStyleSheets = [paletteSheet];
     const q = (sel) => root.querySelector(sel);
     this.ui = {
       frame: q(".frame"),
@@ -220,19 +221,22 @@ export class BoltzmannPlayground extends HTMLElement {
       error: q(".error"),
       summary: q(".summary"),
     };
-    /** @type {Playground | null} */
-    this.pg = null;
-    /** The compared run (the `compare` attribute or a scene) and what it is. */
-    this.comparePg = null;
-    /** @type {import("./compare.js").Versus | null} */
-    this.compareVersus = null;
+    /**
+     * The run's controller (www/controller.js), shared with the page: created once the
+     * core is loaded.
+     * @type {RunController | null}
+     */
+    this.ctrl = null;
     this.started = false;
     this.playing = false;
     /** Paused by scrolling out of view or a hidden tab: resume when back. */
     this.autoPaused = false;
     this.visible = false;
     this.budget = FRAME_BUDGET;
-    /** A configuration given as a property (the iframe page), instead of the attributes. */
+    /**
+     * A run given as a property (the iframe page's link), instead of the attributes.
+     * @type {{ config: Record<string, unknown>, compare: boolean, versus: import("./compare.js").Versus | null } | null}
+     */
     this.configOverride = null;
     this.dirty = true;
     this.raf = 0;
@@ -294,9 +298,10 @@ export class BoltzmannPlayground extends HTMLElement {
    */
   drawPreview() {
     if (this.pg || !this.isConnected) return;
+    this.describe();
     let preview;
     try {
-      preview = target_preview(this.configOverride ?? this.attributeConfig());
+      preview = glue.target_preview(this.plannedConfig());
     } catch {
       return;
     }
@@ -334,11 +339,7 @@ export class BoltzmannPlayground extends HTMLElement {
   /** Frees the wasm objects; the element shows its poster again if it is ever reattached. */
   release() {
     if (!this.started) return;
-    this.pg?.free();
-    this.comparePg?.free();
-    this.pg = null;
-    this.comparePg = null;
-    this.compareVersus = null;
+    this.ctrl?.release();
     this.started = false;
     this.startPromise = null;
     this.pendingPlay = false;
@@ -351,13 +352,60 @@ export class BoltzmannPlayground extends HTMLElement {
     this.checkAttributes();
     if (name === "controls") this.applyControls();
     else if (name === "theme") this.refreshTheme();
-    else if (this.started && this.configOverride === null) this.rebuild(this.attributeConfig());
+    else if (this.started && this.configOverride === null) this.applyAttribute(name, value);
     else if (!this.started && this.dataset.state === "error" && this.visible) this.start();
     else this.describe();
   }
 
+  /**
+   * A changed run attribute, applied as the page applies the same control: one setting
+   * changed by the controller's rules (a scene starts its own run; compare starts or stops
+   * the compared run).
+   * @param {string} name
+   * @param {string | null} value
+   */
+  applyAttribute(name, value) {
+    const ctrl = /** @type {RunController} */ (this.ctrl);
+    if (name === "scene") {
+      this.openAttributes();
+      return;
+    }
+    if (name === "compare") {
+      let versus;
+      try {
+        versus = this.versus();
+      } catch (err) {
+        this.reject(messageOf(err));
+        return;
+      }
+      ctrl.setCompare(this.wantsCompare(), versus);
+      this.afterCompare();
+      return;
+    }
+    const key = ATTRIBUTE_SETTINGS[name];
+    if (value === null) return;
+    const parsed = parseSetting(key, value);
+    if (!parsed.ok) {
+      this.reject(`${name}="${value}": ${parsed.message}`);
+      return;
+    }
+    const result = ctrl.change({ [key]: parsed.value });
+    if (!result.ok) this.reject(`${name}="${value}": ${result.message}`);
+    else if (result.announcement) this.say(result.announcement);
+  }
+
   // -------------------------------------------------------------------------------------------
   // Public API (also what the iframe page's postMessage protocol drives)
+
+  /** The running run (null before the start). */
+  get pg() {
+    return this.ctrl ? this.ctrl.pg : null;
+  }
+
+  /** The compared run, if any. */
+  get comparePg() {
+    return this.ctrl ? this.ctrl.comparePg : null;
+  }
 
   /** Training iterations done so far (0 before the start). */
   get iteration() {
@@ -366,7 +414,7 @@ export class BoltzmannPlayground extends HTMLElement {
 
   /** The resolved configuration of the running sampler (null before the start). */
   get config() {
-    return this.pg ? this.pg.config() : null;
+    return this.pg && this.ctrl ? this.ctrl.config : null;
   }
 
   /** The latest metrics object of the core (null before the start). */
@@ -381,7 +429,7 @@ export class BoltzmannPlayground extends HTMLElement {
       playing: this.playing,
       budget: this.budget,
       compare: this.comparePg !== null,
-      versus: this.compareVersus,
+      versus: this.comparePg !== null && this.ctrl ? this.ctrl.versus : null,
       iteration: this.iteration,
       scene: this.getAttribute("scene"),
     };
@@ -398,38 +446,27 @@ export class BoltzmannPlayground extends HTMLElement {
   pause() {
     this.autoPaused = false;
     this.setPlaying(false);
-    this.say(this.summaryText("Paused."));
+    this.say(this.ctrl ? this.ctrl.summary("Paused.") : "Paused.");
   }
 
   async step() {
     if (!(await this.start())) return;
-    this.setPlaying(false);
-    try {
-      this.pg.step_iteration();
-      this.comparePg?.step_iteration();
-    } catch (err) {
-      this.fail(err);
-      return;
-    }
+    const ctrl = /** @type {RunController} */ (this.ctrl);
+    if (!ctrl.step().ok) return;
     this.kick();
-    this.say(this.summaryText("Stepped one iteration."));
+    this.say(ctrl.summary("Stepped one iteration."));
   }
 
   async reset() {
     if (!(await this.start())) return;
-    try {
-      this.pg.reset();
-      this.comparePg?.reset();
-    } catch (err) {
-      this.fail(err);
-      return;
-    }
+    const ctrl = /** @type {RunController} */ (this.ctrl);
+    if (!ctrl.reset().ok) return;
     this.hideError();
     this.history = null;
     this.historyIteration = -1;
     this.kick();
     this.emitState();
-    this.say(this.summaryText("Reset."));
+    this.say(ctrl.summary("Reset: same settings and seed, from scratch."));
   }
 
   /** Training time per frame in ms (1–40): a page setting, the run keeps its progress. */
@@ -442,10 +479,10 @@ export class BoltzmannPlayground extends HTMLElement {
   }
 
   /**
-   * Applies a partial state {config keys…, budget?, compare?, playing?}. Settings equal to the
-   * running ones, speed and playing keep the progress; other settings start a new run. Values
+   * Applies a partial state {config keys…, budget?, compare?, playing?}: the settings by the
+   * controller's rules (as the page's controls), speed and playing keep the progress. Values
    * the core rejects leave the current run going and come back as {ok: false, message}.
-   * @returns {Promise<{ ok: true, rebuilt: boolean } | { ok: false, message: string }>}
+   * @returns {Promise<{ ok: boolean, rebuilt?: boolean, message?: string }>}
    */
   async setState(partial) {
     if (partial === null || typeof partial !== "object" || Array.isArray(partial)) {
@@ -456,20 +493,16 @@ export class BoltzmannPlayground extends HTMLElement {
       return { ok: false, message: `budget must be between 1 and 40 ms, got ${JSON.stringify(budget)}` };
     }
     if (!(await this.start())) return { ok: false, message: this.errorMessage };
-    const current = this.pg.config();
-    const changed = Object.keys(config).some((k) => JSON.stringify(current[k]) !== JSON.stringify(config[k]));
-    const compareChanged = compare !== undefined && Boolean(compare) !== (this.comparePg !== null);
-    let rebuilt = false;
-    if (changed || compareChanged) {
-      const next = { ...current, ...config };
-      if ("preset" in config && config.preset !== current.preset) {
-        // A new preset brings its own settings; keep only what was given.
-        for (const k of Object.keys(next)) if (!(k in config) && !["sampler", "energy", "seed"].includes(k)) delete next[k];
-      }
-      const result = this.rebuild(next, compare === undefined ? this.comparePg !== null : Boolean(compare));
-      if (!result.ok) return result;
+    const ctrl = /** @type {RunController} */ (this.ctrl);
+    const result = ctrl.change(config);
+    if (!result.ok) return this.reject(result.message);
+    let rebuilt = result.rebuilt;
+    if (compare !== undefined && Boolean(compare) !== (this.comparePg !== null)) {
+      ctrl.setCompare(Boolean(compare), ctrl.versus);
+      this.afterCompare();
       rebuilt = true;
     }
+    if (result.announcement) this.say(result.announcement);
     if (wantPlaying === true) this.play();
     else if (wantPlaying === false) this.pause();
     this.emitState();
@@ -536,13 +569,12 @@ export class BoltzmannPlayground extends HTMLElement {
         try {
           await loadCore();
         } catch (err) {
-          this.showError(`The playground could not start: ${messageOf(err)}`);
+          this.showError(couldNotStartText(messageOf(err)));
           this.dataset.state = "error";
           this.startPromise = null;
           return false;
         }
-        const config = this.configOverride ?? this.attributeConfig();
-        const result = this.rebuild(config, this.wantsCompare());
+        const result = this.configOverride ? this.openLink() : this.openAttributes();
         if (!result.ok) {
           // A corrected attribute, a click or coming into view tries again.
           this.dataset.state = "error";
@@ -568,19 +600,24 @@ export class BoltzmannPlayground extends HTMLElement {
   // -------------------------------------------------------------------------------------------
   // Runs
 
-  /** The configuration the attributes describe (a scene's, overridden by explicit ones). */
+  /**
+   * The configuration the attributes describe (a scene's, overridden by explicit ones), each
+   * value checked as the page checks its controls.
+   * @returns {{ config: Record<string, unknown>, errors: string[] }}
+   */
   attributeConfig() {
     const scene = this.sceneEntry();
+    /** @type {Record<string, unknown>} */
     const config = scene ? { ...scene.config } : {};
-    const sampler = this.getAttribute("sampler");
-    const target = this.getAttribute("target");
-    const preset = this.getAttribute("preset");
-    const seed = this.getAttribute("seed");
-    if (sampler) config.sampler = sampler.trim();
-    if (target) config.energy = target.trim().startsWith("{") ? safeJson(target) : target.trim();
-    if (preset) config.preset = preset.trim();
-    if (seed !== null && seed.trim() !== "") config.seed = /^\d+$/.test(seed.trim()) ? Number(seed) : seed;
-    return config;
+    const errors = [];
+    for (const [name, key] of Object.entries(ATTRIBUTE_SETTINGS)) {
+      const raw = this.getAttribute(name);
+      if (raw === null || raw.trim() === "") continue;
+      const parsed = coreReady ? parseSetting(key, raw) : { ok: true, value: raw.trim() };
+      if (parsed.ok) config[key] = parsed.value;
+      else errors.push(`${name}="${raw}": ${parsed.message}`);
+    }
+    return { config, errors };
   }
 
   sceneEntry() {
@@ -596,53 +633,83 @@ export class BoltzmannPlayground extends HTMLElement {
 
   /**
    * The compared run (www/compare.js): the `compare` attribute's sampler name or JSON
-   * {sampler, …settings} (a link's `vs`), the scene's, or the default. Needs the core (for the
-   * sampler names); throws an Error naming the attribute when it is neither.
+   * {sampler, …settings} (a link's `vs`), the scene's, or null for the default. Needs the
+   * core (for the sampler names); throws an Error naming the attribute when it is neither.
+   * @returns {import("./compare.js").Versus | null}
    */
   versus() {
     const attr = (this.getAttribute("compare") ?? "").trim();
     if (attr !== "" && !["1", "true", "false", "0"].includes(attr)) {
-      const parsed = parseVersus(attr, samplers().map((s) => s.name));
+      const parsed = parseVersus(attr, /** @type {RunController} */ (this.ctrl).registry.samplerNames);
       if (!parsed.ok) throw new Error(`compare="${attr}": ${parsed.message}`);
       return parsed.value;
     }
-    return sceneVersus(this.sceneEntry()) ?? { sampler: DEFAULT_VERSUS, settings: {} };
+    return sceneVersus(this.sceneEntry());
   }
 
-  /**
-   * Replaces the run with one for `config`; on failure the old run keeps going and the
-   * message (naming the setting) shows in the element.
-   * @returns {{ ok: true } | { ok: false, message: string }}
-   */
-  rebuild(config, compare = this.comparePg !== null) {
-    if (typeof config.seed === "string") return this.reject(`seed must be a whole number, got "${config.seed}"`);
-    let next;
+  /** The configuration the element will start (before a run exists). */
+  plannedConfig() {
+    return this.configOverride ? this.configOverride.config : this.attributeConfig().config;
+  }
+
+  /** The controller, created once the core is loaded. */
+  controller() {
+    if (!this.ctrl) {
+      this.ctrl = new RunController({
+        registry: currentRegistry(),
+        onRun: () => this.showRun(),
+        onError: (message) => {
+          this.autoPaused = false;
+          this.showError(message);
+          this.say(message);
+          this.kick();
+        },
+        onPlaying: (on) => this.showPlaying(on),
+      });
+    }
+    return this.ctrl;
+  }
+
+  /** Starts the run the attributes describe; a bad value is named and no run starts. */
+  openAttributes() {
+    const { config, errors } = this.attributeConfig();
+    if (errors.length > 0) return this.reject(errors.join("; "));
+    this.controller();
+    let versus;
     try {
-      next = new Playground(config);
+      versus = this.versus();
     } catch (err) {
       return this.reject(messageOf(err));
     }
-    let nextCompare = null;
-    let versus = null;
-    if (compare) {
-      try {
-        versus = this.versus();
-      } catch (err) {
-        next.free();
-        return this.reject(messageOf(err));
-      }
-      try {
-        nextCompare = new Playground(versusConfig(next.config(), versus));
-      } catch (err) {
-        next.free();
-        return this.reject(`${versusLabel(versus, (name) => name)} could not start beside this run: ${messageOf(err)}`);
-      }
-    }
-    this.pg?.free();
-    this.comparePg?.free();
-    this.pg = next;
-    this.comparePg = nextCompare;
-    this.compareVersus = compare ? versus : null;
+    const result = this.controller().open(config, { compare: this.wantsCompare(), versus });
+    if (!result.ok) return this.reject(result.message);
+    this.afterCompare();
+    return result;
+  }
+
+  /**
+   * Starts the run of a link (the iframe page's `configOverride`): values the core rejects
+   * are named and left out, as on the page.
+   */
+  openLink() {
+    const ctrl = this.controller();
+    const { config, compare, versus } = /** @type {any} */ (this.configOverride);
+    const opened = ctrl.openLink(config, { compare, versus });
+    if (opened.warnings.length > 0) this.showWarnings([...(this.givenWarnings ?? []), ...opened.warnings]);
+    if (!opened.ok) return this.reject(couldNotStartText(opened.message));
+    this.afterCompare();
+    return { ok: true };
+  }
+
+  /** Names a compared run that could not start (the main run goes on). */
+  afterCompare() {
+    const message = this.ctrl?.compareError;
+    if (message) this.showError(message);
+  }
+
+  /** Lays out the controller's run (a new one, or one carried over to new settings). */
+  showRun() {
+    if (!this.pg) return;
     this.history = null;
     this.historyIteration = -1;
     this.hideError();
@@ -650,9 +717,14 @@ export class BoltzmannPlayground extends HTMLElement {
     this.describe();
     this.kick();
     this.emitState();
-    return { ok: true };
   }
 
+  /**
+   * A run attribute or setting that could not be applied: named in the element, and the
+   * previous run, if any, keeps going.
+   * @param {string} message
+   * @returns {{ ok: boolean, message: string }}
+   */
   reject(message) {
     this.showError(this.pg ? `${message}. The previous run keeps going.` : message);
     return { ok: false, message };
@@ -729,7 +801,7 @@ export class BoltzmannPlayground extends HTMLElement {
   /** Title, caption and poster text from the scene and attributes. */
   describe() {
     const scene = this.sceneEntry();
-    const config = this.pg ? this.pg.config() : this.configOverride ?? this.attributeConfig();
+    const config = this.pg ? this.config : this.plannedConfig();
     this.ui.title.hidden = !scene;
     this.ui.caption.hidden = !scene;
     if (scene) {
@@ -737,7 +809,9 @@ export class BoltzmannPlayground extends HTMLElement {
       this.ui.caption.textContent = scene.caption;
     }
     const energy = typeof config.energy === "object" ? "a custom target" : config.energy ?? "the default target";
-    this.ui.posterLabel.textContent = `${config.sampler ?? "adjoint"} on ${energy}`;
+    // The sampler's short name, as on the page, once the core (and its registry) is loaded.
+    const sampler = String(config.sampler ?? "adjoint");
+    this.ui.posterLabel.textContent = `${coreReady ? currentRegistry().labelOf(sampler) : sampler} on ${energy}`;
     this.ui.start.setAttribute("aria-label", `Start ${this.ui.posterLabel.textContent}`);
   }
 
@@ -807,8 +881,13 @@ export class BoltzmannPlayground extends HTMLElement {
   // -------------------------------------------------------------------------------------------
   // Animation
 
+  /** @param {boolean} on */
   setPlaying(on) {
-    on = on && this.pg !== null;
+    if (this.ctrl) this.ctrl.setPlaying(on);
+  }
+
+  /** Shows play or pause (the controller's state, which a fault can change too). */
+  showPlaying(/** @type {boolean} */ on) {
     const changed = on !== this.playing;
     this.playing = on;
     if (on) playing.add(this);
@@ -832,17 +911,7 @@ export class BoltzmannPlayground extends HTMLElement {
       return;
     }
     if (this.playing) {
-      const share = this.budget / Math.max(1, playing.size);
-      try {
-        if (this.comparePg) {
-          this.pg.train(share / 2);
-          this.comparePg.train(share / 2);
-        } else {
-          this.pg.train(share);
-        }
-      } catch (err) {
-        this.fail(err);
-      }
+      /** @type {RunController} */ (this.ctrl).tick(this.budget / Math.max(1, playing.size));
       this.dirty = true;
     }
     if (this.dirty && (this.visible || !this.playing)) {
@@ -851,7 +920,7 @@ export class BoltzmannPlayground extends HTMLElement {
         this.render(now);
       } catch (err) {
         this.setPlaying(false);
-        this.showError(`Drawing stopped: ${messageOf(err)}. Reset to start again.`);
+        this.showError(drawingStoppedText(err));
       }
     }
     if (this.playing || this.dirty) this.raf = requestAnimationFrame(this.frame);
@@ -909,7 +978,7 @@ export class BoltzmannPlayground extends HTMLElement {
       }
     }
     this.dataset.iteration = String(m.iteration);
-    if (this.playing && now - this.lastSummary > SUMMARY_EVERY) this.say(this.summaryText("Training.", m));
+    if (this.playing && now - this.lastSummary > SUMMARY_EVERY) this.say(/** @type {RunController} */ (this.ctrl).summary("Training.", m));
     if (now - this.lastMetrics > METRICS_EVERY) {
       this.lastMetrics = now;
       this.dispatchEvent(new CustomEvent("bp-metrics", { detail: m }));
@@ -934,37 +1003,12 @@ export class BoltzmannPlayground extends HTMLElement {
 
   /** The compared run's short name (its sampler, and the settings it changes). */
   compareLabel() {
-    return versusLabel(this.compareVersus, (name) => name);
-  }
-
-  summaryText(prefix, metrics) {
-    const m = metrics || this.metrics();
-    if (!m) return prefix;
-    const parts = [prefix, `Iteration ${m.iteration}.`];
-    if (Number.isFinite(m.loss)) parts.push(`Loss ${formatSignificant(m.loss, 3)}.`);
-    if (Number.isFinite(m.log_z_elbo)) parts.push(`log Z estimate ${formatNumber(m.log_z_elbo, 2)}, true ${formatNumber(m.log_z_true, 2)}.`);
-    if (Number.isFinite(m.w1)) parts.push(`Distance to the target W1 ${formatNumber(m.w1, 2)}.`);
-    if (Number.isFinite(m.mode_coverage)) parts.push(`Mode coverage ${Math.round(m.mode_coverage * 100)} percent.`);
-    const compared = this.comparePg?.metrics();
-    if (Number.isFinite(m.w2)) parts.push(`W2 to the target ${formatNumber(m.w2, 2)}.`);
-    if (compared && Number.isFinite(compared.w2)) parts.push(`Compared run, ${this.compareLabel()}: W2 ${formatNumber(compared.w2, 2)} at iteration ${compared.iteration}.`);
-    return parts.join(" ");
+    return this.ctrl ? this.ctrl.compareLabel : "";
   }
 
   say(text) {
     this.ui.summary.textContent = text;
     this.lastSummary = performance.now();
-  }
-
-  /** Divergence or another fault: stop, say what to change; the core rolled back already. */
-  fail(err) {
-    this.setPlaying(false);
-    this.autoPaused = false;
-    const lr = this.pg ? this.pg.config().lr : undefined;
-    const hint = lr !== undefined ? ` Try a smaller learning rate (now ${lr}) or fewer SDE steps, then Reset.` : " Try other settings, then Reset.";
-    this.showError(`Training stopped: ${messageOf(err).replace(/\.$/, "")}.${hint}`);
-    this.say(`Training stopped: ${messageOf(err)}`);
-    this.kick();
   }
 
   showError(message) {
@@ -986,19 +1030,6 @@ export class BoltzmannPlayground extends HTMLElement {
   }
 }
 
-function safeJson(text) {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
-
-export function messageOf(err) {
-  if (err instanceof WebAssembly.RuntimeError) return `internal error in the wasm core (${err.message}); please report this link`;
-  if (err instanceof Error) return err.message;
-  if (typeof err === "string") return err;
-  return String(err);
-}
+export { messageOf };
 
 if (!customElements.get("boltzmann-playground")) customElements.define("boltzmann-playground", BoltzmannPlayground);

@@ -1,3 +1,4 @@
+// @ts-check
 // The iframe page (embed.html): one <boltzmann-playground> configured by the URL hash and
 // driven by its host with postMessage, for hosts that allow iframes but no scripts.
 //
@@ -6,12 +7,14 @@
 // Page → host: {type: "ready", state} | {type: "height", height} | {type: "state", state}
 //              | {type: "metrics", metrics} (at most once a second) | {type: "error", message}
 //              | {type: "status", state, ignored} (the answer to "status")
+// set-state applies its settings by the run controller's rules, as the main page's controls do
+// (www/controller.js: which keep the progress, what a preset or sampler change keeps).
 // A message of any other shape is ignored and counted: the count is in the reply to "status"
 // and in <html data-ignored-messages>. Only messages from the parent window are read.
 
 import { loadCore } from "./element.js";
-import { decodeHash, encodeHash, setSamplers, shorten } from "./state.js";
-import { encodeVersus } from "./compare.js";
+import { decodeHash, encodeHash, shorten } from "./state.js";
+import { sceneVersus } from "./compare.js";
 import { findScene, SCENES } from "./scenes.js";
 import { isCommand } from "./protocol.js";
 
@@ -60,11 +63,9 @@ function readHash() {
 }
 
 async function main() {
-  const core = await loadCore();
-  const names = core.targets.map((t) => t.name);
-  setSamplers(core.samplers);
+  await loadCore();
   const { own, rest, warnings } = readHash();
-  const link = decodeHash(rest, names);
+  const link = decodeHash(rest);
   warnings.push(...link.warnings);
   if (own.theme !== undefined) {
     if (THEMES.includes(own.theme)) el.setAttribute("theme", own.theme);
@@ -76,28 +77,34 @@ async function main() {
     else if (own.autoplay !== "0" && own.autoplay !== "false") warnings.push(`autoplay=${shorten(own.autoplay)} in the link is not 1 or 0; it was ignored.`);
   }
   let config = link.config;
+  let compare = link.compare ?? false;
+  let versus = link.versus;
   if (own.scene !== undefined) {
     const scene = findScene(own.scene);
     if (scene) {
       el.setAttribute("scene", scene.name);
       config = { ...scene.config, ...link.config };
-      if (link.compare === null && scene.compare) link.compare = true;
+      if (link.compare === null && scene.compare) compare = true;
+      versus = versus ?? sceneVersus(scene);
     } else {
       warnings.push(`unknown scene "${shorten(own.scene)}" in the link (known: ${SCENES.map((s) => s.name).join(", ")}); it was ignored.`);
     }
   }
-  if (link.compare) el.setAttribute("compare", link.versus ? encodeVersus(link.versus) : "1");
   if (link.budget !== null) el.setBudget(link.budget);
   if (link.workers !== null) warnings.push(`workers=${link.workers} in the link is not used here: the embedded playground trains on the page's thread; it was ignored.`);
-  el.configOverride = config;
+  // The main page's layout keys: the embedded element has no such parts.
+  for (const key of /** @type {const} */ (["axes", "hide", "views"])) {
+    if (link[key] !== null) warnings.push(`${key} in the link is not used here: the embedded playground shows one plot; it was ignored.`);
+  }
+  el.configOverride = { config, compare, versus };
   el.showWarnings(warnings);
 
-  el.addEventListener("bp-state", (e) => {
+  el.addEventListener("bp-state", (/** @type {CustomEvent} */ e) => {
     writeHash(e.detail);
     post({ type: "state", state: e.detail });
   });
-  el.addEventListener("bp-metrics", (e) => queueMetrics(e.detail));
-  el.addEventListener("bp-error", (e) => post({ type: "error", message: e.detail.message }));
+  el.addEventListener("bp-metrics", (/** @type {CustomEvent} */ e) => queueMetrics(e.detail));
+  el.addEventListener("bp-error", (/** @type {CustomEvent} */ e) => post({ type: "error", message: e.detail.message }));
   window.addEventListener("message", onMessage);
   // A host that changes the iframe's src hash gets the run the new hash describes (the page's
   // own updates use replaceState, which fires no hashchange).

@@ -1,3 +1,4 @@
+// @ts-check
 // Export and import of a run: the configuration with the trained network's state as JSON (a
 // file that restores the run where it was), the metric history as CSV. Plain functions of
 // plain data, unit-tested in tests/e2e/unit.test.mjs.
@@ -33,11 +34,11 @@ export function configToExport(state, saved = null) {
 
 /**
  * Checks an imported document's shape; the configuration's values are the core's to judge.
- * @returns {{ ok: true, config: Record<string, unknown>, compare: boolean, budget: number | null,
- *            versus: { sampler: string, settings: Record<string, unknown> } | null,
- *            run: { iteration: number, state: Record<string, unknown>,
- *                   compare: { iteration: number, state: Record<string, unknown> } | null } | null }
- *          | { ok: false, message: string }}
+ * @returns {{ ok: boolean, message?: string, config?: Record<string, unknown>, compare?: boolean, budget?: number | null,
+ *            versus?: { sampler: string, settings: Record<string, unknown> } | null,
+ *            run?: { iteration: number, state: Record<string, unknown>,
+ *                   compare: { iteration: number, state: Record<string, unknown> } | null } | null }}
+ *   the document's parts (`ok`), or what is wrong with it (`message`)
  */
 export function configFromExport(doc) {
   if (doc === null || typeof doc !== "object" || Array.isArray(doc)) return { ok: false, message: "the file holds no JSON object" };

@@ -1,3 +1,4 @@
+// @ts-check
 // The formula box: an energy E(x, y) or E(x) typed by the user. The text is parsed by the
 // wasm core (`check_formula`, no JavaScript eval) while typing; a parse error is shown at
 // the box with the offending character marked, and the running run is left alone. A valid
@@ -74,9 +75,12 @@ export class FormulaEditor {
       <button type="button" class="formula-apply">Run this energy</button>`;
     this.dimSelect = root.querySelector("select");
     this.text = root.querySelector("textarea");
+    /** @type {HTMLElement} */
     this.errorEl = root.querySelector(".formula-error");
+    /** @type {HTMLElement} */
     this.markEl = root.querySelector(".formula-mark");
-    this.windowInputs = [...root.querySelectorAll(".formula-window input")];
+    /** @type {HTMLInputElement[]} */
+    this.windowInputs = [...root.querySelectorAll("input")].filter((i) => i.closest(".formula-window"));
     this.text.addEventListener("input", () => this.check());
     this.text.addEventListener("keydown", (e) => {
       if (e.key === "Enter" && !e.shiftKey) {
@@ -114,7 +118,7 @@ export class FormulaEditor {
     this.windowInputs.forEach((input, k) => {
       input.value = k < flat.length ? String(flat[k]) : "";
     });
-    for (const el of this.root.querySelectorAll(".y")) el.hidden = dim === 1;
+    for (const el of /** @type {NodeListOf<HTMLElement>} */ (this.root.querySelectorAll(".y"))) el.hidden = dim === 1;
     this.clearError();
   }
 

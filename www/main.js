@@ -1,31 +1,16 @@
-// The page: loads the wasm core, keeps one run (a `Playground`) going inside a per-frame time
-// budget, wires the controls and the URL hash, and hands each view the data it draws.
+// @ts-check
+// The page: loads the wasm core, lays out the run of www/controller.js (which owns the
+// `Playground`, trains it and applies changes), wires the controls and the URL hash (the
+// state store, www/state.js), and hands each view the data it draws.
 //
 // Typed arrays from the core are views into wasm memory, which any allocation may move:
 // they are fetched right where they are drawn, every frame, and never kept.
 
-import { Playground, catalog, samplers, check_formula, core_build } from "../pkg/boltzmann_playground.js";
+import * as glue from "../pkg/boltzmann_playground.js";
 import { loadCore } from "./core.js";
-import {
-  BUDGET,
-  HIDEABLE,
-  CUSTOM_ENERGY,
-  EXAMPLE_MIXTURE,
-  PRESETS,
-  PRESET_KEEPS,
-  ACTIVATIONS,
-  GFN_SAMPLERS,
-  SAMPLERS,
-  createState,
-  decodeHash,
-  encodeHash,
-  energyChoice,
-  parseAxes,
-  parseEnergy,
-  parseSetting,
-  setSamplers,
-  shorten,
-} from "./state.js";
+import { BUDGET, CUSTOM_ENERGY, DEFAULT_VIEWS, EXAMPLE_MIXTURE, PRESET_NOTES, VIEWS, createState, decodeHash, encodeHash, energyChoice, parseAxes, parseEnergy, parseSetting, setRegistry } from "./state.js";
+import { RunController, SUMMARY_EVERY, couldNotStartText, drawingStoppedText, messageOf } from "./controller.js";
+import { readRegistry } from "./registry.js";
 import { boxSmooth, exactTimeMarginals, histogramDensity, tweedieResidual } from "./oned.js";
 import { Surface } from "./surface.js";
 import { readTheme, watchTheme } from "./theme.js";
@@ -41,32 +26,44 @@ import { residualColours, stridePoints, updateResidualLegend } from "./views/gfn
 import { configFromExport, configToExport, historyCsv } from "./exchange.js";
 import { FORMULA_ENERGY, FormulaEditor } from "./formula.js";
 import { MixtureEditor } from "./mixture.js";
-import { DEFAULT_VERSUS, Track, comparisonName, sceneVersus, versusConfig, versusLabel } from "./compare.js";
+import { comparisonName, sceneVersus } from "./compare.js";
 import { PageRolloutWorkers } from "./workers.js";
 
-const $ = (id) => document.getElementById(id);
+/** An element of index.html by id (its kind is index.html's: an input, a select, a canvas…). */
+const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
 
-/** Settings edited through a plain input or select carrying `data-setting`. */
-const SETTING_INPUTS = [...document.querySelectorAll("[data-setting]")];
+/**
+ * Settings edited through a plain input or select carrying `data-setting`: those laid out in
+ * index.html, then one made for each further setting of the core (addSettingControls).
+ * @type {(HTMLInputElement | HTMLSelectElement)[]}
+ */
+let SETTING_INPUTS = [.../** @type {NodeListOf<HTMLInputElement | HTMLSelectElement>} */ (document.querySelectorAll("[data-setting]"))];
 
-const state = createState();
-/** @type {Playground | null} */
+/** @type {import("./registry.js").Registry} */
+let registry;
+/** @type {RunController} */
+let ctrl;
+/** The controller's runs, for the views (set whenever it adopts a run). */
+/** @type {import("../pkg/boltzmann_playground.js").Playground | null} */
 let playground = null;
+/** @type {import("../pkg/boltzmann_playground.js").Playground | null} */
+let compareRun = null;
+/**
+ * The page's state (www/state.js): the page's own keys here, the run's (config, compare,
+ * versus, budget, playing) read from the controller, so that there is one copy of each.
+ */
+const state = createState();
+for (const key of ["config", "compare", "versus", "budget", "playing"]) {
+  Object.defineProperty(state, key, { get: () => (ctrl ? ctrl[key] : createState()[key]), enumerable: true });
+}
 /** A warning about the `?core=` query parameter (www/core.js), shown with the link's. */
 let coreWarning = null;
 /** The readout's "wasm core" row. */
 let coreBuildText = "–";
-/** @type {{ name: string, description: string, dim: number }[]} */
-let targets = [];
-/** The compared run (www/compare.js): another sampler on the same settings and seed. */
-let compareRun = null;
-/** Both runs' comparison series and training time. */
-const tracks = { main: new Track(), other: new Track() };
 /** The run's training rollouts shared with Web Workers (the compared run's stay here). */
 const rolloutWorkers = new PageRolloutWorkers(() => {
   counters.dirty = true;
 });
-let catalogNames = [];
 let theme = readTheme();
 /** The formula box (www/formula.js), shown while the target is a formula. */
 let formulaEditor = null;
@@ -100,23 +97,6 @@ const CURVE_SAMPLES = 4000;
 const CURVE_POINTS = 160;
 const ARROWS_PER_SIDE = 13;
 
-/** What the sampler explains about itself; other samplers show their description. */
-const EXPLAIN = {
-  adjoint:
-    "Each iteration simulates paths of dX = σ_t u(t, X) dt + σ_t dW from the source (a point by default: the origin of the sampler's coordinates, with Whiten the target's mean) at t = 0 to t = 1, then regresses the control onto −σ_t·a with the endpoint's adjoint a = ∇E(X₁)/τ − X₁/ν₁ (Adjoint Sampling). Once trained, the endpoints are samples of the target drawn underneath.",
-  asbs:
-    "ASBS starts its paths from a source μ (drawn beside the target) and alternates K stages: adjoint matching trains the control with a = ∇E(X₁)/τ + h(X₁), corrector matching regresses the corrector h(X₁) onto (X₀ − X₁)/κ. h starts at zero; without it (Adjoint Sampling with the same source: tick Compare) the endpoints are biased.",
-  tb: "Each iteration rolls out a batch of T-step paths from x₀ = 0 under the learned forward policy p_F (with exploration noise ε early on) and takes one gradient step on trajectory balance: ½(log Z + S_F − S_B − log R)² per path, against the fixed Brownian-bridge backward policy p_B. With local search, odd iterations instead train on paths drawn backward from D_LS, the states MALA accepted near the best samples in D. Paths are coloured by that residual: 0 is balanced.",
-  vargrad: "As TB, but without a learned log Z: the loss is the batch variance of S_F − S_B − log R (the log-variance or VarGrad loss). Paths are coloured by their residual against the batch's mean log weight.",
-  db: "Detailed balance: every step i → i+1 must balance log F(x_i) + log p_F = log F(x_{i+1}) + log p_B with a learned state flow F (F at t = 1 is R). Paths are coloured by log F(x₀) + S_F − S_B − log R.",
-  subtb: "Subtrajectory balance: the balance condition on every sub-path i → j, weighted by λ^(j−i) with λ = 2, with a learned state flow. Paths are coloured by log F(x₀) + S_F − S_B − log R.",
-  "fl-subtb": "SubTB with a forward-looking flow: log F = NN + (1 − t)·log N(x; 0, σ²t) + t·log R(x), so the flow starts from the target's own energy. Paths are coloured by log F(x₀) + S_F − S_B − log R.",
-  pis: "The path integral sampler trains on-policy: the loss (1/d)·mean(S_F − S_B − log R) is differentiated through the whole rollout (input vector–Jacobian products of the network and ∇log R at the end). No exploration, local search or Langevin parametrization.",
-  mala: "Parallel Metropolis-adjusted Langevin chains (no network): x' = x + η∇log R(x) + √(2η)ξ, accepted with the Metropolis–Hastings ratio; η adapts toward acceptance 0.574. Each iteration is `steps` MALA steps of `paths` chains.",
-  ddpm:
-    "DDPM learns from target samples, not from the energy: noise is added forward, x(t + Δt) = x(t) + N(0, σ_q² Δt), and the network f(x, t) learns E[x(t − Δt) | x(t) = x]. The reverse chain starts at x(1) ~ p₁ and runs down to t = 0 (right to left above, over the shading of its time marginals). Drag t to compare the learned denoiser with the exact one.",
-};
-
 /**
  * Per-run data of the views, rebuilt when a run is adopted; entries keyed by iteration are
  * refreshed when the iteration changes.
@@ -126,6 +106,7 @@ let view = {
   lo: 0,
   hi: 1,
   bins: 0,
+  sampler: "",
   reversed: false,
   ddpm: false,
   staged: false,
@@ -146,6 +127,11 @@ let view = {
   fKey: "",
   fCurves: null,
   runId: 0,
+  gfn: false,
+  localSearch: false,
+  learnedLogZ: false,
+  weights: true,
+  targetDim: 2,
 };
 
 /** Per-run bookkeeping for the readout. */
@@ -165,7 +151,7 @@ const counters = {
 };
 
 main().catch((err) => {
-  showRunError(`The playground could not start: ${messageOf(err)}`);
+  showRunError(couldNotStartText(messageOf(err)));
   $("status-line").textContent = "Not running.";
 });
 
@@ -173,13 +159,23 @@ async function main() {
   // `?core=simd128` loads the fallback core where relaxed SIMD would be chosen (www/core.js).
   const core = await loadCore(new URLSearchParams(window.location.search).get("core"));
   coreWarning = core.warning;
-  coreBuildText = core_build() === "relaxed-simd" ? "relaxed SIMD, FMA" : "simd128";
-  setSamplers(samplers());
-  targets = catalog();
-  // The funnel in d = 2, whose picture is the whole target (funnel:D takes any D).
-  const funnel = targets.find((t) => t.name === "funnel");
-  if (funnel) targets.splice(targets.indexOf(funnel) + 1, 0, { name: "funnel:2", description: "Neal's funnel in d = 2: x₀ ~ N(0, 9), x₁ ~ N(0, e^{x₀})", dim: 2 });
-  catalogNames = targets.map((t) => t.name);
+  coreBuildText = glue.core_build() === "relaxed-simd" ? "relaxed SIMD, FMA" : "simd128";
+  registry = readRegistry(glue);
+  setRegistry(registry);
+  ctrl = new RunController({
+    registry,
+    trainer: {
+      attach: (pg) => rolloutWorkers.attach(pg, state.workers),
+      train: (pg, ms) => rolloutWorkers.train(pg, ms),
+    },
+    onRun: () => showRun(),
+    onError: (message) => {
+      showRunError(message);
+      announce(message);
+    },
+    onPlaying: () => updateTransport(),
+  });
+  addSettingControls();
   fillSelects();
   wireControls();
   watchTheme(() => {
@@ -191,16 +187,19 @@ async function main() {
   const warnings = loadFromHash();
   if (!playground) return;
   const reduceMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-  state.playing = !reduceMotion && warnings.length === 0;
+  ctrl.setPlaying(!reduceMotion && warnings.length === 0);
   updateTransport();
   window.addEventListener("hashchange", () => loadFromHash());
   // A handle for the browser console and the end-to-end test: the running core and the state.
-  window.boltzmannPlayground = {
+  /** @type {any} */ (window).boltzmannPlayground = {
     get playground() {
       return playground;
     },
     get compare() {
       return compareRun;
+    },
+    get controller() {
+      return ctrl;
     },
     workers: rolloutWorkers,
     state,
@@ -212,33 +211,11 @@ async function main() {
 // ---------------------------------------------------------------------------------------------
 // Runs
 
-/** @returns {{ ok: true, playground: Playground } | { ok: false, message: string }} */
-function tryCreate(config) {
-  try {
-    return { ok: true, playground: new Playground(config) };
-  } catch (err) {
-    return { ok: false, message: messageOf(err) };
-  }
-}
-
-/** A run restored from a saved state (an imported file). */
-function tryRestore(config, saved) {
-  try {
-    return { ok: true, playground: Playground.restore(config, saved) };
-  } catch (err) {
-    return { ok: false, message: messageOf(err) };
-  }
-}
-
-/**
- * Makes `next` the running playground; the state takes its resolved config. `savedCompare`
- * (an imported file's) restores the compared run instead of starting it afresh.
- */
-function adopt(next, savedCompare = null) {
-  if (playground) playground.free();
-  playground = next;
-  rolloutWorkers.attach(playground, state.workers);
-  state.config = playground.config();
+/** Lays out the controller's run (a new one, or one carried over to new settings). */
+function showRun() {
+  playground = ctrl.pg;
+  compareRun = ctrl.comparePg;
+  if (!playground) return;
   applyAxes();
   writeHash();
   syncControls();
@@ -258,7 +235,7 @@ function adopt(next, savedCompare = null) {
   const aspect = view.dim === 2 ? (plotWindow[1] - plotWindow[0]) / (plotWindow[3] - plotWindow[2]) : narrow ? 1.15 : 1.7;
   $("stage").style.setProperty("--aspect", String(aspect));
   $("stage").classList.toggle("one-d", view.dim === 1);
-  updateCompare(savedCompare);
+  showCompare();
   showForRun();
   hideRunError();
   resetCounters();
@@ -276,6 +253,7 @@ function buildView(pg, plotWindow) {
   const truth = dim === 1 ? pg.marginal_truth(0).slice() : null;
   // A point source is a spike, not a density worth drawing beside the target.
   const pointSource = state.config.source === "point";
+  const gfn = pg.gfn_state() !== null;
   view = {
     ...view,
     dim,
@@ -302,8 +280,11 @@ function buildView(pg, plotWindow) {
     fKey: "",
     fCurves: null,
     runId: view.runId + 1,
-    gfn: GFN_SAMPLERS.includes(sampler),
-    localSearch: GFN_SAMPLERS.includes(sampler) && Boolean(state.config.local_search),
+    gfn,
+    localSearch: gfn && Boolean(state.config.local_search),
+    learnedLogZ: gfn && Number.isFinite(pg.gfn_state().log_z_learned),
+    // Whether its paths carry importance weights (log Ẑ, ESS): the core's registry says.
+    weights: registry.sampler(sampler)?.capabilities.path_weights ?? true,
     targetDim: pg.target_dim(),
   };
   if (steps > 0) {
@@ -316,7 +297,10 @@ function buildView(pg, plotWindow) {
   }
 }
 
-/** Shows the controls, legend entries, cards and readout rows that apply to this run. */
+/**
+ * Shows the controls, legend entries, cards and readout rows that apply to this run: a
+ * setting's control iff the sampler reads it (the core's registry).
+ */
 function showForRun() {
   const sampler = view.sampler;
   const flags = {
@@ -329,61 +313,51 @@ function showForRun() {
     stage: view.staged,
     ...gfnFlags(),
   };
-  for (const el of document.querySelectorAll("[data-show]")) el.hidden = !flags[el.dataset.show];
-  for (const el of document.querySelectorAll("[data-samplers]")) el.hidden = !el.dataset.samplers.split(",").includes(sampler);
+  for (const el of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll("[data-show]"))) el.hidden = !flags[el.dataset.show];
+  for (const input of SETTING_INPUTS) {
+    const key = input.dataset.setting;
+    const field = /** @type {HTMLElement} */ (input.closest(".field"));
+    field.hidden = !registry.reads(sampler, key);
+    // A sampler that reads a setting in its own sense names it so (the core's labels).
+    const label = /** @type {HTMLElement | null} */ (field.querySelector(`label[for="${input.id}"]`));
+    const own = registry.sampler(sampler)?.labels?.find(([k]) => k === key);
+    if (label) {
+      if (label.dataset.pageLabel === undefined) label.dataset.pageLabel = label.innerHTML;
+      if (own) label.textContent = own[1];
+      else label.innerHTML = label.dataset.pageLabel;
+    }
+  }
+  // A group of settings none of which the sampler reads goes with them.
+  for (const group of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll("#settings fieldset, #settings .field-grid, #settings details"))) {
+    const fields = [.../** @type {NodeListOf<HTMLElement>} */ (group.querySelectorAll(".field"))];
+    if (fields.length > 0 && !group.hasAttribute("data-hideable")) group.hidden = fields.every((f) => f.hidden);
+  }
   $("hist-card").hidden = view.dim !== 1;
   $("corrector-card").hidden = !(view.dim === 1 && view.staged);
   $("pt-card").hidden = !view.ddpm;
   $("f-card").hidden = !view.ddpm;
   $("stage-indicator").hidden = !view.staged;
   $("compare").checked = state.compare;
-  const entry = SAMPLERS.find((s) => s.value === sampler);
-  $("explain").textContent = EXPLAIN[sampler] || (entry ? entry.description : "");
+  const entry = registry.sampler(sampler);
+  $("explain").textContent = entry ? entry.explanation : "";
   // Targets the sampler cannot take are shown but disabled.
   const dims = entry ? entry.dims : null;
   for (const option of $("energy").options) {
-    const target = targets.find((t) => t.name === option.value);
+    const target = registry.targets.find((t) => t.name === option.value);
     option.disabled = target !== undefined && dims !== null && !dims.includes(target.dim);
   }
 }
 
-/** The compared run's sampler and changed settings. */
-function currentVersus() {
-  return state.versus ?? { sampler: DEFAULT_VERSUS, settings: {} };
-}
-
-function samplerLabel(name) {
-  return SAMPLERS.find((s) => s.value === name)?.label ?? name;
-}
-
-/**
- * Starts or stops the compared run; a configuration it rejects is named at the checkbox.
- * `saved` ({iteration, state} of an imported file) restores it where it was.
- */
-function updateCompare(saved = null) {
-  if (compareRun) {
-    compareRun.free();
-    compareRun = null;
-  }
-  tracks.main.reset();
-  tracks.other.reset();
-  view.compareKey = "";
-  view.compareMetrics = null;
-  view.compareHist = null;
-  const versus = currentVersus();
+/** The compared run's names, legend and any reason it could not start. */
+function showCompare() {
+  const versus = ctrl.currentVersus;
   $("compare-with").value = versus.sampler;
-  const label = versusLabel(versus, samplerLabel);
+  const label = ctrl.compareLabel;
   for (const el of document.querySelectorAll(".compare-name")) el.textContent = label;
-  $("compare-main-name").textContent = samplerLabel(view.sampler);
+  $("compare-main-name").textContent = registry.labelOf(view.sampler);
   $("compare-metric").textContent = `${comparisonName(view.dim)} after each iteration`;
-  clearFieldError($("compare-error"), null);
-  if (!state.compare) return;
-  let created = saved ? tryRestore(versusConfig(state.config, versus), saved.state) : tryCreate(versusConfig(state.config, versus));
-  // A compared run carried over with a changed setting (`fresh`) starts afresh where its
-  // state does not fit; an imported one's misfit is reported.
-  if (!created.ok && saved && saved.fresh) created = tryCreate(versusConfig(state.config, versus));
-  if (created.ok) compareRun = created.playground;
-  else showFieldError($("compare-error"), null, `${label} could not start beside this run: ${created.message}`);
+  if (ctrl.compareError) showFieldError($("compare-error"), null, ctrl.compareError);
+  else clearFieldError($("compare-error"), null);
 }
 
 /**
@@ -394,77 +368,41 @@ function updateCompare(saved = null) {
 function loadFromHash() {
   const link = decodeHash(
     window.location.hash,
-    catalogNames,
     SCENES.map((s) => s.name),
   );
   const warnings = [...link.warnings];
   if (coreWarning) warnings.unshift(coreWarning);
-  const compareBefore = state.compare;
-  const versusBefore = JSON.stringify(state.versus);
-  if (link.budget !== null) state.budget = link.budget;
-  state.workers = link.workers;
-  state.scene = link.scene;
   const scene = link.scene ? findScene(link.scene) : undefined;
-  if (scene) {
-    // The scene's settings, overridden by any given beside it in the link.
-    link.config = { ...scene.config, ...link.config };
-    state.compare = Boolean(scene.compare);
-  }
-  if (link.compare !== null) state.compare = link.compare;
-  state.versus = link.versus ?? sceneVersus(scene);
-  state.hide = link.hide ?? [];
-  state.axes = link.axes;
-  pendingAxesWarning = null;
-  applyHide();
-  updateScene();
-  let created = tryCreate(link.config);
-  const rejectedKeys = new Set();
-  if (!created.ok) {
-    // Find the culprits: add the link's settings one at a time to the preset's defaults.
-    // A setting can depend on a later one (batch vs buffer), so rejected ones get a second try.
-    let accepted = {};
-    let pending = Object.keys(link.config);
-    const reasons = new Map();
-    for (let pass = 0; pass < 2 && pending.length > 0; pass++) {
-      const rejected = [];
-      for (const key of pending) {
-        const trial = { ...accepted, [key]: link.config[key] };
-        const attempt = tryCreate(trial);
-        if (attempt.ok) {
-          attempt.playground.free();
-          accepted = trial;
-        } else {
-          rejected.push(key);
-          reasons.set(key, attempt.message);
-        }
-      }
-      pending = rejected;
-    }
-    for (const key of pending) {
-      rejectedKeys.add(key);
-      warnings.push(`${key}=${shorten(displayValue(link.config[key]))} in the link was rejected: ${reasons.get(key)}`);
-    }
-    created = tryCreate(accepted);
-  }
-  if (!created.ok) {
-    showRunError(`The playground could not start: ${created.message}`);
-    showLinkWarnings(warnings);
-    return warnings;
-  }
-  if (playground && warnings.length > 0 && sameRun(created.playground, compareBefore, versusBefore)) {
+  // The scene's settings, overridden by any given beside it in the link.
+  const config = scene ? { ...scene.config, ...link.config } : link.config;
+  const compare = link.compare ?? Boolean(scene && scene.compare);
+  const versus = link.versus ?? sceneVersus(scene);
+  if (playground && warnings.length > 0 && sameRun(config, compare, versus)) {
     // A link edited to hold a bad value and nothing else new: the value is named and the
     // running run goes on with its progress; the address bar shows what runs.
-    created.playground.free();
     writeHash();
     warnings.push("The run keeps going with its settings; the address bar now shows them.");
     showLinkWarnings(warnings);
     return warnings;
   }
-  adopt(created.playground);
-  if (pendingAxesWarning) warnings.push(pendingAxesWarning);
-  for (const key of link.untyped) {
-    if (!(key in state.config) && !rejectedKeys.has(key)) warnings.push(`Unknown setting "${key}" in the link was ignored.`);
+  if (link.budget !== null) ctrl.setBudget(link.budget);
+  state.workers = link.workers;
+  state.scene = link.scene;
+  state.hide = link.hide ?? [];
+  state.axes = link.axes;
+  state.views = link.views ?? [...DEFAULT_VIEWS];
+  pendingAxesWarning = null;
+  applyHide();
+  applyViews();
+  updateScene();
+  const opened = ctrl.openLink(config, { compare, versus });
+  warnings.push(...opened.warnings);
+  if (!opened.ok) {
+    showRunError(couldNotStartText(opened.message));
+    showLinkWarnings(warnings);
+    return warnings;
   }
+  if (pendingAxesWarning) warnings.push(pendingAxesWarning);
   if (warnings.length > 0) {
     warnings.push("The run below uses the link's other settings; the address bar now shows what is running.");
   }
@@ -472,60 +410,31 @@ function loadFromHash() {
   return warnings;
 }
 
-/** Whether `next` would run what runs now: the same resolved configuration and comparison. */
-function sameRun(next, compareBefore, versusBefore) {
-  return (
-    JSON.stringify(next.config()) === JSON.stringify(state.config) &&
-    state.compare === compareBefore &&
-    JSON.stringify(state.versus) === versusBefore
-  );
+/** Whether the link's run is what runs now: the same resolved configuration and comparison. */
+function sameRun(config, compare, versus) {
+  const resolved = ctrl.resolve(config);
+  return resolved !== null && JSON.stringify(resolved) === JSON.stringify(state.config) && compare === state.compare && JSON.stringify(versus) === JSON.stringify(state.versus);
 }
 
 /**
- * Settings of the optimization alone (docs/product.md, The page: such a change keeps the
- * run's progress): a change carries the running run over, its network,
- * optimizer moments and buffers loaded into a run of the new settings.
- */
-const KEEPS_PROGRESS = new Set(["lr", "lr_log_z", "inner_steps", "batch", "clip", "explore", "ls_every", "iters"]);
-
-/**
- * `pg`'s run carried over to `config`, or null where its saved state does not fit the new
- * settings (the core names what differs, e.g. a GFlowNet batch, which sizes the paths).
- */
-function carryOver(pg, config) {
-  const kept = tryRestore(config, pg.save_state());
-  return kept.ok ? kept.playground : null;
-}
-
-/**
- * Applies one changed setting: an optimization setting carries the run over (above), any
- * other starts a new run with it. When the core rejects it, the message goes where the value
- * was entered and the current run keeps going.
+ * Applies one changed setting by the controller's rules. When the core rejects it, the
+ * message goes where the value was entered and the current run keeps going.
  */
 function applySetting(key, value, errorEl, inputEl) {
-  let config = { ...state.config, [key]: value };
-  if (key === "preset") {
-    config = { preset: value };
-    for (const kept of PRESET_KEEPS) if (kept in state.config) config[kept] = state.config[kept];
-  } else if (key === "sampler") {
-    // A sampler comes with its preset's settings (its target among them): the old ones
-    // were chosen for another method.
-    config = { preset: state.config.preset, sampler: value, seed: state.config.seed };
-  }
-  const kept = KEEPS_PROGRESS.has(key) && playground ? carryOver(playground, config) : null;
-  const created = kept ? { ok: true, playground: kept } : tryCreate(config);
-  if (!created.ok) {
-    showFieldError(errorEl, inputEl, created.message);
+  // A changed setting makes the run the user's own (the scene's caption no longer describes
+  // it); another target (or a sampler or preset with its own) has its own projections.
+  const before = { scene: state.scene, axes: state.axes };
+  state.scene = null;
+  if (key === "energy" || key === "sampler" || key === "preset") state.axes = null;
+  const result = ctrl.change({ [key]: value });
+  if (!result.ok) {
+    Object.assign(state, before);
+    showFieldError(errorEl, inputEl, result.message);
     return false;
   }
   clearFieldError(errorEl, inputEl);
-  leaveScene();
-  // Another target (or a sampler with its own) has its own projections: start from the first pair.
-  if (key === "energy" || key === "sampler" || key === "preset") state.axes = null;
-  const keptCompare = kept && compareRun ? { state: compareRun.save_state(), fresh: true } : null;
-  adopt(created.playground, keptCompare);
-  const change = `${key} = ${shorten(displayValue(value), 40)}`;
-  announce(kept ? `Set ${change}; the run keeps its progress.` : `Started a new run with ${change}.`);
+  updateScene();
+  if (result.announcement) announce(result.announcement);
   return true;
 }
 
@@ -540,16 +449,9 @@ function updateScene() {
   for (const a of $("scene-list").querySelectorAll("a")) a.setAttribute("aria-current", String(a.dataset.scene === state.scene));
 }
 
-/** A changed setting makes the run the user's own: the scene's caption no longer describes it. */
-function leaveScene() {
-  if (state.scene === null) return;
-  state.scene = null;
-  updateScene();
-}
-
 /** Hides the regions the link's `hide` flag names (classroom use). */
 function applyHide() {
-  for (const el of document.querySelectorAll("[data-hideable]")) el.hidden = state.hide.includes(el.dataset.hideable);
+  for (const el of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll("[data-hideable]"))) el.hidden = state.hide.includes(el.dataset.hideable);
   document.documentElement.dataset.hide = state.hide.join(",");
 }
 
@@ -633,21 +535,27 @@ async function importJson() {
     showFieldError(errorEl, null, `Import failed: ${parsed.message}`);
     return;
   }
-  const created = parsed.run ? tryRestore(parsed.config, parsed.run.state) : tryCreate(parsed.config);
-  if (!created.ok) {
-    showFieldError(errorEl, null, `Import failed: ${created.message}. The current run keeps going.`);
-    return;
-  }
-  clearFieldError(errorEl, null);
   // A trained run saved beside a comparison but without the compared run's state (a file of
   // an earlier version): a fresh compared run would skew the comparison, so it stays off.
   const comparisonLost = Boolean(parsed.run && parsed.compare && !parsed.run.compare);
-  state.compare = parsed.compare && !comparisonLost;
-  state.versus = parsed.versus;
-  if (parsed.budget !== null) state.budget = parsed.budget;
+  const sceneBefore = state.scene;
   state.scene = null;
+  const opened = ctrl.open(parsed.config, {
+    compare: parsed.compare && !comparisonLost,
+    versus: parsed.versus,
+    saved: parsed.run ? parsed.run.state : undefined,
+    savedCompare: parsed.run?.compare ?? null,
+  });
+  if (!opened.ok) {
+    state.scene = sceneBefore;
+    showFieldError(errorEl, null, `Import failed: ${opened.message}. The current run keeps going.`);
+    return;
+  }
+  clearFieldError(errorEl, null);
+  if (parsed.budget !== null) ctrl.setBudget(parsed.budget);
+  syncControls();
+  writeHash();
   updateScene();
-  adopt(created.playground, parsed.run?.compare ?? null);
   if (comparisonLost) {
     showFieldError($("compare-error"), null, `${file.name} holds no state of the compared run, so the comparison did not resume; tick Compare to start a fresh one.`);
   }
@@ -662,19 +570,76 @@ function writeHash() {
 // ---------------------------------------------------------------------------------------------
 // Controls
 
+/**
+ * A control for each setting of the core that index.html does not lay out, under "More",
+ * labelled by the core: a setting added to the core needs no change to the page.
+ */
+function addSettingControls() {
+  const grid = document.querySelector("#settings details.more .field-grid");
+  const laidOut = new Set([...SETTING_INPUTS.map((i) => i.dataset.setting), "energy"]);
+  for (const s of registry.settings) {
+    if (laidOut.has(s.key)) continue;
+    const field = document.createElement("div");
+    field.className = s.kind === "bool" ? "field check wide" : "field";
+    const label = document.createElement("label");
+    label.htmlFor = s.key;
+    label.textContent = s.label;
+    if (s.help) label.title = s.help;
+    let input;
+    if (s.kind === "enum") {
+      input = document.createElement("select");
+    } else {
+      input = document.createElement("input");
+      input.type = s.kind === "bool" ? "checkbox" : s.kind === "text" ? "text" : "number";
+      if (s.kind === "int" || s.kind === "number") {
+        input.step = s.kind === "int" ? "1" : "any";
+        input.inputMode = s.kind === "int" ? "numeric" : "decimal";
+        if (s.min !== undefined && s.min !== null) input.min = String(s.min);
+        if (s.max !== undefined && s.max !== null) input.max = String(s.max);
+      }
+      if (s.kind === "text") {
+        input.spellcheck = false;
+        input.autocomplete = "off";
+      }
+    }
+    input.id = s.key;
+    input.dataset.setting = s.key;
+    if (s.help) input.title = s.help;
+    input.setAttribute("aria-describedby", `${s.key}-error`);
+    const error = document.createElement("p");
+    error.id = `${s.key}-error`;
+    error.className = "field-error";
+    error.setAttribute("role", "alert");
+    error.hidden = true;
+    if (s.kind === "bool") field.append(input, label, error);
+    else field.append(label, input, error);
+    grid.append(field);
+  }
+  SETTING_INPUTS = [.../** @type {NodeListOf<HTMLInputElement | HTMLSelectElement>} */ (document.querySelectorAll("[data-setting]"))];
+  // The core's help for a setting is the tooltip of a laid-out control that has none.
+  for (const input of SETTING_INPUTS) {
+    const help = registry.setting(input.dataset.setting)?.help;
+    if (help && !input.title) input.title = help;
+  }
+}
+
 function fillSelects() {
   const energy = $("energy");
-  for (const t of targets) energy.append(new Option(t.name, t.name));
+  for (const t of registry.targets) energy.append(new Option(t.name, t.name));
   energy.append(new Option("custom mixture…", CUSTOM_ENERGY));
   energy.append(new Option("your formula…", FORMULA_ENERGY));
-  for (const s of SAMPLERS) {
-    const option = new Option(s.label, s.value);
+  for (const s of registry.samplers) {
+    const option = new Option(s.label, s.name);
     option.title = s.description;
     $("sampler").append(option);
-    $("compare-with").append(new Option(s.label, s.value));
+    $("compare-with").append(new Option(s.label, s.name));
   }
-  for (const p of PRESETS) $("preset").append(new Option(p.label, p.value));
-  for (const a of ACTIVATIONS) $("activation").append(new Option(a, a));
+  // Every other choice of a setting is the core's list of its values.
+  for (const select of /** @type {NodeListOf<HTMLSelectElement>} */ (document.querySelectorAll("select[data-setting]"))) {
+    const key = select.dataset.setting;
+    if (key === "sampler") continue;
+    for (const value of registry.setting(key)?.values ?? []) select.append(new Option(PRESET_NOTES[value] ?? value, value));
+  }
 }
 
 function wireControls() {
@@ -687,7 +652,7 @@ function wireControls() {
   budget.min = String(BUDGET.min);
   budget.max = String(BUDGET.max);
   budget.addEventListener("input", () => {
-    state.budget = Number(budget.value);
+    ctrl.setBudget(Number(budget.value));
     $("budget-value").textContent = `${state.budget} ms/frame`;
   });
   budget.addEventListener("change", writeHash);
@@ -704,13 +669,13 @@ function wireControls() {
     apply: (energy) => applySetting("energy", energy, $("custom-error"), null),
   });
   formulaEditor = new FormulaEditor($("formula-block"), {
-    check: (text, dim) => check_formula(text, dim),
+    check: (text, dim) => glue.check_formula(text, dim),
     apply: (energy, errorEl, inputEl) => applySetting("energy", energy, errorEl, inputEl),
   });
   const text = $("custom-json");
   text.addEventListener("input", () => {
     // Syntax errors show while typing; the mixture itself is checked on Apply.
-    const parsed = parseEnergy(text.value.trim(), catalogNames);
+    const parsed = parseEnergy(text.value.trim());
     if (parsed.ok) clearFieldError($("custom-error"), text);
     else if (text.value.trim().startsWith("{")) showFieldError($("custom-error"), text, parsed.message);
   });
@@ -722,16 +687,13 @@ function wireControls() {
   });
   $("custom-apply").addEventListener("click", applyCustom);
   const onCompareChange = () => {
-    state.compare = $("compare").checked;
     const chosen = $("compare-with").value;
-    if (chosen !== currentVersus().sampler) state.versus = { sampler: chosen, settings: {} };
-    leaveScene();
-    updateCompare();
-    showForRun();
-    writeHash();
+    const versus = chosen !== ctrl.currentVersus.sampler ? { sampler: chosen, settings: {} } : state.versus;
+    state.scene = null;
+    updateScene();
+    ctrl.setCompare($("compare").checked, versus);
     counters.dirty = true;
-    const label = versusLabel(currentVersus(), samplerLabel);
-    announce(state.compare ? `${label} now trains beside this run on the same settings and seed.` : "Comparison stopped.");
+    announce(state.compare ? `${ctrl.compareLabel} now trains beside this run on the same settings and seed.` : "Comparison stopped.");
   };
   $("compare").addEventListener("change", onCompareChange);
   $("compare-with").addEventListener("change", onCompareChange);
@@ -773,7 +735,7 @@ function onSettingInput(input) {
     showFieldError(errorEl, input, `enter a value for ${key}`);
     return;
   }
-  const parsed = parseSetting(key, raw, catalogNames);
+  const parsed = parseSetting(key, raw);
   if (!parsed.ok) {
     showFieldError(errorEl, input, parsed.message);
     return;
@@ -808,7 +770,7 @@ function applyCustom() {
   const errorEl = $("custom-error");
   const source = text.value.trim();
   const parsed = source.startsWith("{")
-    ? parseEnergy(source, catalogNames)
+    ? parseEnergy(source)
     : { ok: false, message: 'a custom mixture is a JSON object such as {"gmm": {"weights": …, "means": …, "covs": …}}' };
   if (!parsed.ok) {
     showFieldError(errorEl, text, parsed.message);
@@ -850,7 +812,7 @@ function syncControls() {
 }
 
 function updateDescription(choice) {
-  const target = targets.find((t) => t.name === choice) || targets.find((t) => t.name === choice.split(":")[0]);
+  const target = registry.target(choice);
   $("energy-desc").textContent = target
     ? target.description
     : choice === FORMULA_ENERGY
@@ -903,47 +865,25 @@ function onShortcut(e) {
 function setPlaying(playing) {
   if (!playground) return;
   if (playing) hideRunError();
-  state.playing = playing;
-  updateTransport();
-  announce(playing ? "Training." : summaryText("Paused."));
+  ctrl.setPlaying(playing);
+  announce(playing ? "Training." : ctrl.summary("Paused."));
 }
 
 function stepOnce() {
   if (!playground) return;
-  state.playing = false;
-  updateTransport();
-  try {
-    const t0 = performance.now();
-    playground.step_iteration();
-    const t1 = performance.now();
-    tracks.main.ms += t1 - t0;
-    if (compareRun) {
-      compareRun.step_iteration();
-      tracks.other.ms += performance.now() - t1;
-    }
-  } catch (err) {
-    stopOnError(err);
-  }
+  ctrl.step();
   counters.dirty = true;
-  announce(summaryText("Stepped one iteration."));
+  announce(ctrl.summary("Stepped one iteration."));
 }
 
 function resetRun() {
   if (!playground) return;
-  try {
-    playground.reset();
-    if (compareRun) compareRun.reset();
-    tracks.main.reset();
-    tracks.other.reset();
-    view.iteration = -1;
-    view.compareKey = "";
-  } catch (err) {
-    stopOnError(err);
-    return;
-  }
+  if (!ctrl.reset().ok) return;
+  view.iteration = -1;
+  view.compareKey = "";
   hideRunError();
   resetCounters();
-  announce("Reset: same settings and seed, from scratch.");
+  announce(ctrl.summary("Reset: same settings and seed, from scratch."));
 }
 
 function updateTransport() {
@@ -952,15 +892,6 @@ function updateTransport() {
   $("pause").classList.toggle("active", !state.playing);
   $("pause").setAttribute("aria-pressed", String(!state.playing));
   counters.dirty = true;
-}
-
-function stopOnError(err) {
-  state.playing = false;
-  updateTransport();
-  const lr = state.config.lr;
-  const hint = lr !== undefined ? ` Try a smaller learning rate (now ${lr}) or fewer SDE steps, then Reset.` : " Try other settings, then Reset.";
-  showRunError(`Training stopped: ${messageOf(err).replace(/\.$/, "")}.${hint}`);
-  announce(`Training stopped: ${messageOf(err)}`);
 }
 
 function showRunError(message) {
@@ -1019,22 +950,7 @@ function frame(now) {
   if (!playground || counters.broken) return;
   counters.windowFrames += 1;
   if (state.playing) {
-    try {
-      const t0 = performance.now();
-      if (compareRun) {
-        // Both runs share the frame's budget; each one's training time is its own.
-        counters.windowUnits += rolloutWorkers.train(playground, state.budget / 2);
-        const t1 = performance.now();
-        tracks.main.ms += t1 - t0;
-        compareRun.train(state.budget / 2);
-        tracks.other.ms += performance.now() - t1;
-      } else {
-        counters.windowUnits += rolloutWorkers.train(playground, state.budget);
-        tracks.main.ms += performance.now() - t0;
-      }
-    } catch (err) {
-      stopOnError(err);
-    }
+    counters.windowUnits += ctrl.tick();
     counters.dirty = true;
   }
   const elapsed = now - counters.windowStart;
@@ -1059,11 +975,10 @@ function frame(now) {
   } catch (err) {
     // Reading the core failed (a trap leaves it unusable): stop, say so once, and wait for a
     // new run or a reset instead of failing again every frame.
-    state.playing = false;
-    updateTransport();
+    ctrl.setPlaying(false);
     counters.dirty = false;
     counters.broken = true;
-    showRunError(`Drawing stopped: ${messageOf(err)}. Reset or change a setting to start again.`);
+    showRunError(drawingStoppedText(err));
   }
 }
 
@@ -1078,7 +993,7 @@ function render(now) {
   if (metrics.iteration !== view.iteration) refreshIterationData(pg, metrics.iteration);
   if (compareRun) {
     refreshCompare();
-    tracks.main.record(metrics, view.dim);
+    ctrl.tracks.main.record(metrics, view.dim);
     drawComparison();
   }
 
@@ -1095,10 +1010,10 @@ function render(now) {
       ...gfnFieldFrame(pg),
     });
     // Marginals are a few dozen bins: copies are cheap and stay valid across the next calls.
-    for (const [surface, axis] of [
+    for (const [surface, axis] of /** @type {[Surface, 0 | 1][]} */ ([
       [surfaces.margX, 0],
       [surfaces.margY, 1],
-    ]) {
+    ])) {
       const model = pg.marginal_model(axis).slice();
       const truth = pg.marginal_truth(axis).slice();
       drawMarginal(surface, theme, { axis, model, truth });
@@ -1117,12 +1032,12 @@ function render(now) {
       { xs: history.iteration, ys: history.log_z_elbo, colour: theme.elbo },
       { xs: history.iteration, ys: history.log_z_iw, colour: theme.iw },
     ],
-    refs: Number.isFinite(truth) && !view.ddpm ? [{ y: truth, colour: theme.truth }] : [],
+    refs: Number.isFinite(truth) && view.weights ? [{ y: truth, colour: theme.truth }] : [],
     yClip: Number.isFinite(truth) ? [truth - 6, truth + 3] : null,
-    empty: view.ddpm ? "DDPM has no path weights: no log Ẑ" : undefined,
+    empty: view.weights ? undefined : `${registry.labelOf(view.sampler)} has no path weights: no log Ẑ`,
   });
   drawModeBars(surfaces.modes, theme, { model: metrics.mode_masses, truth: metrics.true_mode_masses });
-  if (!view.ddpm) {
+  if (view.weights) {
     drawLineChart(surfaces.ess, theme, {
       series: [{ xs: history.iteration, ys: history.ess, colour: theme.iw }],
       refs: [{ y: 1, colour: theme.border, dash: [2, 3] }, { y: 0, colour: theme.border, dash: [2, 3] }],
@@ -1134,9 +1049,9 @@ function render(now) {
     updateReadout(metrics, pg.rollout_time(), view.gfn ? pg.gfn_state() : null);
     updateStage(pg.stage());
   }
-  if (state.playing && now - counters.lastSummary > 15000) {
+  if (state.playing && now - counters.lastSummary > SUMMARY_EVERY) {
     counters.lastSummary = now;
-    $("summary").textContent = summaryText("Training.", metrics);
+    $("summary").textContent = ctrl.summary("Training.", metrics);
   }
 }
 
@@ -1198,21 +1113,21 @@ function refreshCompare() {
   if (key === view.compareKey) return;
   view.compareKey = key;
   view.compareMetrics = m;
-  tracks.other.record(m, view.dim);
+  ctrl.tracks.other.record(m, view.dim);
   view.compareHist = view.dim === 1 ? compareRun.marginal_model(0).slice() : null;
 }
 
 /** Both runs' comparison value against energy evaluations and against training time. */
 function drawComparison() {
   const empty = view.dim === 2 && view.compareMetrics && view.compareMetrics.true_mode_masses.length === 0 ? "this target has no modes to compare" : undefined;
-  for (const [surface, axis] of [
+  for (const [surface, axis] of /** @type {[Surface, "evals" | "seconds"][]} */ ([
     [surfaces.compareEvals, "evals"],
     [surfaces.compareTime, "seconds"],
-  ]) {
+  ])) {
     drawLineChart(surface, theme, {
       series: [
-        { xs: tracks.main[axis], ys: tracks.main.values, colour: theme.model },
-        { xs: tracks.other[axis], ys: tracks.other.values, colour: theme.compare },
+        { xs: ctrl.tracks.main[axis], ys: ctrl.tracks.main.values, colour: theme.model },
+        { xs: ctrl.tracks.other[axis], ys: ctrl.tracks.other.values, colour: theme.compare },
       ],
       xTicks: "any",
       empty,
@@ -1380,43 +1295,12 @@ function compareText() {
   return `x ${formatNumber(m.x_mean, 2)} ± ${formatNumber(m.x_std, 2)} (it. ${m.iteration})`;
 }
 
-/** A sentence for screen readers about where the run stands. */
-function summaryText(prefix, metrics) {
-  const m = metrics || (playground ? playground.metrics() : null);
-  if (!m) return prefix;
-  const parts = [prefix, `Iteration ${m.iteration}.`];
-  if (Number.isFinite(m.loss)) parts.push(`Loss ${formatSignificant(m.loss, 3)}.`);
-  if (Number.isFinite(m.log_z_elbo)) {
-    parts.push(
-      `log Z estimate ${formatNumber(m.log_z_elbo, 2)}${Number.isFinite(m.log_z_true) ? `, true ${formatNumber(m.log_z_true, 2)}` : ""}.`,
-    );
-  }
-  if (Number.isFinite(m.mode_coverage)) parts.push(`Mode coverage ${Math.round(m.mode_coverage * 100)} percent.`);
-  return parts.join(" ");
-}
-
 function announce(text) {
   $("summary").textContent = text;
   counters.lastSummary = performance.now();
 }
 
 // ---------------------------------------------------------------------------------------------
-
-function messageOf(err) {
-  // A trap (a Rust panic) is a bug in the core, not a bad setting: say so.
-  if (err instanceof WebAssembly.RuntimeError) return `internal error in the wasm core (${err.message}); please report this link`;
-  if (err instanceof Error) return err.message;
-  if (typeof err === "string") return err;
-  try {
-    return JSON.stringify(err);
-  } catch {
-    return String(err);
-  }
-}
-
-function displayValue(value) {
-  return typeof value === "object" ? JSON.stringify(value) : String(value);
-}
 
 // ---------------------------------------------------------------------------------------------
 // GFlowNet views and the projection of d > 2 targets
@@ -1426,12 +1310,13 @@ function gfnFlags() {
   const ls = view.localSearch;
   return {
     gfn: view.gfn,
-    "gfn-offpolicy": view.gfn && view.sampler !== "pis",
+    "gfn-offpolicy": view.gfn && registry.reads(view.sampler, "explore"),
+    "log-z-learned": view.learnedLogZ,
     ls,
-    "buffer-d": ls && $("show-buffer-d").checked,
-    "buffer-ls": ls && $("show-buffer-ls").checked,
-    residuals: view.gfn && view.dim === 2 && $("show-residuals").checked,
-    weights: !view.ddpm,
+    "buffer-d": ls && state.views.includes("buffer-d"),
+    "buffer-ls": ls && state.views.includes("buffer-ls"),
+    residuals: view.gfn && view.dim === 2 && state.views.includes("residuals"),
+    weights: view.weights,
     projection: view.dim === 2 && view.targetDim > 2,
   };
 }
@@ -1440,13 +1325,13 @@ function gfnFlags() {
 function gfnFieldFrame(pg) {
   if (!view.gfn) return {};
   const frame = { layers: [] };
-  if (view.localSearch && $("show-buffer-d").checked) {
+  if (view.localSearch && state.views.includes("buffer-d")) {
     frame.layers.push({ points: () => stridePoints(pg.buffer_d()), colour: theme["buffer-d"], size: 1.8 });
   }
-  if (view.localSearch && $("show-buffer-ls").checked) {
+  if (view.localSearch && state.views.includes("buffer-ls")) {
     frame.layers.push({ points: () => stridePoints(pg.buffer_ls()), colour: theme["buffer-ls"], size: 1.8 });
   }
-  if ($("show-residuals").checked) {
+  if (state.views.includes("residuals")) {
     // A copy: the colours must survive the calls into wasm that fetch the paths.
     const residuals = pg.trajectory_residuals().slice();
     const { colourOf, scale } = residualColours(theme, residuals);
@@ -1458,9 +1343,19 @@ function gfnFieldFrame(pg) {
   return frame;
 }
 
+/** The view toggles' checkboxes: `data-view` names the layer (state.views, in the link). */
+const VIEW_TOGGLES = [.../** @type {NodeListOf<HTMLInputElement>} */ (document.querySelectorAll("input[data-view]"))];
+
+/** Puts `state.views` into the view toggles. */
+function applyViews() {
+  for (const input of VIEW_TOGGLES) input.checked = state.views.includes(input.dataset.view);
+}
+
 function wireGfnViews() {
-  for (const id of ["show-residuals", "show-buffer-d", "show-buffer-ls"]) {
-    $(id).addEventListener("change", () => {
+  for (const input of VIEW_TOGGLES) {
+    input.addEventListener("change", () => {
+      state.views = VIEWS.filter((v) => (v === input.dataset.view ? input.checked : state.views.includes(v)));
+      writeHash();
       showForRun();
       counters.dirty = true;
     });
@@ -1483,27 +1378,16 @@ function wireGfnViews() {
 }
 
 /**
- * The pairs a d > 2 target can show (their truth is the first pair's; the core has the last
- * word): Manywell's pairs (x2k, x2k+1), the funnel's (x0, xi).
- */
-function projectionChoices(energy, dim) {
-  const name = typeof energy === "string" ? energy.split(":")[0] : "";
-  const pairs = [];
-  if (name === "manywell") for (let k = 0; 2 * k + 1 < dim; k++) pairs.push([2 * k, 2 * k + 1]);
-  else if (name === "funnel") for (let i = 1; i < dim; i++) pairs.push([0, i]);
-  else pairs.push([0, 1]);
-  return pairs;
-}
-
-/**
  * Shows the projection `state.axes` on the adopted run (the link's or the user's), or the
  * first pair; a projection the core refuses is named where it is chosen and in the link's
  * warnings, and the first pair is shown.
  */
 function applyAxes() {
   const select = $("axes");
-  const dim = playground.target_dim();
-  const pairs = projectionChoices(state.config.energy, dim);
+  // The core knows which pairs a target can show (their truth is the first pair's).
+  const pairs = /** @type {number[][]} */ (playground.projections());
+  // The catalog's line about the picture ("every pair (x2k, x2k+1) is the same double well").
+  $("axes-hint").textContent = registry.target(state.config.energy)?.hint ?? "";
   select.replaceChildren(...pairs.map(([i, j]) => new Option(`(x${i}, x${j})`, `${i},${j}`)));
   clearFieldError($("axes-error"), select);
   if (state.axes) {

@@ -1,3 +1,4 @@
+// @ts-check
 // The mixture editor: a custom 2-D Gaussian mixture as a list of components (weight, mean,
 // covariance) with add and remove, and its means as handles on the main view that can be
 // dragged (or moved with the arrow keys). Every edit starts a run on the new mixture through
@@ -37,7 +38,7 @@ export function mixtureRows(energy) {
 
 /**
  * The mixture of table rows; a cell that is not a number is named.
- * @returns {{ ok: true, energy: object } | { ok: false, message: string }}
+ * @returns {{ ok: boolean, energy?: object, message?: string }}
  */
 export function rowsToMixture(rows) {
   if (rows.length === 0) return { ok: false, message: "the mixture needs at least one component" };

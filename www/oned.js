@@ -1,3 +1,4 @@
+// @ts-check
 // Pure helpers of the 1-D views (no DOM): histograms as densities, the exact DDPM time
 // marginals by Gaussian smoothing of the true density, and Tweedie's denoiser from them.
 

@@ -1,3 +1,4 @@
+// @ts-check
 // The poster frame of a lazily started element: the target's density as the run will show
 // it, drawn from the core's `target_preview` (the target and its quadrature only; no sampler,
 // no network, no training), so a figure further down a post shows its picture, not a blank.

@@ -1,3 +1,4 @@
+// @ts-check
 // The iframe page's postMessage protocol (embed.html, www/embed.js; README.md, Embedding):
 // which messages from the host are commands. Anything else is ignored and counted.
 

@@ -1,3 +1,4 @@
+// @ts-check
 // A dedicated Web Worker that simulates a share of a rollout's path blocks: it is
 // given the coordinator's settings once (the bench's, or with kind "playground" a run's; again
 // for each new run), then per iteration a copy of the parameters, X_0
@@ -23,7 +24,7 @@ self.onmessage = async (event) => {
       worker.run(msg.params, msg.seeds, msg.x);
       const x = worker.x();
       const logRatio = worker.log_ratio();
-      self.postMessage({ id: msg.id, x, logRatio }, [x.buffer, logRatio.buffer]);
+      /** @type {any} */ (self).postMessage({ id: msg.id, x, logRatio }, [x.buffer, logRatio.buffer]);
     } else {
       throw new Error(`unknown message type ${JSON.stringify(msg.type)}`);
     }

@@ -1,3 +1,4 @@
+// @ts-check
 // Curated scenes: a name in a link (`#scene=NAME`, or `scene="NAME"` on the custom element)
 // stands for a configuration, a page-level flag or two and a caption that says what to watch.
 // Settings given beside the scene override its own.

@@ -1,54 +1,38 @@
-// The page's state: everything that defines a run, and its round trip through the URL hash.
+// @ts-check
+// The state store: what defines a run and what the page shows, as one typed object, and its
+// round trip through the URL hash (`#sampler=adjoint&energy=seed-gmm&seed=1&…&views=…`).
 //
-// The hash reads like `#sampler=adjoint&energy=seed-gmm&seed=1&preset=browser&paths=512&…`;
-// a custom mixture is its JSON, URI-encoded. Every value is checked here; a value that is
-// unknown or invalid is reported by name and never silently swapped for another one.
+// The hash's keys are declared once: the run's settings come from the core's registry
+// (www/registry.js: kind, range, enum values), the page's own keys from PAGE_KEYS below.
+// Every value is checked here; a value that is unknown or invalid is reported by name and
+// never silently swapped for another one. A custom mixture is its JSON, URI-encoded.
 
 import { encodeVersus, parseVersus } from "./compare.js";
 
 /**
- * Samplers the page offers: `value` is the facade's name, `dims` the target dimensions it
- * takes (null: any). Filled from the wasm core's `samplers()` list by `setSamplers`, so a sampler added
- * to the core appears here without a change to the page.
- * @type {{ value: string, label: string, description: string, dims: number[] | null }[]}
+ * @typedef {import("./registry.js").Registry} Registry
+ * @typedef {import("./compare.js").Versus} Versus
+ * @typedef {{ ok: boolean, value?: any, warning?: string, message?: string }} Parsed
+ *   a checked value (`ok`), or why it was refused (`message`)
  */
-export const SAMPLERS = [{ value: "adjoint", label: "Adjoint Sampling", description: "Adjoint Sampling", dims: null }];
 
-/** Short names for the sampler select; a sampler without one shows its description. */
-const SAMPLER_LABELS = {
-  adjoint: "Adjoint Sampling",
-  asbs: "ASBS (Schrödinger bridge)",
-  ddpm: "DDPM (1-D)",
-  tb: "GFlowNet: trajectory balance (TB)",
-  vargrad: "GFlowNet: VarGrad",
-  db: "GFlowNet: detailed balance (DB)",
-  subtb: "GFlowNet: SubTB",
-  "fl-subtb": "GFlowNet: FL-SubTB",
-  pis: "Path integral sampler (PIS)",
-  mala: "MALA (no network)",
-};
+/** The registry the settings are checked against (set once the core is loaded). */
+/** @type {Registry | null} */
+let registry = null;
 
-/** The GFlowNet diffusion samplers (docs/methods.md §5); PIS takes none of the off-policy modifiers. */
-export const GFN_SAMPLERS = ["tb", "vargrad", "db", "subtb", "fl-subtb", "pis"];
-
-/**
- * Replaces the sampler list with the core's: [{name, description, dims}]. The label is a
- * short name where the page has one, else the description up to its citation.
- */
-export function setSamplers(list) {
-  SAMPLERS.length = 0;
-  for (const s of list) {
-    const label = SAMPLER_LABELS[s.name] || s.description.split(" (")[0];
-    SAMPLERS.push({ value: s.name, label, description: s.description, dims: s.dims == null ? null : Array.from(s.dims) });
-  }
+/** Makes `next` the registry that link values are checked against. */
+export function setRegistry(/** @type {Registry} */ next) {
+  registry = next;
 }
 
-/** Presets of the facade. */
-export const PRESETS = [
-  { value: "browser", label: "browser" },
-  { value: "seed", label: "seed" },
-  { value: "paper", label: "paper (slow in a tab)" },
-];
+/** The registry in use; throws before `setRegistry`. */
+export function currentRegistry() {
+  if (!registry) throw new Error("the core's registry is not loaded yet");
+  return registry;
+}
+
+/** How the page names a preset in its select, where the name alone would mislead. */
+export const PRESET_NOTES = { paper: "paper (slow in a tab)" };
 
 /** The target select's value for a user-defined mixture. */
 export const CUSTOM_ENERGY = "custom";
@@ -77,6 +61,14 @@ export const EXAMPLE_MIXTURE = {
 /** Regions a link can hide for classroom use (`hide=settings,metrics`): `data-hideable` names. */
 export const HIDEABLE = ["settings", "target", "sampler", "metrics", "transport", "speed", "scenes", "share"];
 
+/**
+ * Optional layers of the main view (`views=residuals,buffer-ls`): the GFlowNet paths coloured
+ * by balance residual, the replay buffer D and the local-search buffer D_LS.
+ */
+export const VIEWS = ["residuals", "buffer-d", "buffer-ls"];
+/** The layers shown when the link names none. */
+export const DEFAULT_VIEWS = ["residuals", "buffer-ls"];
+
 /** Per-frame training budget, milliseconds (page setting, not part of the run's config). */
 export const BUDGET = { min: 1, max: 40, fallback: 8 };
 
@@ -87,57 +79,115 @@ export const BUDGET = { min: 1, max: 40, fallback: 8 };
 export const WORKERS = { max: 16 };
 
 /**
- * @typedef {"int" | "number" | "bool" | "enum" | "energy" | "text"} Kind
- * @typedef {{ kind: Kind, min?: number, positive?: boolean, values?: () => string[] }} FieldSpec
+ * The page's state beside the run: `scene` names the curated scene the run came from (null
+ * once a setting changes), `hide` the regions hidden for classroom use, `axes` the shown 2-D
+ * projection of a d > 2 target (null: the first pair), `views` the optional layers shown,
+ * `workers` the Web Workers asked for (null: the default). The run's own state (`config`,
+ * `compare`, `versus`, `budget`, `playing`) is the controller's (www/controller.js).
+ * @typedef {{ config: Record<string, unknown>, budget: number, workers: number | null, playing: boolean,
+ *             compare: boolean, versus: Versus | null, scene: string | null, hide: string[],
+ *             axes: number[] | null, views: string[] }} PageState
+ * @returns {PageState}
+ */
+export function createState() {
+  return { config: {}, budget: BUDGET.fallback, workers: null, playing: false, compare: false, versus: null, scene: null, hide: [], axes: null, views: [...DEFAULT_VIEWS] };
+}
+
+/**
+ * A link key of the page: `read` checks the raw text, `write` gives the text to put in the
+ * link or null to leave the key out.
+ * @typedef {{ key: keyof PageState | "vs", read: (raw: string, ctx: { sceneNames: string[] }) => Parsed,
+ *             write: (state: PageState) => string | null }} PageKey
  */
 
-/** The typed settings the page knows; order is the hash's order. @type {Record<string, FieldSpec>} */
-export const FIELDS = {
-  sampler: { kind: "enum", values: () => SAMPLERS.map((s) => s.value) },
-  energy: { kind: "energy" },
-  seed: { kind: "int", min: 0 },
-  preset: { kind: "enum", values: () => PRESETS.map((p) => p.value) },
-  temperature: { kind: "number", positive: true },
-  whiten: { kind: "bool" },
-  paths: { kind: "int", min: 1 },
-  steps: { kind: "int", min: 1 },
-  inner_steps: { kind: "int", min: 1 },
-  batch: { kind: "int", min: 1 },
-  buffer_capacity: { kind: "int", min: 1 },
-  lr: { kind: "number", positive: true },
-  hidden: { kind: "int", min: 1 },
-  layers: { kind: "int", min: 1 },
-  activation: { kind: "enum", values: () => ACTIVATIONS },
-  clip: { kind: "number", positive: true },
-  sigma_min: { kind: "number", positive: true },
-  sigma_max: { kind: "number", positive: true },
-  source: { kind: "text" },
-  sigma: { kind: "text" },
-  stages: { kind: "int", min: 1 },
-  adjoint_iters: { kind: "int", min: 1 },
-  corrector_iters: { kind: "int", min: 1 },
-  paths_per_source: { kind: "int", min: 1 },
-  sigma_q: { kind: "number", positive: true },
-  iters: { kind: "int", min: 1 },
-  t_scale: { kind: "number", positive: true },
-  explore: { kind: "number", nonNegative: true },
-  langevin: { kind: "bool" },
-  local_search: { kind: "bool" },
-  learned_variance: { kind: "bool" },
-  lr_log_z: { kind: "number", positive: true },
-  ls_every: { kind: "int", min: 2 },
-};
+/** @param {string} message @returns {Parsed} */
+function fail(message) {
+  return { ok: false, message };
+}
 
-/** Activations of the network (nn::Activation). */
-export const ACTIVATIONS = ["gelu", "silu", "relu"];
+/**
+ * A comma-separated list of names from `known`, duplicates dropped; unknown names are left
+ * out and named in `warning`.
+ * @param {string} key @param {string} raw @param {string[]} known @param {string} what
+ * @returns {Parsed}
+ */
+function readList(key, raw, known, what) {
+  if (raw === "none") return { ok: true, value: [] };
+  const names = raw.split(",").map((s) => s.trim()).filter(Boolean);
+  const unknown = names.filter((n) => !known.includes(n));
+  const value = known.filter((n) => names.includes(n));
+  if (unknown.length === 0) return { ok: true, value };
+  const warning = `${key}=${shorten(unknown.join(","))} in the link names no ${what} (known: ${known.join(", ")}); it was ignored.`;
+  return { ok: true, value, warning };
+}
 
-/** Settings kept when the preset changes; the new preset fills in every other one. */
-export const PRESET_KEEPS = ["sampler", "energy", "seed", "temperature"];
+/**
+ * The page's own link keys, in the hash's order after the run's settings (scene first).
+ * @type {PageKey[]}
+ */
+export const PAGE_KEYS = [
+  {
+    key: "scene",
+    read: (raw, { sceneNames }) => (sceneNames.includes(raw) ? { ok: true, value: raw } : fail(`unknown scene "${shorten(raw)}" (known: ${sceneNames.join(", ")})`)),
+    write: (s) => (s.scene ? encodeURIComponent(s.scene) : null),
+  },
+  {
+    key: "compare",
+    read: (raw) => (raw === "1" || raw === "true" ? { ok: true, value: true } : raw === "0" || raw === "false" ? { ok: true, value: false } : fail("compare is 1 or 0")),
+    write: (s) => (s.compare ? "1" : null),
+  },
+  {
+    key: "vs",
+    read: (raw) => {
+      const parsed = parseVersus(raw, registry ? registry.samplerNames : []);
+      return parsed;
+    },
+    write: (s) => (s.compare && s.versus ? encodeComponent(encodeVersus(s.versus)) : null),
+  },
+  {
+    key: "axes",
+    read: (raw) => {
+      const parsed = parseAxes(raw);
+      return parsed;
+    },
+    write: (s) => (s.axes ? s.axes.join(",") : null),
+  },
+  {
+    key: "views",
+    read: (raw) => readList("views", raw, VIEWS, "view"),
+    write: (s) => {
+      const same = s.views.length === DEFAULT_VIEWS.length && DEFAULT_VIEWS.every((v) => s.views.includes(v));
+      return same ? null : s.views.length === 0 ? "none" : s.views.join(",");
+    },
+  },
+  {
+    key: "budget",
+    read: (raw) => {
+      const value = Number(raw);
+      return raw !== "" && Number.isFinite(value) && value >= BUDGET.min && value <= BUDGET.max
+        ? { ok: true, value }
+        : fail(`the budget is a time between ${BUDGET.min} and ${BUDGET.max} ms`);
+    },
+    write: (s) => String(s.budget),
+  },
+  {
+    key: "workers",
+    read: (raw) =>
+      /^\d+$/.test(raw) && Number(raw) <= WORKERS.max ? { ok: true, value: Number(raw) } : fail(`workers is a whole number of Web Workers from 0 to ${WORKERS.max}`),
+    write: (s) => (s.workers !== null && s.workers !== undefined ? String(s.workers) : null),
+  },
+  {
+    key: "hide",
+    read: (raw) => readList("hide", raw, HIDEABLE, "part of the page"),
+    write: (s) => (s.hide && s.hide.length > 0 ? s.hide.join(",") : null),
+  },
+];
 
 /**
  * Reads `axes=i,j` (the 2-D projection of a d > 2 target): two whole numbers; which pairs a
  * target allows is the core's to say.
- * @returns {{ ok: true, value: number[] } | { ok: false, message: string }}
+ * @param {string} raw
+ * @returns {Parsed}
  */
 export function parseAxes(raw) {
   const parts = String(raw).split(",").map((p) => p.trim());
@@ -148,48 +198,33 @@ export function parseAxes(raw) {
 }
 
 /**
- * The one state object of the page.
- * `axes` is the shown 2-D projection of a d > 2 target (null: the first pair);
- * `config` is the run's configuration (as resolved by the facade once a run exists);
- * `budget` the per-frame training time; `playing` whether the animation trains; `compare`
- * whether a second run trains beside it on the same settings and seed; `workers` the Web
- * Workers asked for by the link (null: the default); `versus` that run's
- * sampler and changed settings (null: Adjoint Sampling, www/compare.js).
- * `scene` names the curated scene the run came from (null once a setting changes); `hide`
- * lists the regions hidden for classroom use.
- * @typedef {{ config: Record<string, unknown>, budget: number, workers: number | null, playing: boolean, compare: boolean,
- *             versus: { sampler: string, settings: Record<string, unknown> } | null,
- *             scene: string | null, hide: string[], axes: number[] | null }} PageState
- * @returns {PageState}
- */
-export function createState() {
-  return { config: {}, budget: BUDGET.fallback, workers: null, playing: false, compare: false, versus: null, scene: null, hide: [], axes: null };
-}
-
-/**
- * Checks one value typed by the user or read from a link.
+ * Checks one value typed by the user or read from a link, by the core's declaration of the
+ * setting.
  * @param {string} key
  * @param {string} raw
- * @param {string[]} catalogNames names of the built-in targets
- * @returns {{ ok: true, value: unknown } | { ok: false, message: string }}
+ * @returns {Parsed}
  */
-export function parseSetting(key, raw, catalogNames = []) {
-  const spec = FIELDS[key];
+export function parseSetting(key, raw) {
+  const spec = currentRegistry().setting(key);
   const text = String(raw).trim();
-  if (!spec) return parseLoose(text);
+  if (!spec) return fail(`unknown setting "${key}"`);
+  const { min, max, step, positive } = spec;
   switch (spec.kind) {
     case "int": {
       if (!/^[+-]?\d+$/.test(text)) return fail(`${key} must be a whole number, got "${raw}"`);
       const value = Number(text);
       if (!Number.isSafeInteger(value)) return fail(`${key} is too large: "${raw}"`);
-      if (spec.min !== undefined && value < spec.min) return fail(`${key} must be at least ${spec.min}, got ${value}`);
+      if (min !== undefined && min !== null && value < min) return fail(`${key} must be at least ${min}, got ${value}`);
+      if (max !== undefined && max !== null && value > max) return fail(`${key} must be at most ${max}, got ${value}`);
+      if (step && step > 1 && value % step !== 0) return fail(step === 2 ? `${key} must be an even number, got ${value}` : `${key} must be a multiple of ${step}, got ${value}`);
       return { ok: true, value };
     }
     case "number": {
       const value = text === "" ? NaN : Number(text);
       if (!Number.isFinite(value)) return fail(`${key} must be a number, got "${raw}"`);
-      if (spec.positive && !(value > 0)) return fail(`${key} must be positive, got ${value}`);
-      if (spec.nonNegative && !(value >= 0)) return fail(`${key} must be 0 or positive, got ${value}`);
+      if (positive && !(value > (min ?? 0))) return fail(min ? `${key} must be more than ${min}, got ${value}` : `${key} must be positive, got ${value}`);
+      if (min !== undefined && min !== null && value < min) return fail(min === 0 ? `${key} must be 0 or positive, got ${value}` : `${key} must be at least ${min}, got ${value}`);
+      if (max !== undefined && max !== null && value > max) return fail(`${key} must be at most ${max}, got ${value}`);
       return { ok: true, value };
     }
     case "bool": {
@@ -198,12 +233,12 @@ export function parseSetting(key, raw, catalogNames = []) {
       return fail(`${key} must be true or false, got "${raw}"`);
     }
     case "enum": {
-      const values = spec.values();
+      const values = spec.values ?? [];
       if (values.includes(text)) return { ok: true, value: text };
       return fail(`unknown ${key} "${raw}" (known: ${values.join(", ")})`);
     }
     case "energy":
-      return parseEnergy(text, catalogNames);
+      return parseEnergy(text);
     case "text":
       // Checked by the core, which names what is wrong ("source: …").
       if (text === "") return fail(`${key} must not be empty`);
@@ -214,70 +249,46 @@ export function parseSetting(key, raw, catalogNames = []) {
 }
 
 /**
- * A target is a catalog name or a JSON object such as `{"gmm": {...}}`.
- * @returns {{ ok: true, value: unknown } | { ok: false, message: string }}
+ * A target is a catalog name, a sized catalog name ("manywell:4", within the sizes the
+ * catalog gives) or a JSON object such as `{"gmm": {...}}`.
+ * @param {string} text
+ * @returns {Parsed}
  */
-export function parseEnergy(text, catalogNames) {
+export function parseEnergy(text) {
   if (text.startsWith("{")) {
     try {
       const value = JSON.parse(text);
       if (value === null || typeof value !== "object" || Array.isArray(value)) {
-        return fail("the custom target must be a JSON object such as {\"gmm\": {…}}");
+        return fail('the custom target must be a JSON object such as {"gmm": {…}}');
       }
       return { ok: true, value };
     } catch (err) {
-      return fail(`the custom target is not valid JSON: ${err.message}`);
+      return fail(`the custom target is not valid JSON: ${err instanceof Error ? err.message : err}`);
     }
   }
-  if (catalogNames.includes(text)) return { ok: true, value: text };
-  // A catalog target with its dimension, such as "manywell:4" (the core checks D).
-  const sized = /^([a-z0-9-]+):(\d+)$/.exec(text);
-  if (sized && catalogNames.includes(sized[1])) return { ok: true, value: text };
-  return fail(`unknown target "${text}" (known: ${catalogNames.join(", ")}, or a JSON mixture)`);
+  const problem = currentRegistry().targetProblem(text);
+  return problem === null ? { ok: true, value: text } : fail(problem);
 }
 
-/** Values of settings the page has no type for (the facade may have more): number, bool or text. */
-function parseLoose(text) {
-  if (text === "true" || text === "false") return { ok: true, value: text === "true" };
-  if (text !== "" && Number.isFinite(Number(text))) return { ok: true, value: Number(text) };
-  if (text.startsWith("{") || text.startsWith("[")) {
-    try {
-      return { ok: true, value: JSON.parse(text) };
-    } catch {
-      return { ok: true, value: text };
-    }
-  }
-  return { ok: true, value: text };
-}
-
-function fail(message) {
-  return { ok: false, message };
-}
+/**
+ * What a link holds: the run's settings and the page keys it names (absent keys are null).
+ * @typedef {{ config: Record<string, unknown>, budget: number | null, workers: number | null,
+ *             compare: boolean | null, versus: Versus | null, scene: string | null,
+ *             hide: string[] | null, axes: number[] | null, views: string[] | null,
+ *             warnings: string[] }} Link
+ */
 
 /**
  * Reads a URL hash.
  * @param {string} hash `location.hash`, with or without the leading "#"
- * @param {string[]} catalogNames
  * @param {string[]} [sceneNames] names of the curated scenes
- * @returns {{ config: Record<string, unknown>, budget: number | null, workers: number | null, compare: boolean | null,
- *            versus: { sampler: string, settings: Record<string, unknown> } | null,
- *            scene: string | null, hide: string[] | null, axes: number[] | null, warnings: string[],
- *            untyped: string[] }}
- *   `untyped`: keys the page has no type for; the caller checks that the facade knows them.
+ * @returns {Link}
  */
-export function decodeHash(hash, catalogNames, sceneNames = []) {
-  const config = {};
-  const warnings = [];
-  const untyped = [];
-  let budget = null;
-  let workers = null;
-  let compare = null;
-  let versus = null;
-  let scene = null;
-  let hide = null;
-  let axes = null;
+export function decodeHash(hash, sceneNames = []) {
+  /** @type {Link} */
+  const link = { config: {}, budget: null, workers: null, compare: null, versus: null, scene: null, hide: null, axes: null, views: null, warnings: [] };
+  const reg = currentRegistry();
   const body = hash.replace(/^#/, "");
-  if (body === "") return { config, budget, workers, compare, versus, scene, hide, axes, warnings, untyped };
   for (const part of body.split("&")) {
     if (part === "") continue;
     const eq = part.indexOf("=");
@@ -287,108 +298,82 @@ export function decodeHash(hash, catalogNames, sceneNames = []) {
       key = decodeURIComponent(eq < 0 ? part : part.slice(0, eq));
       raw = eq < 0 ? "" : decodeURIComponent(part.slice(eq + 1).replace(/\+/g, "%20"));
     } catch {
-      warnings.push(`Could not read "${part}" in the link (bad %-encoding); it was ignored.`);
+      link.warnings.push(`Could not read "${shorten(part)}" in the link (bad %-encoding); it was ignored.`);
       continue;
     }
-    if (key === "budget") {
-      const value = Number(raw);
-      if (Number.isFinite(value) && value >= BUDGET.min && value <= BUDGET.max) budget = value;
-      else warnings.push(`budget=${raw} in the link is not a time between ${BUDGET.min} and ${BUDGET.max} ms; it was ignored.`);
+    const page = PAGE_KEYS.find((k) => k.key === key);
+    if (page) {
+      const parsed = page.read(raw, { sceneNames });
+      if (parsed.ok) /** @type {any} */ (link)[key === "vs" ? "versus" : key] = parsed.value;
+      if (parsed.ok && parsed.warning) link.warnings.push(parsed.warning);
+      else if (!parsed.ok) link.warnings.push(`${key}=${shorten(raw)} in the link was ignored: ${parsed.message}.`);
       continue;
     }
-    if (key === "workers") {
-      if (/^\d+$/.test(raw) && Number(raw) <= WORKERS.max) workers = Number(raw);
-      else warnings.push(`workers=${shorten(raw)} in the link is not a whole number of Web Workers from 0 to ${WORKERS.max}; it was ignored.`);
-      continue;
-    }
-    if (key === "compare") {
-      if (raw === "1" || raw === "true") compare = true;
-      else if (raw === "0" || raw === "false") compare = false;
-      else warnings.push(`compare=${shorten(raw)} in the link is not 1 or 0; it was ignored.`);
-      continue;
-    }
-    if (key === "vs") {
-      const parsed = parseVersus(raw, SAMPLERS.map((s) => s.value));
-      if (parsed.ok) versus = parsed.value;
-      else warnings.push(`vs=${shorten(raw)} in the link was ignored: ${parsed.message}.`);
-      continue;
-    }
-    if (key === "scene") {
-      if (sceneNames.includes(raw)) scene = raw;
-      else warnings.push(`unknown scene "${shorten(raw)}" in the link (known: ${sceneNames.join(", ")}); it was ignored.`);
-      continue;
-    }
-    if (key === "axes") {
-      const parsed = parseAxes(raw);
-      if (parsed.ok) axes = parsed.value;
-      else warnings.push(`axes=${shorten(raw)} in the link was ignored: ${parsed.message}.`);
-      continue;
-    }
-    if (key === "hide") {
-      hide = [];
-      for (const name of raw.split(",").map((s) => s.trim()).filter(Boolean)) {
-        if (HIDEABLE.includes(name)) {
-          if (!hide.includes(name)) hide.push(name);
-        } else {
-          warnings.push(`hide=${shorten(name)} in the link names no part of the page (known: ${HIDEABLE.join(", ")}); it was ignored.`);
-        }
-      }
+    const renamed = reg.renamed.get(key);
+    if (renamed) key = renamed;
+    if (!reg.setting(key)) {
+      link.warnings.push(`Unknown setting "${shorten(key)}" in the link was ignored.`);
       continue;
     }
     if (eq < 0 || raw === "") {
-      warnings.push(`"${key}" in the link has no value; it was ignored.`);
+      link.warnings.push(`"${key}" in the link has no value; it was ignored.`);
       continue;
     }
-    const parsed = parseSetting(key, raw, catalogNames);
+    const parsed = parseSetting(key, raw);
     if (!parsed.ok) {
-      warnings.push(`${key}=${shorten(raw)} in the link was ignored: ${parsed.message}.`);
+      link.warnings.push(`${key}=${shorten(raw)} in the link was ignored: ${parsed.message}.`);
       continue;
     }
-    if (!FIELDS[key]) untyped.push(key);
-    config[key] = parsed.value;
+    link.config[key] = parsed.value;
   }
-  return { config, budget, workers, compare, versus, scene, hide, axes, warnings, untyped };
+  return link;
 }
 
 /**
- * Writes the state as a URL hash (without "#"): typed fields first in their order, then any
- * further field of the resolved config, then the page's budget and Web Workers.
- * @param {PageState} state
+ * Writes the state as a URL hash (without "#"): the scene, the run's settings in the core's
+ * order (then any other key of the resolved config), then the page's keys.
+ * @param {Partial<PageState> & { config: Record<string, unknown> }} state
  */
 export function encodeHash(state) {
-  const keys = Object.keys(FIELDS).filter((k) => k in state.config);
-  for (const k of Object.keys(state.config)) if (!keys.includes(k)) keys.push(k);
+  const full = { ...createState(), ...state };
+  const order = registry ? registry.settings.map((s) => s.key) : [];
+  const keys = order.filter((k) => k in full.config);
+  for (const k of Object.keys(full.config)) if (!keys.includes(k)) keys.push(k);
   const parts = [];
-  if (state.scene) parts.push(`scene=${encodeURIComponent(state.scene)}`);
+  const scene = PAGE_KEYS[0].write(full);
+  if (scene !== null) parts.push(`scene=${scene}`);
   for (const key of keys) {
-    const value = state.config[key];
+    const value = full.config[key];
     if (value === null || value === undefined) continue;
     const text = typeof value === "object" ? JSON.stringify(value) : String(value);
     parts.push(`${encodeURIComponent(key)}=${encodeComponent(text)}`);
   }
-  if (state.compare) parts.push("compare=1");
-  if (state.compare && state.versus) parts.push(`vs=${encodeComponent(encodeVersus(state.versus))}`);
-  if (state.axes) parts.push(`axes=${state.axes.join(",")}`);
-  parts.push(`budget=${state.budget}`);
-  if (state.workers !== null && state.workers !== undefined) parts.push(`workers=${state.workers}`);
-  if (state.hide && state.hide.length > 0) parts.push(`hide=${state.hide.join(",")}`);
+  for (const k of PAGE_KEYS.slice(1)) {
+    const text = k.write(full);
+    if (text !== null) parts.push(`${k.key}=${text}`);
+  }
   return parts.join("&");
 }
 
 /** encodeURIComponent, leaving "," and ":" (legal in a fragment) readable in JSON values. */
-function encodeComponent(text) {
+function encodeComponent(/** @type {string} */ text) {
   return encodeURIComponent(text).replace(/%(2C|3A)/g, (m, hex) => String.fromCharCode(parseInt(hex, 16)));
 }
 
 /** The select's value for a config's energy: a catalog name, "formula" or the custom mixture. */
-export function energyChoice(energy) {
+export function energyChoice(/** @type {unknown} */ energy) {
   if (typeof energy === "string") return energy;
-  if (energy && typeof energy === "object" && energy.formula) return "formula";
+  if (energy && typeof energy === "object" && "formula" in energy) return "formula";
   return CUSTOM_ENERGY;
 }
 
+/** A value as the user would type it, for messages. */
+export function displayValue(/** @type {unknown} */ value) {
+  return typeof value === "object" ? JSON.stringify(value) : String(value);
+}
+
 /** Shortens long link values for messages. */
-export function shorten(text, max = 60) {
+export function shorten(/** @type {unknown} */ text, max = 60) {
   const s = String(text);
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // A canvas that follows its CSS box and draws crisply on HiDPI screens.
 //
 // The canvas fills a wrapper whose size CSS decides; a ResizeObserver reports the box in

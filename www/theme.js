@@ -1,5 +1,6 @@
-// Colours for the canvases, read from the CSS custom properties so that light and dark
-// themes are defined in one place (style.css).
+// @ts-check
+// Colours for the canvases: the --c-* tokens of www/palette.css (one definition for the page,
+// the custom element and the iframe page), resolved for the colour scheme in use.
 
 const NAMES = [
   "text", "muted", "border", "grid", "panel", "particle", "sample", "traj", "truth", "model",
@@ -10,21 +11,32 @@ const NAMES = [
 /** @typedef {Record<string, string> & { ramp: number[][], font: string }} Theme */
 
 /**
- * @param {Element} [root] the element whose custom properties hold the colours (an embedded
- *   element's shadow root wrapper; the page's root by default)
+ * @param {Element} [root] the element under which the tokens apply (an embedded element's
+ *   frame inside its shadow root; the page's root by default)
  * @returns {Theme}
  */
 export function readTheme(root = document.documentElement) {
-  const style = getComputedStyle(root);
+  // A token is light-dark(light, dark): a probe's computed colour is the one in use there.
+  const probe = document.createElement("span");
+  probe.hidden = true;
+  (root === document.documentElement ? document.body ?? root : root).append(probe);
   const theme = /** @type {Theme} */ ({});
-  for (const name of NAMES) theme[name] = style.getPropertyValue(`--c-${name}`).trim() || "#888";
+  try {
+    for (const name of NAMES) {
+      probe.style.color = "";
+      probe.style.color = `var(--c-${name})`;
+      theme[name] = getComputedStyle(probe).color;
+    }
+  } finally {
+    probe.remove();
+  }
   theme.ramp = [0, 1, 2, 3, 4].map((i) => parseColor(theme[`ramp-${i}`]));
-  theme.font = style.getPropertyValue("--font-ui").trim() || "system-ui, sans-serif";
+  theme.font = getComputedStyle(root).getPropertyValue("--font-ui").trim() || "system-ui, sans-serif";
   return theme;
 }
 
 /** "#rrggbb" or "rgb(r, g, b)" → [r, g, b]. */
-function parseColor(text) {
+function parseColor(/** @type {string} */ text) {
   const hex = /^#([0-9a-f]{6})$/i.exec(text);
   if (hex) {
     const v = parseInt(hex[1], 16);
@@ -36,7 +48,7 @@ function parseColor(text) {
 }
 
 /** Calls `onChange` when the colour scheme flips (the page redraws its caches). */
-export function watchTheme(onChange) {
+export function watchTheme(/** @type {() => void} */ onChange) {
   const query = window.matchMedia("(prefers-color-scheme: dark)");
   query.addEventListener("change", () => onChange());
 }

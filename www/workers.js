@@ -1,3 +1,4 @@
+// @ts-check
 // Both cores in the browser without SharedArrayBuffer: a rollout's path blocks
 // have independent random streams, so dedicated Web Workers can each simulate a share of
 // them, given a copy of the weights per iteration in transferable buffers. The page needs

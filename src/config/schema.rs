@@ -236,6 +236,16 @@ pub fn to_json() -> Value {
             if s.key == "sampler" {
                 row["values"] = crate::sampler::registry::names().collect();
             }
+            // A JavaScript number holds whole numbers exactly up to 2^53 − 1, and the facade's
+            // serializer refuses larger ones (the seed's u64::MAX made settings() throw).
+            const JS_MAX: u64 = (1 << 53) - 1;
+            if row
+                .get("max")
+                .and_then(Value::as_u64)
+                .is_some_and(|max| max > JS_MAX)
+            {
+                row["max"] = JS_MAX.into();
+            }
             row
         })
         .collect();

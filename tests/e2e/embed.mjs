@@ -78,7 +78,8 @@ export async function embedChecks(t) {
     assert(els.second.iteration === 0, `the second trained along: iteration ${els.second.iteration}`);
     // The first is a comparison scene: its status line carries the compared run's W2 too.
     const status = await page.evaluate(() => document.getElementById("first").shadowRoot.querySelector(".status").textContent);
-    assert(/W2 [\d.]+ · adjoint W2 [\d.]+ at iteration \d+/.test(status), `the first's status lacks the compared run: "${status}"`);
+    // The compared run goes by the core's label for its sampler, as on the page.
+    assert(/W2 [\d.]+ · Adjoint Sampling W2 [\d.]+ at iteration \d+/.test(status), `the first's status lacks the compared run: "${status}"`);
     await page.locator("#second").scrollIntoViewIfNeeded();
     await page.click("#second .step");
     const after = await elements(page);
@@ -290,7 +291,10 @@ async function iframeChecks({ browser, base, check, assert, waitFor, sleep, watc
     assert(st.playing === false, "still playing after divergence");
     const m = await frame().evaluate(() => document.getElementById("playground").pg.metrics());
     assert(m.loss === null || Number.isFinite(m.loss), `the state shown is not the last good one: loss ${m.loss}`);
+    // A learning-rate change keeps the run's (diverged) progress, as on the page: the message's
+    // advice is a smaller rate, then Reset.
     await send({ type: "set-state", state: { lr: 0.001 } });
+    await send({ type: "reset" });
     await send({ type: "play" });
     assert(await waitFor(async () => (await iterationIn()) >= 2, 30000), "training did not resume after lowering lr");
     await send({ type: "pause" });

@@ -11,7 +11,10 @@
 // embedding checks (the custom element, the iframe protocol, sharing, export; embed.mjs),
 // E2E_ONLY=gfn only the GFlowNet checks (modifiers, views, time-to-coverage; gfn.mjs),
 // E2E_ONLY=bench only the bench page's Web Worker check, E2E_ONLY=workers only the
-// playground's Web Worker checks (pageworkers.mjs).
+// playground's Web Worker checks (pageworkers.mjs), E2E_ONLY=parity only the check that the
+// page, the custom element and the iframe page end a change sequence with identical runs
+// (parity.mjs), E2E_ONLY=registry only the checks of the controls against the core's
+// registry (registry.mjs).
 
 import { createServer } from "node:http";
 import { readFile, mkdir, stat } from "node:fs/promises";
@@ -21,6 +24,8 @@ import { chromium } from "playwright-core";
 import { embedChecks } from "./embed.mjs";
 import { gfnChecks } from "./gfn.mjs";
 import { pageWorkerChecks } from "./pageworkers.mjs";
+import { parityChecks } from "./parity.mjs";
+import { registryChecks } from "./registry.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const distDir = resolve(process.env.DIST || join(here, "..", "..", "dist"));
@@ -833,6 +838,8 @@ async function main() {
       });
     }
 
+    if (!only || only === "parity") await parityChecks({ browser, base, check, assert, waitFor, openPage, watch });
+    if (!only || only === "registry") await registryChecks({ browser, base, check, assert, openPage });
     if (!only || only === "workers") await pageWorkerChecks({ browser, base, check, assert, waitFor, sleep, openPage });
     if (!only || only === "embed") await embedChecks({ browser, base, artifacts, check, assert, waitFor, sleep, watch, openPage });
     if (!only || only === "gfn") await gfnChecks({ browser, base, artifacts, check, assert, waitFor, sleep, watch, openPage });

@@ -3,7 +3,8 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createState, decodeHash, encodeHash, parseSetting, EXAMPLE_MIXTURE } from "../../www/state.js";
+import { createState, decodeHash, encodeHash, parseSetting, setRegistry, EXAMPLE_MIXTURE } from "../../www/state.js";
+import { Registry } from "../../www/registry.js";
 import { contourSegments } from "../../www/views/contours.js";
 import { niceTicks, formatTick } from "../../www/views/ticks.js";
 import { configFromExport, configToExport, historyCsv } from "../../www/exchange.js";
@@ -11,11 +12,54 @@ import { isCommand } from "../../www/protocol.js";
 import { SCENES, findScene } from "../../www/scenes.js";
 import { Track, comparisonValue, encodeVersus, parseVersus, versusConfig } from "../../www/compare.js";
 import { isFormulaEnergy, markColumn } from "../../www/formula.js";
-import { SAMPLERS, setSamplers } from "../../www/state.js";
 import { chooseCoreBuild, coreUrl, engineHasRelaxedSimd } from "../../www/core.js";
 import { spawnSync } from "node:child_process";
 
-const CATALOG = ["seed-gmm", "well", "gmm9", "gmm25", "double-well"];
+const CATALOG = ["seed-gmm", "well", "gmm9", "gmm25", "double-well", "manywell"];
+
+/**
+ * A registry of the shape the core's samplers(), settings() and catalog() give
+ * (www/registry.js): the link's keys are checked against it.
+ */
+function fixtureRegistry(samplerNames = ["adjoint", "ddpm", "tb"]) {
+  const setting = (key, kind, extra = {}) => ({ key, kind, label: key, help: "", ...extra });
+  const settings = [
+    setting("sampler", "enum", { values: samplerNames }),
+    setting("energy", "energy"),
+    setting("seed", "int", { min: 0 }),
+    setting("preset", "enum", { values: ["browser", "seed", "paper"] }),
+    setting("temperature", "number", { min: 0, positive: true }),
+    setting("whiten", "bool"),
+    setting("paths", "int", { min: 1, deprecated_keys: ["n_paths"] }),
+    setting("lr", "number", { min: 0, positive: true }),
+    setting("layers", "int", { min: 1 }),
+    setting("activation", "enum", { values: ["gelu", "gelu-fast", "silu", "relu"] }),
+    setting("sigma_min", "number", { min: 0, positive: true }),
+    setting("source", "text"),
+    setting("explore", "number", { min: 0 }),
+    setting("local_search", "bool"),
+    setting("langevin", "bool"),
+    setting("learned_variance", "bool"),
+    setting("t_scale", "number", { min: 0, positive: true }),
+    setting("lr_log_z", "number", { min: 0, positive: true }),
+    setting("ls_every", "int", { min: 2, max: 1000000, step: 2 }),
+  ];
+  const samplers = samplerNames.map((name) => ({
+    name,
+    label: name,
+    description: name,
+    explanation: name,
+    family: name,
+    dims: name === "ddpm" ? [1] : null,
+    settings: settings.map((s) => s.key),
+    keeps_progress: ["lr"],
+    capabilities: { source: false, stages: false, shared_rollout: false, path_weights: true },
+  }));
+  const target = (name, sizes = null) => ({ name, description: name, dim: 2, projections: [[0, 1]], hint: null, sizes });
+  const targets = CATALOG.map((name) => target(name, name === "manywell" ? { default: 32, min: 2, max: 512, even: true, listed: [target("manywell:4")] } : null));
+  return new Registry({ samplers, settings, targets });
+}
+setRegistry(fixtureRegistry());
 
 test("a state round-trips through the hash, custom mixture included", () => {
   const state = createState();
@@ -34,9 +78,8 @@ test("a state round-trips through the hash, custom mixture included", () => {
   };
   const hash = encodeHash(state);
   assert.ok(!hash.includes(" ") && !hash.includes('"'), `hash has raw spaces or quotes: ${hash}`);
-  const back = decodeHash(`#${hash}`, CATALOG);
+  const back = decodeHash(`#${hash}`);
   assert.deepEqual(back.warnings, []);
-  assert.deepEqual(back.untyped, []);
   assert.equal(back.budget, 12);
   assert.deepEqual(back.config, state.config);
 });
@@ -46,16 +89,16 @@ test("workers=N round-trips through the hash; absent is the default, a bad value
   state.config = { sampler: "adjoint", seed: 3 };
   assert.equal(state.workers, null);
   assert.ok(!encodeHash(state).includes("workers"));
-  assert.equal(decodeHash(`#${encodeHash(state)}`, CATALOG).workers, null);
+  assert.equal(decodeHash(`#${encodeHash(state)}`).workers, null);
   for (const n of [0, 1, 3]) {
     state.workers = n;
-    const back = decodeHash(`#${encodeHash(state)}`, CATALOG);
+    const back = decodeHash(`#${encodeHash(state)}`);
     assert.equal(back.workers, n);
     assert.deepEqual(back.warnings, []);
     assert.deepEqual(back.config, state.config);
   }
   for (const bad of ["-1", "1.5", "two", "17", ""]) {
-    const link = decodeHash(`#seed=2&workers=${bad}`, CATALOG);
+    const link = decodeHash(`#seed=2&workers=${bad}`);
     assert.equal(link.workers, null, bad);
     assert.deepEqual(link.config, { seed: 2 });
     assert.equal(link.warnings.length, 1, bad);
@@ -70,15 +113,49 @@ test("catalog names stay readable in the hash", () => {
 });
 
 test("invalid and unknown link values are named, never replaced", () => {
-  const link = decodeHash("#energy=nope&seed=-1&lr=abc&whiten=maybe&paths=2.5&budget=999&extra=4&energy2", CATALOG);
-  assert.deepEqual(link.config, { extra: 4 });
-  assert.deepEqual(link.untyped, ["extra"]);
+  // A key the core's registry does not list is named at once (the core has no other keys).
+  const link = decodeHash("#energy=nope&seed=-1&lr=abc&whiten=maybe&paths=2.5&budget=999&extra=4&energy2");
+  assert.deepEqual(link.config, {});
   assert.equal(link.budget, null);
   const text = link.warnings.join("\n");
-  for (const bad of ["nope", "seed=-1", "abc", "maybe", "2.5", "budget=999", "energy2"]) {
+  for (const bad of ["nope", "seed=-1", "abc", "maybe", "2.5", "budget=999", '"extra"', "energy2"]) {
     assert.ok(text.includes(bad), `no warning names ${bad}:\n${text}`);
   }
-  assert.equal(link.warnings.length, 7);
+  assert.equal(link.warnings.length, 8);
+  // A setting's old name, as the registry lists it, is read as the new one.
+  assert.deepEqual(decodeHash("#n_paths=64").config, { paths: 64 });
+});
+
+test("the link's keys and kinds come from the core's registry: a new setting needs no page change", () => {
+  const reg = fixtureRegistry();
+  reg.settings.push({ key: "new_knob", kind: "int", min: 3, max: 9, label: "New knob", help: "" });
+  setRegistry(new Registry(reg));
+  try {
+    assert.deepEqual(decodeHash("#new_knob=4").config, { new_knob: 4 });
+    const bad = decodeHash("#new_knob=12&activation=gelu-fast");
+    assert.deepEqual(bad.config, { activation: "gelu-fast" });
+    assert.match(bad.warnings[0], /new_knob=12 .*at most 9/);
+    const state = createState();
+    state.config = { new_knob: 5, sampler: "tb" };
+    assert.equal(encodeHash(state), `sampler=tb&new_knob=5&budget=${state.budget}`);
+  } finally {
+    setRegistry(fixtureRegistry());
+  }
+});
+
+test("the view toggles are in the link; an unknown view is named", () => {
+  const state = createState();
+  state.config = { sampler: "tb" };
+  assert.ok(!encodeHash(state).includes("views="), "the default views are left out");
+  state.views = ["buffer-d"];
+  const back = decodeHash(encodeHash(state));
+  assert.deepEqual(back.views, ["buffer-d"]);
+  assert.deepEqual(back.warnings, []);
+  state.views = [];
+  assert.deepEqual(decodeHash(encodeHash(state)).views, []);
+  const bad = decodeHash("#views=residuals,heatmap");
+  assert.deepEqual(bad.views, ["residuals"]);
+  assert.match(bad.warnings[0], /views=heatmap .*names no view/);
 });
 
 test("settings parse by type", () => {
@@ -86,10 +163,13 @@ test("settings parse by type", () => {
   assert.deepEqual(parseSetting("lr", "1e-3"), { ok: true, value: 0.001 });
   assert.deepEqual(parseSetting("whiten", "false"), { ok: true, value: false });
   assert.equal(parseSetting("lr", "0").ok, false);
+  assert.match(parseSetting("ls_every", "7").message, /ls_every must be an even number/);
   assert.equal(parseSetting("layers", "0").ok, false);
   assert.equal(parseSetting("sampler", "magic").ok, false);
-  assert.equal(parseSetting("energy", "{broken", CATALOG).ok, false);
-  assert.deepEqual(parseSetting("energy", "well", CATALOG), { ok: true, value: "well" });
+  assert.equal(parseSetting("energy", "{broken").ok, false);
+  assert.deepEqual(parseSetting("energy", "well"), { ok: true, value: "well" });
+  assert.deepEqual(parseSetting("activation", "gelu-fast"), { ok: true, value: "gelu-fast" });
+  assert.equal(parseSetting("no_such_setting", "1").ok, false);
 });
 
 test("contours of a paraboloid are circles of the right radius", () => {
@@ -193,13 +273,6 @@ test("oned: histograms are densities, smoothing keeps mass and adds variance, Tw
 });
 
 test("state: compare and the text settings round-trip through the hash", async () => {
-  const { setSamplers, SAMPLERS } = await import("../../www/state.js");
-  setSamplers([
-    { name: "adjoint", description: "Adjoint Sampling (Havens et al. 2025)", dims: null },
-    { name: "ddpm", description: "DDPM in 1-D trained on target samples (Nakkiran et al. 2024)", dims: [1] },
-    { name: "newone", description: "A new sampler (Someone 2026)", dims: [2] },
-  ]);
-  assert.deepEqual(SAMPLERS.map((s) => s.label), ["Adjoint Sampling", "DDPM (1-D)", "A new sampler"]);
   const state = createState();
   state.config = { sampler: "ddpm", source: "normal:0,1" };
   state.compare = true;
@@ -221,11 +294,11 @@ test("scene and hide flags round-trip through the hash; unknown ones are named",
   state.config = { sampler: "adjoint", energy: "seed-gmm", seed: 1 };
   state.scene = "few-steps";
   state.hide = ["settings", "metrics"];
-  const back = decodeHash(`#${encodeHash(state)}`, CATALOG, names);
+  const back = decodeHash(`#${encodeHash(state)}`, names);
   assert.deepEqual(back.warnings, []);
   assert.equal(back.scene, "few-steps");
   assert.deepEqual(back.hide, ["settings", "metrics"]);
-  const bad = decodeHash("#scene=nope&hide=settings,bogus", CATALOG, names);
+  const bad = decodeHash("#scene=nope&hide=settings,bogus", names);
   assert.equal(bad.scene, null);
   assert.deepEqual(bad.hide, ["settings"]);
   assert.equal(bad.warnings.length, 2);
@@ -304,18 +377,15 @@ test("only the protocol's exact messages are commands", () => {
 });
 
 test("GFlowNet modifiers and the projection round-trip through the hash; bad values are named", async () => {
-  const { parseAxes, setSamplers, SAMPLERS } = await import("../../www/state.js");
-  const before = SAMPLERS.map((x) => ({ name: x.value, description: x.description, dims: x.dims }));
-  setSamplers([...before, { name: "tb", description: "diffusion sampler trained by trajectory balance", dims: null }]);
+  const { parseAxes } = await import("../../www/state.js");
   const state = createState();
   state.config = { sampler: "tb", energy: "manywell:8", explore: 0.1, local_search: true, langevin: false, learned_variance: true, t_scale: 20, lr_log_z: 0.1, ls_every: 20 };
   state.axes = [2, 3];
-  const back = decodeHash(encodeHash(state), CATALOG.concat(["manywell"]));
+  const back = decodeHash(encodeHash(state));
   assert.deepEqual(back.config, state.config);
   assert.deepEqual(back.axes, [2, 3]);
   assert.deepEqual(back.warnings, []);
-  assert.deepEqual(back.untyped, []);
-  const bad = decodeHash("#sampler=tb&explore=-0.5&local_search=maybe&ls_every=0&axes=2&energy=gmm7:3", CATALOG);
+  const bad = decodeHash("#sampler=tb&explore=-0.5&local_search=maybe&ls_every=0&axes=2&energy=gmm7:3");
   assert.equal(bad.warnings.length, 5, bad.warnings.join("\n"));
   assert.match(bad.warnings[0], /explore.*0 or positive/);
   assert.match(bad.warnings[1], /local_search.*true or false/);
@@ -325,7 +395,6 @@ test("GFlowNet modifiers and the projection round-trip through the hash; bad val
   assert.deepEqual(bad.config, { sampler: "tb" });
   assert.deepEqual(parseAxes("0, 7"), { ok: true, value: [0, 7] });
   assert.equal(parseAxes("1,2,3").ok, false);
-  setSamplers(before);
 });
 
 test("residual colours: a symmetric readable scale, grey at 0, the ends at ±R; buffers strided", async () => {
@@ -349,22 +418,17 @@ test("residual colours: a symmetric readable scale, grey at 0, the ends at ±R; 
 });
 
 test("the compared run: its sampler and changed settings round-trip through the hash", () => {
-  setSamplers([
-    { name: "adjoint", description: "Adjoint Sampling", dims: null },
-    { name: "tb", description: "TB (GFlowNet)", dims: null },
-  ]);
-  assert.equal(SAMPLERS.length, 2);
   const state = createState();
   state.config = { sampler: "tb", energy: "gmm25", seed: 1, explore: 0 };
   state.compare = true;
   state.versus = { sampler: "tb", settings: { explore: 0.2 } };
-  const back = decodeHash(`#${encodeHash(state)}`, CATALOG);
+  const back = decodeHash(`#${encodeHash(state)}`);
   assert.deepEqual(back.warnings, []);
   assert.equal(back.compare, true);
   assert.deepEqual(back.versus, state.versus);
   assert.deepEqual(versusConfig(state.config, state.versus), { sampler: "tb", energy: "gmm25", seed: 1, explore: 0.2 });
   assert.equal(encodeVersus({ sampler: "adjoint", settings: {} }), "adjoint");
-  const bad = decodeHash("#compare=1&vs=nope", CATALOG);
+  const bad = decodeHash("#compare=1&vs=nope");
   assert.equal(bad.versus, null);
   assert.ok(bad.warnings.some((w) => w.includes("vs=nope") && w.includes("unknown sampler")), bad.warnings.join(" | "));
   assert.equal(parseVersus("{not json", ["tb"]).ok, false);
@@ -384,10 +448,18 @@ test("the comparison value: W2 in 1-D, the mode-mass total variation in 2-D; one
   assert.deepEqual([track.evals, track.seconds, track.values], [[64], [1.5], [0.5]]);
 });
 
-test("sized catalog targets such as manywell:4 are read from links", () => {
-  const back = decodeHash("#energy=gmm25:4", CATALOG);
-  assert.equal(back.config.energy, "gmm25:4");
-  assert.equal(decodeHash("#energy=nothing:4", CATALOG).warnings.length, 1);
+test("sized catalog targets such as manywell:4 are read from links, within the catalog's sizes", () => {
+  assert.equal(decodeHash("#energy=manywell:4").config.energy, "manywell:4");
+  assert.equal(decodeHash("#energy=manywell:8").config.energy, "manywell:8");
+  for (const [bad, words] of [
+    ["nothing:4", /unknown target "nothing:4"/],
+    ["manywell:5", /even D from 2 to 512, got 5/],
+    ["gmm25:4", /gmm25 takes no size/],
+  ]) {
+    const link = decodeHash(`#energy=${bad}`);
+    assert.equal(link.warnings.length, 1, bad);
+    assert.match(link.warnings[0], words);
+  }
 });
 
 test("formula energies are recognized and a parse error's column is marked", () => {
@@ -424,4 +496,35 @@ test("the core build: relaxed SIMD only where the engine validates it; bad reque
   }
   assert.match(coreUrl("relaxed-simd").pathname, /\/pkg\/relaxed-simd\/boltzmann_playground_bg\.wasm$/);
   assert.match(coreUrl("simd128").pathname, /\/pkg\/boltzmann_playground_bg\.wasm$/);
+});
+
+test("one palette: no file of the site but www/palette.css defines a colour; each token is defined once", async () => {
+  const { readFile, readdir } = await import("node:fs/promises");
+  const { join, relative } = await import("node:path");
+  const root = join(import.meta.dirname, "..", "..");
+  const files = ["index.html", "embed.html"];
+  const walk = async (dir) => {
+    for (const entry of await readdir(join(root, dir), { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else if (/\.(css|js|html)$/.test(entry.name)) files.push(path);
+    }
+  };
+  await walk("www");
+  // Hex colours, rgb()/hsl() with literal numbers, and colour names as CSS values. (The example
+  // blog post, embed-example.html, stands for another site and keeps its own colours.)
+  const literal = /#[0-9a-fA-F]{3,8}\b|\b(?:rgba?|hsla?)\(\s*[\d.]|:\s*(?:white|black|red|green|blue|gr[ae]y|orange|purple|yellow|silver)\s*[;!}]/;
+  const offenders = [];
+  for (const file of files) {
+    if (file === join("www", "palette.css")) continue;
+    const lines = (await readFile(join(root, file), "utf8")).split("\n");
+    lines.forEach((line, k) => {
+      if (literal.test(line)) offenders.push(`${relative(root, join(root, file))}:${k + 1}: ${line.trim()}`);
+    });
+  }
+  assert.deepEqual(offenders, []);
+  const palette = await readFile(join(root, "www", "palette.css"), "utf8");
+  const tokens = [...palette.matchAll(/^\s*(--[\w-]+)\s*:/gm)].map((m) => m[1]);
+  assert.equal(new Set(tokens).size, tokens.length, `a token defined twice: ${tokens.join(" ")}`);
+  for (const name of ["text", "particle", "loss", "ramp-0", "ramp-4", "compare", "res-pos"]) assert.ok(tokens.includes(`--c-${name}`), name);
 });

@@ -1,3 +1,4 @@
+// @ts-check
 // A small line chart over iterations: series, optional horizontal reference lines, linear
 // or log y axis, nice ticks. It only draws what it is given.
 

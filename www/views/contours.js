@@ -1,3 +1,4 @@
+// @ts-check
 // Contour lines of a scalar grid by marching squares.
 //
 // values[i + j * nx] is the grid value at column i, row j. The result is a flat list of

@@ -1,3 +1,4 @@
+// @ts-check
 // A 1-D density plot: x across, histogram bars of samples and density curves over the same
 // window, with x ticks. Each series is a density at the bin centres of its own equal bins.
 
@@ -6,8 +7,8 @@ import { niceTicks, formatTick } from "./ticks.js";
 /**
  * @param {import("../surface.js").Surface} surface
  * @param {import("../theme.js").Theme} theme
- * @param {{ lo: number, hi: number, bars?: ArrayLike<number> | null,
- *           lines?: { values: ArrayLike<number>, colour: string, dash?: number[], width?: number, step?: boolean }[],
+ * @param {{ lo: number, hi: number, bars?: Iterable<number> & ArrayLike<number> | null,
+ *           lines?: { values: Iterable<number> & ArrayLike<number>, colour: string, dash?: number[], width?: number, step?: boolean }[],
  *           empty?: string }} spec
  *   `step` draws a line as a histogram outline (a sample histogram rather than a density).
  */

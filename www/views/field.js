@@ -1,3 +1,4 @@
+// @ts-check
 // The main view: the target's density filled and contoured, terminal samples, a few
 // trajectories and the particles in flight. Plot coordinates have y up.
 //

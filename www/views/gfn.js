@@ -1,3 +1,4 @@
+// @ts-check
 // The GFlowNet samplers' views (docs/methods.md §5): trajectories coloured by their balance
 // residual log Z + S_F − S_B − log R, the local-search buffers D and D_LS as point layers,
 // and the residual colour legend. Pure functions of what the core hands out; main.js owns

@@ -1,3 +1,4 @@
+// @ts-check
 // Marginal histograms of the samples (bars) against the true marginal density (line).
 // The x marginal sits under the main view with bars growing up; the y marginal sits at its
 // right with bars growing right, y up so that it lines up with the main view.

@@ -1,3 +1,4 @@
+// @ts-check
 // Probability mass captured per mode by the model's samples, next to the true mass.
 
 import { formatTick } from "./ticks.js";

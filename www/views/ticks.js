@@ -1,3 +1,4 @@
+// @ts-check
 // Axis ticks at "nice" numbers (1, 2, 5 × 10^k), and their labels.
 
 /**

@@ -1,3 +1,4 @@
+// @ts-check
 // The 1-D main view: x up, time t across (0 at the left). Optional heat shading of the
 // time marginals p_t (DDPM), the source density as a profile at t = 0 (ASBS), a few whole
 // paths, the particles in flight at their time, and a scrubbed time as a vertical line.
@@ -21,7 +22,7 @@ export class TimeFieldView {
    * @param {import("../theme.js").Theme} theme
    * @param {{ lo: number, hi: number, reversed?: boolean,
    *           heat?: { data: ArrayLike<number>, times: number, bins: number, norm: ArrayLike<number>, key: unknown } | null,
-   *           source?: ArrayLike<number> | null,
+   *           source?: Iterable<number> & ArrayLike<number> | null,
    *           trajectories?: () => Float32Array, trajectoryCount?: number, trajectoryPoints?: number,
    *           particles?: () => Float32Array, particleT?: number, scrubT?: number | null, axes?: boolean }} f
    *   heat: densities, `times` rows (row j at t = j/(times − 1)) × `bins` over [lo, hi], shaded
