@@ -11,6 +11,8 @@ use crate::config::{Config, Preset};
 use crate::energy::{Affine, Energy, Pulled, Target};
 use crate::nn::Activation;
 use crate::sampler::asbs::AsbsSampler;
+use crate::sampler::{Phase, Sampler, Work};
+use crate::shared_rollout::{RolloutSharing, ShareMessage};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -187,13 +189,77 @@ impl BenchRecord {
     }
 }
 
+impl BenchSampler {
+    /// Starts an outer iteration: its rollout's first unit of work (the restart draws X_0
+    /// and the blocks' seeds, then one step), the rollout shared as `sharing` says
+    /// (`crate::shared_rollout`). Returns the shares to hand to workers.
+    pub fn begin_rollout(
+        &mut self,
+        sharing: &mut RolloutSharing,
+    ) -> Result<Vec<ShareMessage>, String> {
+        if self.sampler.phase() != Phase::Rollout || sharing.home_paths().is_some() {
+            return Err("bench: an iteration is already under way".into());
+        }
+        sharing.before_work(&mut self.sampler);
+        self.sampler.work()?;
+        sharing.after_work(&self.sampler);
+        Ok(sharing.hand_out(&mut self.sampler))
+    }
+
+    /// Advances the blocks kept here through the rollout's other steps in one call, so that
+    /// its threads meet once per iteration rather than once per step.
+    pub fn advance_home(&mut self) {
+        if let Some(mut open) = Sampler::open_rollout(&mut self.sampler) {
+            open.advance(usize::MAX);
+        }
+    }
+
+    /// After every share is back: finishes the rollout (the adjoint at X_1, the replay
+    /// buffer) and runs the inner Adam steps, timed by `now`. Returns (target seconds, train
+    /// seconds, loss).
+    pub fn finish_iteration(
+        &mut self,
+        sharing: &mut RolloutSharing,
+        now: &dyn Fn() -> f64,
+    ) -> Result<(f64, f64, f64), String> {
+        if sharing.waiting(&mut self.sampler) {
+            return Err("bench: shares of the rollout are still out".into());
+        }
+        let t1 = now();
+        // The home blocks are at t = 1 (`advance_home`): this unit finishes the rollout.
+        while self.sampler.phase() == Phase::Rollout {
+            self.sampler.work()?;
+            sharing.after_work(&self.sampler);
+        }
+        let t2 = now();
+        let loss = loop {
+            if let Work::IterationDone { loss } = self.sampler.work()? {
+                break loss;
+            }
+        };
+        Ok((t2 - t1, now() - t2, loss))
+    }
+
+    /// One whole outer iteration timed by phase (rollout, target, train), its rollout on
+    /// this process's threads. Returns the phases' seconds and the loss.
+    pub fn timed_iteration(&mut self, now: &dyn Fn() -> f64) -> Result<([f64; 3], f64), String> {
+        let mut alone = RolloutSharing::default();
+        let t0 = now();
+        self.begin_rollout(&mut alone)?;
+        self.advance_home();
+        let rollout = now() - t0;
+        let (target, train, loss) = self.finish_iteration(&mut alone, now)?;
+        Ok(([rollout, target, train], loss))
+    }
+}
+
 /// Runs the workload: `warmup` unmeasured then `epochs` measured outer iterations, timed
 /// by `now` (seconds). Returns the reference's JSON object with `"bench": "playground"`.
 pub fn run(cfg: &BenchConfig, now: &dyn Fn() -> f64) -> Result<Value, String> {
     let mut bench = BenchSampler::new(cfg)?;
     let mut rec = BenchRecord::default();
     for epoch in 0..cfg.warmup + cfg.epochs {
-        let (phases, loss) = bench.sampler.timed_iteration(now)?;
+        let (phases, loss) = bench.timed_iteration(now)?;
         if epoch >= cfg.warmup {
             rec.push(phases[0], phases[1], phases[2], loss);
         }
@@ -383,10 +449,56 @@ mod tests {
         assert!(peak_gflops(0, iters, &clock).is_err());
     }
 
+    /// `iterations` of the bench workload `cfg`, its rollouts shared with `workers` workers
+    /// whose part one `ShareSimulator` plays; with `fail`, every second rollout's last share
+    /// is lost (a failed worker) and reclaimed. Returns each iteration's loss, the network
+    /// and the trajectories.
+    fn bench_iterations(
+        cfg: &BenchConfig,
+        workers: usize,
+        iterations: usize,
+        fail: bool,
+    ) -> (Vec<u64>, Vec<f32>, Vec<f32>) {
+        let start = std::time::Instant::now();
+        let now = || start.elapsed().as_secs_f64();
+        let mut bench = BenchSampler::new(cfg).unwrap();
+        let mut sharing = RolloutSharing::default();
+        sharing.set_workers(workers);
+        let mut worker = crate::shared_rollout::ShareSimulator::for_bench(cfg).unwrap();
+        let mut losses = Vec::new();
+        for i in 0..iterations {
+            let out = bench.begin_rollout(&mut sharing).unwrap();
+            assert_eq!(
+                out.len(),
+                workers.min(RolloutSharing::blocks(&mut bench.sampler) - 1)
+            );
+            bench.advance_home();
+            let lost = usize::from(fail && i % 2 == 1 && !out.is_empty());
+            for m in &out[..out.len() - lost] {
+                worker.run(&m.params, &m.seeds, &m.x0).unwrap();
+                let (id, from) = (m.share.id, m.share.from);
+                let (x, lr) = (worker.x(), worker.log_ratio());
+                assert!(sharing.accept(&mut bench.sampler, id, from, x, lr).unwrap());
+            }
+            if lost > 0 {
+                // The iteration cannot finish with a share out; reclaimed, it can.
+                assert!(bench.finish_iteration(&mut sharing, &now).is_err());
+                sharing.reclaim(&mut bench.sampler);
+            }
+            let (_, _, loss) = bench.finish_iteration(&mut sharing, &now).unwrap();
+            losses.push(loss.to_bits());
+        }
+        let net = bench.sampler.network().params().to_vec();
+        (
+            losses,
+            net,
+            Sampler::trajectories(&bench.sampler).0.to_vec(),
+        )
+    }
+
     #[test]
     fn iterations_with_the_rollout_shared_out_equal_whole_ones_bit_for_bit() {
-        // What the bench page's Web Workers do: block 0 here, blocks 1.. on another
-        // sampler of the same configuration given the parameters, X_0 and block seeds.
+        // What the bench page does with its Web Workers, against `timed_iteration`.
         let mut cfg = BenchConfig::preset("browser").unwrap();
         for (f, v) in [("paths", "600"), ("steps", "12"), ("inner", "2")] {
             cfg.set(f, v).unwrap();
@@ -394,43 +506,19 @@ mod tests {
         let start = std::time::Instant::now();
         let now = || start.elapsed().as_secs_f64();
         let mut whole = BenchSampler::new(&cfg).unwrap();
-        let mut split = BenchSampler::new(&cfg).unwrap();
-        let mut worker = BenchSampler::new(&cfg).unwrap();
-        let blocks = split.sampler.rollout_blocks();
-        assert_eq!(blocks, 3);
-        let share = split.sampler.rollout_block_start(1)..split.sampler.rollout_block_start(3);
-        let mut batch = worker.sampler.share_batch(share.len());
-        for _ in 0..3 {
-            let (_, loss_whole) = whole.sampler.timed_iteration(&now).unwrap();
-            let seeds = split.sampler.begin_split_iteration();
-            let params = split.sampler.network().params().to_vec();
-            batch.x.copy_from_slice(split.sampler.share_x(1..3));
-            worker
-                .sampler
-                .simulate_share(&mut batch, &params, &seeds[1..])
-                .unwrap();
-            split.sampler.advance_share(0..1);
-            split
-                .sampler
-                .accept_share(1, &batch.x, &batch.log_ratio)
-                .unwrap();
-            let (_, _, loss_split) = split.sampler.finish_split_iteration(&now).unwrap();
-            assert_eq!(loss_whole.to_bits(), loss_split.to_bits());
-            assert_eq!(whole.sampler.network(), split.sampler.network());
-            assert_eq!(
-                crate::sampler::Sampler::trajectories(&whole.sampler).0,
-                crate::sampler::Sampler::trajectories(&split.sampler).0
-            );
+        let losses: Vec<u64> = (0..4)
+            .map(|_| whole.timed_iteration(&now).unwrap().1.to_bits())
+            .collect();
+        let want = (
+            losses,
+            whole.sampler.network().params().to_vec(),
+            Sampler::trajectories(&whole.sampler).0.to_vec(),
+        );
+        assert_eq!(bench_iterations(&cfg, 0, 4, false), want);
+        for workers in [1, 2, 5] {
+            assert_eq!(bench_iterations(&cfg, workers, 4, false), want, "{workers}");
+            assert_eq!(bench_iterations(&cfg, workers, 4, true), want, "{workers}");
         }
-        // A share that does not fit is refused with a message.
-        assert!(split
-            .sampler
-            .accept_share(2, &batch.x, &batch.log_ratio)
-            .is_err());
-        assert!(worker
-            .sampler
-            .simulate_share(&mut batch, &[0.0; 3], &[1, 2])
-            .is_err());
     }
 
     #[test]

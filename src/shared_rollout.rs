@@ -1,19 +1,47 @@
-//! A run's training rollouts shared with Web Workers, as the page drives them.
+//! The one protocol for sharing an Adjoint Sampling or ASBS training rollout with Web
+//! Workers, used alike by the playground page (`Playground`, one unit of work at a time
+//! within its frames), the bench page (`SharedBench` in `web_workers.rs`, a whole rollout
+//! per call) and the workers themselves ([`ShareSimulator`]). `www/workers.js` only carries
+//! its messages.
 //!
-//! When a rollout is about to start, its path blocks are split into contiguous shares: the
-//! first stays here (it holds the paths drawn as trajectories) and each other is handed to a
-//! worker with a copy of the network's parameters, X_0 of its paths and its blocks' stream
-//! seeds. The run's own units of work then advance the first share one step at a time, within
-//! the page's frames, and hold before the rollout's last step until every share is back (or
-//! has been simulated here after all, [`RolloutSharing::reclaim`]). Blocks have independent
-//! random streams, so the run is bit for bit the one simulated on one thread (tested below
-//! with the workers' part played by [`share_simulator`] in turn).
+//! For each rollout, the coordinator (the side that owns the sampler and trains):
+//! 1. calls [`RolloutSharing::before_work`] before the rollout's first unit of work: the
+//!    path blocks are split by [`share_blocks`] into contiguous ranges, one per party, the
+//!    first kept and each other marked away for one worker. This is the only place the split
+//!    is computed; JavaScript receives it as [`Share`]s.
+//! 2. runs that first unit (the restart draws X_0 and each block's stream seed), then hands
+//!    the shares out once each ([`RolloutSharing::hand_out`]): id, block range, a copy of
+//!    the network's parameters, X_0 of the range's paths and its blocks' seeds.
+//! 3. advances its own blocks, unit by unit or at once ([`OpenRollout::advance`]), but never
+//!    takes the rollout's last step while a block is away: `before_work` returns false and
+//!    the coordinator waits. A worker restarts its blocks from the seeds, advances them
+//!    through every step ([`ShareSimulator::run`]) and returns the final positions and
+//!    Girsanov log-ratios, which [`RolloutSharing::accept`] puts back in place.
+//!
+//! Invariants:
+//! - Ownership: the coordinator always keeps block 0 (its paths are the trajectories drawn)
+//!   and the first range; an away block belongs to one worker until it is accepted or
+//!   reclaimed, and is the coordinator's again after that.
+//! - Stale results: those of another rollout (their id is not the one in flight: an
+//!   earlier rollout, a run reset or replaced) or of blocks no longer away (reclaimed, or
+//!   already accepted) are refused with Ok(false) and change nothing. Results that are not
+//!   whole blocks of the rollout are an error.
+//! - A failed worker (it did not load, threw, or did not answer): the coordinator calls
+//!   [`RolloutSharing::reclaim`], which simulates every away block here from X_0 with its own
+//!   seed up to the coordinator's step, so the rollout goes on unchanged and late results
+//!   are stale. The page then trains on its own thread; the bench reports the error.
+//! - Bit identity: every block draws from its own stream, so a share simulated elsewhere
+//!   from the same parameters, X_0 and seeds has the same bits as here, and a run is the
+//!   one-thread run bit for bit for any number of workers (tested below for the page's
+//!   units, in `crate::bench` for the bench's whole rollouts, and in tests/web.rs in wasm).
 
+use crate::bench::{BenchConfig, BenchSampler};
 use crate::config::Config;
 use crate::energy::Target;
 use crate::run::Run;
 use crate::sampler::asbs::AsbsSampler;
-use crate::sampler::Phase;
+use crate::sampler::rollout::{OpenRollout, PathBatch};
+use crate::sampler::{Phase, Sampler};
 use std::ops::Range;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -29,6 +57,42 @@ pub struct Share {
     pub to: usize,
 }
 
+/// A share as it goes out to a worker: everything the worker needs to simulate it.
+#[derive(Clone, Debug)]
+pub struct ShareMessage {
+    pub share: Share,
+    /// A copy of the network's parameters.
+    pub params: Vec<f32>,
+    /// The stream seed of each of the share's blocks.
+    pub seeds: Vec<u64>,
+    /// X_0 of the share's paths (paths × d).
+    pub x0: Vec<f32>,
+}
+
+/// What a shared rollout belongs to: the page's run or the bench's sampler.
+pub trait RolloutOwner {
+    fn phase(&self) -> Phase;
+    fn open_rollout(&mut self) -> Option<OpenRollout<'_>>;
+}
+
+impl RolloutOwner for Run {
+    fn phase(&self) -> Phase {
+        self.sampler().phase()
+    }
+    fn open_rollout(&mut self) -> Option<OpenRollout<'_>> {
+        Run::open_rollout(self)
+    }
+}
+
+impl RolloutOwner for AsbsSampler {
+    fn phase(&self) -> Phase {
+        Sampler::phase(self)
+    }
+    fn open_rollout(&mut self) -> Option<OpenRollout<'_>> {
+        Sampler::open_rollout(self)
+    }
+}
+
 /// The shared rollout in flight.
 struct InFlight {
     id: u32,
@@ -38,7 +102,7 @@ struct InFlight {
     unsent: Vec<Share>,
 }
 
-/// How a run's rollouts are shared: with how many workers, and the rollout in flight.
+/// The coordinator's side: with how many workers rollouts are shared, and the one in flight.
 #[derive(Default)]
 pub struct RolloutSharing {
     workers: usize,
@@ -46,7 +110,7 @@ pub struct RolloutSharing {
 }
 
 /// Contiguous ranges of `blocks` blocks for `parties` parties, the first party's first.
-pub fn share_blocks(blocks: usize, parties: usize) -> Vec<Range<usize>> {
+fn share_blocks(blocks: usize, parties: usize) -> Vec<Range<usize>> {
     (0..parties)
         .map(|p| p * blocks / parties..(p + 1) * blocks / parties)
         .filter(|r| !r.is_empty())
@@ -64,12 +128,21 @@ impl RolloutSharing {
         self.workers
     }
 
-    /// Call before each unit of work of `run`. Starts a shared rollout when one is due (a
+    /// Blocks a rollout of `owner` is shared in; 0 if it cannot be shared (samplers other
+    /// than Adjoint Sampling and ASBS, fewer than two time steps).
+    pub fn blocks(owner: &mut impl RolloutOwner) -> usize {
+        owner
+            .open_rollout()
+            .filter(|o| o.steps() >= 2)
+            .map_or(0, |o| o.blocks())
+    }
+
+    /// Call before each unit of work of `owner`. Starts a shared rollout when one is due (a
     /// rollout about to start, workers set, at least two blocks and two steps). Returns
     /// false when the unit must wait: the rollout is at its last step with shares still out.
-    pub fn before_work(&mut self, run: &mut Run) -> bool {
-        let rollout_phase = run.sampler().phase() == Phase::Rollout;
-        let Some(mut open) = run.open_rollout() else {
+    pub fn before_work(&mut self, owner: &mut impl RolloutOwner) -> bool {
+        let rollout_phase = owner.phase() == Phase::Rollout;
+        let Some(mut open) = owner.open_rollout() else {
             return true;
         };
         if self.current.is_some() {
@@ -102,25 +175,38 @@ impl RolloutSharing {
         true
     }
 
-    /// Call after each successful unit of work of `run`: a finished rollout is forgotten.
-    /// Returns whether shares wait to be handed out ([`RolloutSharing::take_unsent`]).
-    pub fn after_work(&mut self, run: &Run) -> bool {
-        if run.sampler().phase() != Phase::Rollout {
+    /// Call after each successful unit of work of `owner`: a finished rollout is forgotten.
+    /// Returns whether shares wait to be handed out ([`RolloutSharing::hand_out`]).
+    pub fn after_work(&mut self, owner: &impl RolloutOwner) -> bool {
+        if owner.phase() != Phase::Rollout {
             self.current = None;
         }
         self.current.as_ref().is_some_and(|c| !c.unsent.is_empty())
     }
 
-    /// The shares to hand out now (each once).
-    pub fn take_unsent(&mut self) -> Vec<Share> {
-        self.current
-            .as_mut()
-            .map_or_else(Vec::new, |c| std::mem::take(&mut c.unsent))
+    /// The shares to hand out now, each once, with what their workers need; none before
+    /// the rollout's first unit has drawn X_0 and the seeds.
+    pub fn hand_out(&mut self, owner: &mut impl RolloutOwner) -> Vec<ShareMessage> {
+        let Some(current) = self.current.as_mut() else {
+            return Vec::new();
+        };
+        let Some(open) = owner.open_rollout().filter(|o| o.step() > 0) else {
+            return Vec::new();
+        };
+        std::mem::take(&mut current.unsent)
+            .into_iter()
+            .map(|share| ShareMessage {
+                params: open.net.params().to_vec(),
+                seeds: open.seeds(share.from..share.to),
+                x0: open.x(share.from..share.to).to_vec(),
+                share,
+            })
+            .collect()
     }
 
     /// Whether the run waits for a share (its next unit would be the rollout's last step).
-    pub fn waiting(&mut self, run: &mut Run) -> bool {
-        self.current.is_some() && !self.before_work(run)
+    pub fn waiting(&mut self, owner: &mut impl RolloutOwner) -> bool {
+        self.current.is_some() && !self.before_work(owner)
     }
 
     /// Paths simulated here while a shared rollout is in flight (the first ones), else None.
@@ -128,35 +214,11 @@ impl RolloutSharing {
         self.current.as_ref().map(|c| c.home_paths)
     }
 
-    /// A copy of the network's parameters for the shares.
-    pub fn params(run: &mut Run) -> Vec<f32> {
-        run.open_rollout()
-            .map_or_else(Vec::new, |o| o.net.params().to_vec())
-    }
-
-    /// The stream seeds of blocks [from, to).
-    pub fn seeds(run: &mut Run, from: usize, to: usize) -> Result<Vec<u64>, String> {
-        let open = run
-            .open_rollout()
-            .ok_or("rollout share: no rollout to share")?;
-        check_range(from, to, open.blocks())?;
-        Ok(open.seeds(from..to))
-    }
-
-    /// X_0 of the paths of blocks [from, to) (while they are away).
-    pub fn x0(run: &mut Run, from: usize, to: usize) -> Result<Vec<f32>, String> {
-        let open = run
-            .open_rollout()
-            .ok_or("rollout share: no rollout to share")?;
-        check_range(from, to, open.blocks())?;
-        Ok(open.x(from..to).to_vec())
-    }
-
     /// Takes back a share's final positions and Girsanov log-ratios. Ok(false), changing
-    /// nothing, for stale results: another rollout's (`id`), or a share simulated here since.
+    /// nothing, for stale results: another rollout's (`id`), or blocks not away any more.
     pub fn accept(
         &mut self,
-        run: &mut Run,
+        owner: &mut impl RolloutOwner,
         id: u32,
         from: usize,
         x: &[f32],
@@ -165,7 +227,7 @@ impl RolloutSharing {
         if self.current.as_ref().map(|c| c.id) != Some(id) {
             return Ok(false);
         }
-        let mut open = run
+        let mut open = owner
             .open_rollout()
             .ok_or("rollout share: no rollout to share")?;
         open.accept(from, x, log_ratio)
@@ -173,57 +235,93 @@ impl RolloutSharing {
 
     /// Simulates here whatever of the rollout in flight is still out (a step through the
     /// page, a worker that failed); results that arrive later are stale.
-    pub fn reclaim(&mut self, run: &mut Run) {
+    pub fn reclaim(&mut self, owner: &mut impl RolloutOwner) {
         if self.current.take().is_some() {
-            if let Some(mut open) = run.open_rollout() {
+            if let Some(mut open) = owner.open_rollout() {
                 open.reclaim();
             }
         }
     }
 
-    /// Forgets the rollout in flight: the run's sampler was replaced (a reset, a divergence
-    /// rolled back), so nothing of it is away any more.
+    /// Forgets the rollout in flight: the owner's sampler was replaced (a reset, a
+    /// divergence rolled back), so nothing of it is away any more.
     pub fn cancel(&mut self) {
         self.current = None;
     }
 }
 
-fn check_range(from: usize, to: usize, blocks: usize) -> Result<(), String> {
-    if from < to && to <= blocks {
-        Ok(())
-    } else {
-        Err(format!(
-            "rollout share: blocks {from}..{to} are not in the rollout's {blocks}"
-        ))
-    }
+/// A worker's side: a sampler of the coordinator's configuration (network shape, time grid,
+/// time features; its energy is never evaluated) and the paths of the last share it ran.
+pub struct ShareSimulator {
+    sampler: AsbsSampler,
+    batch: Option<PathBatch>,
 }
 
-/// What a worker simulates shares of `config`'s rollouts with: a sampler of the same
-/// configuration (network shape, time grid, time features). Its energy is never evaluated.
-pub fn share_simulator(config: &Config) -> Result<AsbsSampler, String> {
-    config.validate()?;
-    let info = config.sampler_info();
-    if !info.capabilities.shared_rollout {
-        return Err(format!(
-            "rollout share: {} does not share its rollout with workers",
-            info.name
-        ));
+impl ShareSimulator {
+    /// For shares of a run of `config` (the page's).
+    pub fn new(config: &Config) -> Result<ShareSimulator, String> {
+        config.validate()?;
+        let info = config.sampler_info();
+        if !info.capabilities.shared_rollout {
+            return Err(format!(
+                "rollout share: {} does not share its rollout with workers",
+                info.name
+            ));
+        }
+        let learned_corrector = info.name == crate::sampler::asbs::ASBS.name;
+        let target = Target::new(&config.energy, config.temperature)?;
+        let sampler =
+            AsbsSampler::new(&config.settings(), target.energy.clone(), learned_corrector)?;
+        Ok(ShareSimulator {
+            sampler,
+            batch: None,
+        })
     }
-    let learned_corrector = info.name == crate::sampler::asbs::ASBS.name;
-    let target = Target::new(&config.energy, config.temperature)?;
-    AsbsSampler::new(&config.settings(), target.energy.clone(), learned_corrector)
+
+    /// For shares of the bench workload `cfg`.
+    pub fn for_bench(cfg: &BenchConfig) -> Result<ShareSimulator, String> {
+        Ok(ShareSimulator {
+            sampler: BenchSampler::new(cfg)?.sampler,
+            batch: None,
+        })
+    }
+
+    /// Simulates a share: X_0 of its paths (paths × d), its blocks' seeds and the
+    /// coordinator's parameters, through every step.
+    pub fn run(&mut self, params: &[f32], seeds: &[u64], x0: &[f32]) -> Result<(), String> {
+        let d = self.sampler.dim();
+        if !x0.len().is_multiple_of(d) {
+            return Err("rollout share: x is not whole paths".into());
+        }
+        let paths = x0.len() / d;
+        let batch = match &mut self.batch {
+            Some(b) if b.log_ratio.len() == paths => b,
+            slot => slot.insert(self.sampler.share_batch(paths)),
+        };
+        batch.x.copy_from_slice(x0);
+        self.sampler.simulate_share(batch, params, seeds)
+    }
+
+    /// Final positions of the last share's paths (paths × d).
+    pub fn x(&self) -> &[f32] {
+        self.batch.as_ref().map_or(&[], |b| &b.x)
+    }
+
+    /// Girsanov log-ratios of the last share's paths.
+    pub fn log_ratio(&self) -> &[f64] {
+        self.batch.as_ref().map_or(&[], |b| &b.log_ratio)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sampler::Sampler;
     use serde_json::json;
 
     /// `iterations` of a run of `config`, its rollouts shared with `workers` workers whose
     /// part `simulator` plays when the run waits for it; every `reclaim_every`-th rollout
     /// is instead reclaimed halfway (and the late results refused). Returns the history as
-    /// JSON and the last rollout's samples.
+    /// JSON, the last rollout's samples and the shares taken back.
     fn shared_run(
         config: &Config,
         workers: usize,
@@ -233,25 +331,19 @@ mod tests {
         let mut run = Run::new(config.clone()).unwrap();
         let mut sharing = RolloutSharing::default();
         sharing.set_workers(workers);
-        let mut simulator = share_simulator(config).unwrap();
-        let mut out: Vec<Share> = Vec::new();
+        let mut simulator = ShareSimulator::new(config).unwrap();
+        let mut out: Vec<ShareMessage> = Vec::new();
         let (mut shared, mut rollouts) = (0, 0);
         while run.sampler().iteration() < iterations {
             if !sharing.before_work(&mut run) {
                 assert!(sharing.waiting(&mut run));
                 rollouts += 1;
-                let params = RolloutSharing::params(&mut run);
                 let late: Vec<_> = out
                     .drain(..)
-                    .map(|s| {
-                        let seeds = RolloutSharing::seeds(&mut run, s.from, s.to).unwrap();
-                        let x0 = RolloutSharing::x0(&mut run, s.from, s.to).unwrap();
-                        let mut batch = simulator.share_batch(x0.len() / simulator.dim());
-                        batch.x.copy_from_slice(&x0);
-                        simulator
-                            .simulate_share(&mut batch, &params, &seeds)
-                            .unwrap();
-                        (s, batch.x.clone(), batch.log_ratio.clone())
+                    .map(|m| {
+                        simulator.run(&m.params, &m.seeds, &m.x0).unwrap();
+                        let (x, lr) = (simulator.x().to_vec(), simulator.log_ratio().to_vec());
+                        (m.share, x, lr)
                     })
                     .collect();
                 // A reclaimed rollout takes its first share back first, then simulates the
@@ -279,8 +371,14 @@ mod tests {
                 let home = sharing.home_paths().unwrap();
                 let (particles, _) = run.sampler().particles();
                 assert!(home * run.dim() < particles.len());
-                out = sharing.take_unsent();
-                assert!(!out.is_empty() && sharing.take_unsent().is_empty());
+                out = sharing.hand_out(&mut run);
+                assert!(!out.is_empty() && sharing.hand_out(&mut run).is_empty());
+                // The shares are the blocks after the home share, contiguous, in order.
+                let blocks = RolloutSharing::blocks(&mut run);
+                assert_eq!(out.last().unwrap().share.to, blocks);
+                for pair in out.windows(2) {
+                    assert_eq!(pair[0].share.to, pair[1].share.from);
+                }
             }
         }
         let last = run.sampler().last_rollout().unwrap().samples.clone();
@@ -300,7 +398,7 @@ mod tests {
 
     #[test]
     fn adjoint_sampling_with_shares_equals_one_thread_bit_for_bit() {
-        // 700 paths are 3 blocks (256, 256, 188); with 1 and 2 workers.
+        // 700 paths are 3 blocks (256, 256, 188); with 1, 2 and 5 workers.
         let cfg = config(json!({"sampler": "adjoint", "paths": 700, "steps": 7,
             "inner_steps": 2, "batch": 64, "seed": 3}));
         let (want, want_last, _) = shared_run(&cfg, 0, 4, 0);
@@ -340,25 +438,32 @@ mod tests {
         let mut sharing = RolloutSharing::default();
         sharing.set_workers(1);
         assert!(sharing.before_work(&mut run));
+        // Nothing goes out before the first unit has drawn X_0 and the seeds.
+        assert!(sharing.hand_out(&mut run).is_empty());
         run.work().unwrap();
         assert!(sharing.after_work(&run));
-        let share = sharing.take_unsent().remove(0);
-        assert_eq!((share.from, share.to), (1, 3));
+        let m = sharing.hand_out(&mut run).remove(0);
+        assert_eq!((m.share.from, m.share.to), (1, 3));
+        assert_eq!((m.seeds.len(), m.x0.len()), (2, 2 * (600 - 256)));
         run.work().unwrap();
         // The last step waits for the share.
         assert!(!sharing.before_work(&mut run));
-        let x = RolloutSharing::x0(&mut run, 1, 3).unwrap();
-        let lr = vec![0.0; x.len() / 2];
+        let lr = vec![0.0; m.x0.len() / 2];
+        let id = m.share.id;
         // Another rollout's id changes nothing; a share that is not whole blocks is an error.
-        assert!(!sharing.accept(&mut run, share.id + 1, 1, &x, &lr).unwrap());
+        assert!(!sharing.accept(&mut run, id + 1, 1, &m.x0, &lr).unwrap());
         let err = sharing
-            .accept(&mut run, share.id, 1, &x[2..], &lr[1..])
+            .accept(&mut run, id, 1, &m.x0[2..], &lr[1..])
             .unwrap_err();
         assert!(err.contains("whole blocks"), "{err}");
-        assert!(RolloutSharing::seeds(&mut run, 2, 4).is_err());
+        // A worker given a misfit share says so.
+        let mut simulator = ShareSimulator::new(&config(json!({"sampler": "adjoint"}))).unwrap();
+        assert!(simulator.run(&m.params, &m.seeds[..1], &m.x0).is_err());
+        assert!(simulator.run(&m.params[1..], &m.seeds, &m.x0).is_err());
         // A sampler that does not share: no rollout to open, nothing waits.
         let mut mala = Run::new(config(json!({"sampler": "mala"}))).unwrap();
         assert!(sharing.before_work(&mut mala));
-        assert!(share_simulator(&config(json!({"sampler": "mala"}))).is_err());
+        assert_eq!(RolloutSharing::blocks(&mut mala), 0);
+        assert!(ShareSimulator::new(&config(json!({"sampler": "mala"}))).is_err());
     }
 }

@@ -1,18 +1,15 @@
-//! The wasm side of simulating a rollout on several Web Workers: one coordinator
-//! owns the sampler and trains; each worker advances a share of the path blocks (they have
-//! independent random streams) given a copy of the parameters, the share's X_0 and its
-//! blocks' seeds, all in transferable typed arrays. No SharedArrayBuffer, so a page using
-//! it needs no cross-origin isolation. `www/workers.js` drives these from JavaScript. The
-//! coordinator is the bench's `SharedBench`, or the page's `Playground`, whose training
-//! rollouts `crate::shared_rollout` shares out.
+//! The wasm facade of `crate::shared_rollout`, the one protocol for sharing a rollout with
+//! Web Workers: two coordinators, the page's `Playground` and the bench's `SharedBench`,
+//! which own the sampler and train, hand out the same share messages and take results back
+//! the same way; each worker (`RolloutShareWorker`) simulates the shares it is sent. Messages
+//! are transferable typed arrays, not SharedArrayBuffer, so a page using them needs no
+//! cross-origin isolation. `www/workers.js` carries them.
 
 use crate::bench::{BenchConfig, BenchRecord, BenchSampler};
 use crate::config::Config;
-use crate::sampler::asbs::AsbsSampler;
-use crate::sampler::rollout::PathBatch;
-use crate::sampler::Sampler;
-use crate::shared_rollout::{share_simulator, RolloutSharing};
+use crate::shared_rollout::{RolloutOwner, RolloutSharing, ShareMessage, ShareSimulator};
 use crate::web::{bench_config, now_seconds, to_js, Playground};
+use js_sys::{Array, Float32Array, Object, Reflect, Uint32Array};
 use wasm_bindgen::prelude::*;
 
 fn js_err(e: String) -> JsError {
@@ -39,14 +36,53 @@ fn join_seeds(halves: &[u32]) -> Result<Vec<u64>, JsError> {
         .collect())
 }
 
-/// The coordinator of the compute benchmark with its rollout shared out: it runs block
-/// range [0, local_blocks) itself and trains; the other blocks go to workers.
+/// Shares as JavaScript hands them to workers: [{id, from, to, params, seeds, x}], the
+/// arrays typed (Float32Array, Uint32Array seed halves, Float32Array X_0) so that they can
+/// be transferred.
+fn share_messages(messages: Vec<ShareMessage>) -> Result<JsValue, JsError> {
+    let out = Array::new();
+    for m in messages {
+        let o = Object::new();
+        let seeds = split_seeds(&m.seeds);
+        let fields: [(&str, JsValue); 6] = [
+            ("id", m.share.id.into()),
+            ("from", (m.share.from as u32).into()),
+            ("to", (m.share.to as u32).into()),
+            ("params", Float32Array::from(m.params.as_slice()).into()),
+            ("seeds", Uint32Array::from(seeds.as_slice()).into()),
+            ("x", Float32Array::from(m.x0.as_slice()).into()),
+        ];
+        for (k, v) in fields {
+            Reflect::set(&o, &k.into(), &v).map_err(|_| JsError::new("rollout share: set"))?;
+        }
+        out.push(&o);
+    }
+    Ok(out.into())
+}
+
+/// Takes back a worker's results for a coordinator (`RolloutSharing::accept`).
+fn accept(
+    sharing: &mut RolloutSharing,
+    owner: &mut impl RolloutOwner,
+    id: u32,
+    from: u32,
+    x: &[f32],
+    log_ratio: &[f64],
+) -> Result<bool, JsError> {
+    sharing
+        .accept(owner, id, from as usize, x, log_ratio)
+        .map_err(js_err)
+}
+
+/// The compute benchmark's coordinator: its rollouts shared with workers by the protocol of
+/// `crate::shared_rollout`, a whole rollout per iteration (`begin`, `advance`, the
+/// workers' results through `accept_rollout_share`, `finish`).
 #[wasm_bindgen]
 pub struct SharedBench {
     cfg: BenchConfig,
     bench: BenchSampler,
     record: BenchRecord,
-    seeds: Vec<u64>,
+    sharing: RolloutSharing,
 }
 
 #[wasm_bindgen]
@@ -59,7 +95,7 @@ impl SharedBench {
             cfg,
             bench,
             record: BenchRecord::default(),
-            seeds: Vec::new(),
+            sharing: RolloutSharing::default(),
         })
     }
 
@@ -72,60 +108,61 @@ impl SharedBench {
         self.cfg.warmup as u32
     }
 
-    /// Blocks of paths in the rollout; a share is a range of them.
-    pub fn blocks(&self) -> u32 {
-        self.bench.sampler.rollout_blocks() as u32
+    /// Blocks of paths in the rollout (at most one share each).
+    pub fn rollout_blocks(&mut self) -> u32 {
+        RolloutSharing::blocks(&mut self.bench.sampler) as u32
     }
 
-    /// Paths of blocks [from, to).
-    pub fn share_paths(&self, from: u32, to: u32) -> u32 {
-        let s = &self.bench.sampler;
-        (s.rollout_block_start(to as usize) - s.rollout_block_start(from as usize)) as u32
+    /// Shares each rollout from now on with `workers` workers (0: none).
+    pub fn set_rollout_workers(&mut self, workers: u32) {
+        self.sharing.set_workers(workers as usize);
     }
 
-    /// Starts an iteration: restarts the paths and draws X_0.
-    pub fn begin(&mut self) {
-        self.seeds = self.bench.sampler.begin_split_iteration();
+    /// Starts an iteration (restarts the paths, draws X_0, takes the first step) and returns
+    /// its shares for the workers, as `Playground.pending_rollout_shares`.
+    pub fn begin(&mut self) -> Result<JsValue, JsError> {
+        let messages = self
+            .bench
+            .begin_rollout(&mut self.sharing)
+            .map_err(js_err)?;
+        share_messages(messages)
     }
 
-    /// A copy of the network's parameters, to send to the workers.
-    pub fn params(&self) -> Vec<f32> {
-        self.bench.sampler.network().params().to_vec()
+    /// Advances the share kept here through the rollout's other steps.
+    pub fn advance(&mut self) {
+        self.bench.advance_home();
     }
 
-    /// The seeds of blocks [from, to) as (low, high) halves.
-    pub fn seeds(&self, from: u32, to: u32) -> Vec<u32> {
-        split_seeds(&self.seeds[from as usize..to as usize])
+    /// Takes back a worker's share of rollout `id` from block `from` on; false if stale.
+    pub fn accept_rollout_share(
+        &mut self,
+        id: u32,
+        from: u32,
+        x: &[f32],
+        log_ratio: &[f64],
+    ) -> Result<bool, JsError> {
+        accept(
+            &mut self.sharing,
+            &mut self.bench.sampler,
+            id,
+            from,
+            x,
+            log_ratio,
+        )
     }
 
-    /// X_0 of the paths of blocks [from, to).
-    pub fn x(&self, from: u32, to: u32) -> Vec<f32> {
-        self.bench
-            .sampler
-            .share_x(from as usize..to as usize)
-            .to_vec()
+    /// Simulates here whatever of the rollout is still out (a worker failed).
+    pub fn reclaim_rollout(&mut self) {
+        self.sharing.reclaim(&mut self.bench.sampler);
     }
 
-    /// Advances blocks [from, to) through every step on this thread.
-    pub fn advance(&mut self, from: u32, to: u32) {
-        self.bench.sampler.advance_share(from as usize..to as usize);
-    }
-
-    /// Takes back a worker's share of blocks from `from` on.
-    pub fn accept(&mut self, from: u32, x: &[f32], log_ratio: &[f64]) -> Result<(), JsError> {
-        self.bench
-            .sampler
-            .accept_share(from as usize, x, log_ratio)
-            .map_err(js_err)
-    }
-
-    /// Trains on the finished rollout and records the iteration if it is a measured one
-    /// (`rollout_seconds` measured by the caller, from `begin` to the last `accept`).
+    /// Trains on the finished rollout (every share back) and records the iteration if it is
+    /// a measured one (`rollout_seconds` measured by the caller, from `begin` to the last
+    /// accepted share).
     pub fn finish(&mut self, rollout_seconds: f64, measured: bool) -> Result<f64, JsError> {
         let (target, train, loss) = self
             .bench
-            .sampler
-            .finish_split_iteration(&now_seconds)
+            .finish_iteration(&mut self.sharing, &now_seconds)
             .map_err(js_err)?;
         if measured {
             self.record.push(rollout_seconds, target, train, loss);
@@ -141,12 +178,10 @@ impl SharedBench {
     }
 }
 
-/// A Web Worker's side: a sampler of the same configuration (for its network, time grid
-/// and features) and the paths of its share.
+/// A Web Worker's side (`ShareSimulator`): simulates the shares it is handed.
 #[wasm_bindgen]
 pub struct RolloutShareWorker {
-    sampler: AsbsSampler,
-    batch: Option<PathBatch>,
+    simulator: ShareSimulator,
 }
 
 #[wasm_bindgen]
@@ -156,8 +191,7 @@ impl RolloutShareWorker {
     pub fn new(config: JsValue) -> Result<RolloutShareWorker, JsError> {
         let cfg = bench_config(config)?;
         Ok(RolloutShareWorker {
-            sampler: BenchSampler::new(&cfg).map_err(js_err)?.sampler,
-            batch: None,
+            simulator: ShareSimulator::for_bench(&cfg).map_err(js_err)?,
         })
     }
 
@@ -167,54 +201,36 @@ impl RolloutShareWorker {
             crate::web::input::from_js(config, &crate::web::input::SETTINGS)?;
         let config = Config::from_partial(&given).map_err(js_err)?;
         Ok(RolloutShareWorker {
-            sampler: share_simulator(&config).map_err(js_err)?,
-            batch: None,
+            simulator: ShareSimulator::new(&config).map_err(js_err)?,
         })
     }
 
-    /// Advances a share: `x` holds X_0 of its paths (paths × d), `seeds` its blocks'
-    /// seeds as (low, high) halves, `params` the coordinator's parameters.
+    /// Advances a share, given as its message's `params`, `seeds` and `x` (X_0).
     pub fn run(&mut self, params: &[f32], seeds: &[u32], x: &[f32]) -> Result<(), JsError> {
-        let d = self.sampler.dim();
-        if !x.len().is_multiple_of(d) {
-            return Err(JsError::new("rollout share: x is not whole paths"));
-        }
-        let paths = x.len() / d;
-        let batch = match &mut self.batch {
-            Some(b) if b.log_ratio.len() == paths => b,
-            slot => slot.insert(self.sampler.share_batch(paths)),
-        };
-        batch.x.copy_from_slice(x);
         let seeds = join_seeds(seeds)?;
-        self.sampler
-            .simulate_share(batch, params, &seeds)
-            .map_err(js_err)
+        self.simulator.run(params, &seeds, x).map_err(js_err)
     }
 
     /// Final positions of the last share (paths × d).
     pub fn x(&self) -> Vec<f32> {
-        self.batch.as_ref().map_or_else(Vec::new, |b| b.x.clone())
+        self.simulator.x().to_vec()
     }
 
     /// Girsanov log-ratios of the last share's paths.
     pub fn log_ratio(&self) -> Vec<f64> {
-        self.batch
-            .as_ref()
-            .map_or_else(Vec::new, |b| b.log_ratio.clone())
+        self.simulator.log_ratio().to_vec()
     }
 }
 
-/// The page's side (`www/workers.js`, `PageRolloutWorkers`): the playground's training
-/// rollouts shared with workers (`crate::shared_rollout`).
+/// The page's coordinator (`www/workers.js`, `PageRolloutWorkers`): the playground's
+/// training rollouts shared by the protocol of `crate::shared_rollout`, one unit of work at a
+/// time within the page's frames (`Playground.train`).
 #[wasm_bindgen]
 impl Playground {
     /// Blocks a training rollout of this run can be shared in; 0 if it cannot be shared
     /// (samplers other than Adjoint Sampling and ASBS, fewer than two time steps).
     pub fn rollout_blocks(&mut self) -> u32 {
-        self.run
-            .open_rollout()
-            .filter(|o| o.steps() >= 2)
-            .map_or(0, |o| o.blocks() as u32)
+        RolloutSharing::blocks(&mut self.run) as u32
     }
 
     /// Shares each training rollout that starts from now on with `workers` workers (0:
@@ -228,25 +244,10 @@ impl Playground {
     }
 
     /// The shares of the rollout just started that are to go out now, each once:
-    /// [{id, from, to}] (blocks [from, to) of rollout `id`).
+    /// [{id, from, to, params, seeds, x}] (blocks [from, to) of rollout `id`, with what a
+    /// worker needs to simulate them).
     pub fn pending_rollout_shares(&mut self) -> Result<JsValue, JsError> {
-        to_js(&self.shares.take_unsent())
-    }
-
-    /// A copy of the network's parameters for the shares.
-    pub fn rollout_share_params(&mut self) -> Vec<f32> {
-        RolloutSharing::params(&mut self.run)
-    }
-
-    /// The seeds of blocks [from, to) as (low, high) halves.
-    pub fn rollout_share_seeds(&mut self, from: u32, to: u32) -> Result<Vec<u32>, JsError> {
-        let seeds = RolloutSharing::seeds(&mut self.run, from as usize, to as usize);
-        Ok(split_seeds(&seeds.map_err(js_err)?))
-    }
-
-    /// X_0 of the paths of blocks [from, to).
-    pub fn rollout_share_x(&mut self, from: u32, to: u32) -> Result<Vec<f32>, JsError> {
-        RolloutSharing::x0(&mut self.run, from as usize, to as usize).map_err(js_err)
+        share_messages(self.shares.hand_out(&mut self.run))
     }
 
     /// Takes back a worker's share of rollout `id` from block `from` on; false (changing
@@ -258,9 +259,7 @@ impl Playground {
         x: &[f32],
         log_ratio: &[f64],
     ) -> Result<bool, JsError> {
-        self.shares
-            .accept(&mut self.run, id, from as usize, x, log_ratio)
-            .map_err(js_err)
+        accept(&mut self.shares, &mut self.run, id, from, x, log_ratio)
     }
 
     /// Simulates on this thread whatever of the rollout in flight is still out (a worker

@@ -2,8 +2,9 @@
 #![cfg(target_arch = "wasm32")]
 
 use boltzmann_playground::web::{
-    catalog, check_formula, samplers, settings, target_preview, Playground,
+    bench, catalog, check_formula, samplers, settings, target_preview, Playground,
 };
+use boltzmann_playground::web_workers::{RolloutShareWorker, SharedBench};
 use js_sys::Float64Array;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
@@ -462,4 +463,105 @@ fn a_deeply_nested_or_huge_value_is_refused_by_name_and_the_core_goes_on() {
         .unwrap_or_else(|_| panic!("valid config"));
     pg.step_iteration()
         .unwrap_or_else(|_| panic!("no divergence"));
+}
+
+/// A worker's results for each share message a coordinator handed out: (id, from, x,
+/// log-ratios), simulated in turn by `worker` as the page's Web Workers would.
+fn simulate_shares(
+    messages: &JsValue,
+    worker: &mut RolloutShareWorker,
+) -> Vec<(u32, u32, Vec<f32>, Vec<f64>)> {
+    let messages: js_sys::Array = messages.clone().into();
+    messages
+        .iter()
+        .map(|m| {
+            let f32s = |k| js_sys::Float32Array::from(field(&m, k)).to_vec();
+            let seeds = js_sys::Uint32Array::from(field(&m, "seeds")).to_vec();
+            worker
+                .run(&f32s("params"), &seeds, &f32s("x"))
+                .unwrap_or_else(|_| panic!("the share runs"));
+            let id = field(&m, "id").as_f64().unwrap() as u32;
+            let from = field(&m, "from").as_f64().unwrap() as u32;
+            (id, from, worker.x(), worker.log_ratio())
+        })
+        .collect()
+}
+
+/// The page's history after `iterations`, its rollouts shared with `workers` workers
+/// whose part one in-process worker plays when the run waits.
+fn page_history(json: &str, workers: u32, iterations: f64) -> (String, usize) {
+    let mut pg = Playground::new(config(json)).unwrap_or_else(|_| panic!("valid config"));
+    pg.set_rollout_workers(workers);
+    let mut worker =
+        RolloutShareWorker::for_playground(pg.config().unwrap_or_else(|_| panic!("config")))
+            .unwrap_or_else(|_| panic!("a worker for the run"));
+    let (mut out, mut accepted) = (Vec::new(), 0);
+    while field(&pg.metrics().unwrap(), "iteration").as_f64().unwrap() < iterations {
+        pg.train(5.0).unwrap_or_else(|_| panic!("no divergence"));
+        let shares = pg
+            .pending_rollout_shares()
+            .unwrap_or_else(|_| panic!("shares"));
+        if js_sys::Array::from(&shares).length() > 0 {
+            out = simulate_shares(&shares, &mut worker);
+        }
+        if pg.rollout_waiting() {
+            for (id, from, x, lr) in out.drain(..) {
+                let taken = pg.accept_rollout_share(id, from, &x, &lr);
+                assert!(taken.unwrap_or_else(|_| panic!("fits")));
+                accepted += 1;
+            }
+        }
+    }
+    let h = js_sys::JSON::stringify(&pg.history().unwrap_or_else(|_| panic!("history"))).unwrap();
+    (h.as_string().unwrap(), accepted)
+}
+
+#[wasm_bindgen_test]
+fn page_rollouts_shared_with_workers_equal_one_thread_bit_for_bit() {
+    // 600 paths are 3 blocks: with 2 workers each takes one, with 5 still one each.
+    for json in [
+        r#"{"sampler": "adjoint", "paths": 600, "steps": 6, "inner_steps": 2, "batch": 32, "seed": 3}"#,
+        r#"{"sampler": "asbs", "paths": 600, "steps": 6, "inner_steps": 2, "batch": 32,
+            "adjoint_iters": 2, "corrector_iters": 1, "seed": 2}"#,
+    ] {
+        let (want, _) = page_history(json, 0, 3.0);
+        for workers in [1, 2, 5] {
+            let (got, accepted) = page_history(json, workers, 3.0);
+            assert_eq!(got, want, "{workers} workers: {json}");
+            assert_eq!(
+                accepted,
+                3 * workers.min(2) as usize,
+                "{workers} workers: {json}"
+            );
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+fn bench_rollouts_shared_with_workers_equal_one_thread_bit_for_bit() {
+    let json =
+        r#"{"preset": "browser", "paths": 600, "steps": 6, "inner": 2, "epochs": 2, "warmup": 0}"#;
+    let want = field(
+        &bench(config(json)).unwrap_or_else(|_| panic!("runs")),
+        "last_train_loss",
+    );
+    for workers in [0, 1, 2, 5] {
+        let mut coordinator = SharedBench::new(config(json)).unwrap_or_else(|_| panic!("valid"));
+        coordinator.set_rollout_workers(workers);
+        let mut worker = RolloutShareWorker::new(config(json)).unwrap_or_else(|_| panic!("valid"));
+        let mut loss = f64::NAN;
+        for _ in 0..coordinator.iterations() {
+            let shares = coordinator.begin().unwrap_or_else(|_| panic!("starts"));
+            assert_eq!(js_sys::Array::from(&shares).length(), workers.min(2));
+            coordinator.advance();
+            for (id, from, x, lr) in simulate_shares(&shares, &mut worker) {
+                let taken = coordinator.accept_rollout_share(id, from, &x, &lr);
+                assert!(taken.unwrap_or_else(|_| panic!("fits")));
+            }
+            loss = coordinator
+                .finish(0.0, true)
+                .unwrap_or_else(|_| panic!("trains"));
+        }
+        assert_eq!(Some(loss), want.as_f64(), "{workers} workers");
+    }
 }

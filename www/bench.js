@@ -28,14 +28,14 @@ function frameGaps(ms) {
 /** The benchmark with each rollout shared between this thread and Web Workers. */
 async function sharedBench(config, workersParam) {
   const coordinator = new SharedBench(config);
-  const wanted = workersParam === null ? defaultWorkerCount(coordinator.blocks()) : Number(workersParam);
+  const wanted = workersParam === null ? defaultWorkerCount(coordinator.rollout_blocks()) : Number(workersParam);
   if (!Number.isInteger(wanted) || wanted < 0) throw new Error(`workers must be a whole number, got ${workersParam}`);
   const pool = await RolloutWorkers.create(wanted, config);
+  coordinator.set_rollout_workers(wanted);
   try {
     let parties = 1;
     for (let i = 0; i < coordinator.iterations(); i++) {
       const t0 = performance.now();
-      coordinator.begin();
       parties = await pool.rollout(coordinator);
       const rollout = (performance.now() - t0) / 1e3;
       coordinator.finish(rollout, i >= coordinator.warmup());

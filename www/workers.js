@@ -4,12 +4,17 @@
 // them, given a copy of the weights per iteration in transferable buffers. The page needs
 // no cross-origin isolation, so it still embeds anywhere.
 //
-//   const pool = await RolloutWorkers.create(count, settings);
-//   await pool.rollout(coordinator);   // coordinator: a SharedBench (see src/web_workers.rs)
+// The protocol is the core's (src/shared_rollout.rs), the same for the bench page and the
+// playground page: the coordinator (a SharedBench or a Playground, src/web_workers.rs) says
+// which blocks go out as share messages {id, from, to, params, seeds, x}; this module only
+// carries each message to a worker and its results {x, logRatio} back to
+// `accept_rollout_share(id, from, x, logRatio)`. It never splits the blocks itself.
 //
-// The playground page shares its training rollouts through `PageRolloutWorkers` below: the
-// core (src/shared_rollout.rs) says when a rollout starts and which blocks go out, and keeps
-// simulating its own share within the page's frames until the others are back.
+//   const pool = await RolloutWorkers.create(count, settings);
+//   await pool.rollout(coordinator);   // the bench: one whole rollout of a SharedBench
+//
+// The playground page shares its training rollouts through `PageRolloutWorkers` below,
+// handing the shares out as soon as the core starts a rollout within the page's frames.
 
 import { loadedCoreBuild } from "./core.js";
 
@@ -17,17 +22,6 @@ import { loadedCoreBuild } from "./core.js";
 export function defaultWorkerCount(blocks) {
   const cores = Math.max(1, Math.floor(navigator.hardwareConcurrency || 1));
   return Math.max(0, Math.min(cores - 1, blocks - 1));
-}
-
-/** Contiguous ranges of blocks for `parties` parties (the coordinator is party 0). */
-export function shareBlocks(blocks, parties) {
-  const ranges = [];
-  for (let p = 0; p < parties; p++) {
-    const from = Math.floor((p * blocks) / parties);
-    const to = Math.floor(((p + 1) * blocks) / parties);
-    if (to > from) ranges.push([from, to]);
-  }
-  return ranges;
 }
 
 export class RolloutWorkers {
@@ -80,34 +74,35 @@ export class RolloutWorkers {
   }
 
   /**
-   * One rollout of `coordinator` (after its begin()): the coordinator advances the first
-   * share itself (it holds block 0, whose paths are drawn as trajectories) while each
-   * worker advances one of the others; the results are handed back with accept().
+   * One rollout of a SharedBench `coordinator` with its shares on the workers: the
+   * coordinator starts it and says what goes out, advances the blocks it keeps (block 0,
+   * whose paths are drawn as trajectories) while the workers run theirs, and takes their
+   * results back. Returns the number of parties (this thread and the workers used).
    */
   async rollout(coordinator) {
-    const shares = shareBlocks(coordinator.blocks(), this.workers.length + 1);
-    const remote = this.send(coordinator, shares.slice(1));
-    coordinator.advance(shares[0][0], shares[0][1]);
-    for (const r of await Promise.all(remote)) coordinator.accept(r.from, r.x, r.logRatio);
-    return shares.length;
+    const shares = coordinator.begin();
+    const results = this.send(shares);
+    coordinator.advance();
+    for (const r of await Promise.all(results)) {
+      if (!coordinator.accept_rollout_share(r.id, r.from, r.x, r.logRatio)) throw new Error(`rollout share ${r.id} came back stale`);
+    }
+    return shares.length + 1;
   }
 
   /**
-   * Hands shares [from, to) of `coordinator`'s rollout to the workers, one each, with a copy
-   * of the parameters, X_0 of their paths and their blocks' seeds (transferred); returns a
-   * promise per share of {from, x, logRatio}.
+   * Hands each share message (from the coordinator, see the top of this file) to a worker
+   * of its own, its arrays transferred; returns a promise per share of {id, from, x, logRatio}.
    */
-  send(coordinator, ranges) {
-    return ranges.map(([from, to], i) => {
-      const params = coordinator.params();
-      const seeds = coordinator.seeds(from, to);
-      const x = coordinator.x(from, to);
-      return this.request(
-        this.workers[i],
-        { type: "run", params, seeds, x },
-        [params.buffer, seeds.buffer, x.buffer],
-      ).then((r) => ({ from, ...r }));
-    });
+  send(shares) {
+    if (shares.length > this.workers.length) throw new Error(`${shares.length} shares for ${this.workers.length} workers`);
+    return shares.map(({ id, from, params, seeds, x }, i) =>
+      this.request(this.workers[i], { type: "run", params, seeds, x }, [params.buffer, seeds.buffer, x.buffer]).then((r) => ({
+        id,
+        from,
+        x: r.x,
+        logRatio: r.logRatio,
+      })),
+    );
   }
 
   terminate() {
@@ -191,20 +186,20 @@ export class PageRolloutWorkers {
     if (pg !== this.pg || !this.pool) return false;
     const shares = pg.pending_rollout_shares();
     if (shares.length === 0) return false;
-    const coordinator = {
-      params: () => pg.rollout_share_params(),
-      seeds: (from, to) => pg.rollout_share_seeds(from, to),
-      x: (from, to) => pg.rollout_share_x(from, to),
-    };
+    if (shares.length > this.pool.workers.length) {
+      // Shares decided before the pool shrank: the core simulates them itself.
+      pg.reclaim_rollout();
+      return false;
+    }
     this.sentAt = performance.now();
-    const results = this.pool.send(coordinator, shares.map((s) => [s.from, s.to]));
-    results.forEach((result, i) =>
+    const results = this.pool.send(shares);
+    results.forEach((result) =>
       result.then(
         (r) => {
           // A result for a run that is gone is dropped here; the core refuses stale rollouts'.
           if (pg !== this.pg) return;
           try {
-            if (pg.accept_rollout_share(shares[i].id, r.from, r.x, r.logRatio)) this.accepted += 1;
+            if (pg.accept_rollout_share(r.id, r.from, r.x, r.logRatio)) this.accepted += 1;
             else this.stale += 1;
           } catch (err) {
             this.fail(err);

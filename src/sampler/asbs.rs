@@ -67,7 +67,6 @@ use crate::rng::Rng;
 use crate::sde::{BridgeSample, NoiseSchedule, TimeGrid};
 use crate::state::StateMap;
 use ndarray::Array2;
-use std::ops::Range;
 use std::sync::Arc;
 
 /// The settings both samplers of this module read (docs/methods.md §2–§3), taken by name
@@ -685,28 +684,6 @@ impl AsbsSampler {
         )
     }
 
-    /// One whole adjoint-matching iteration, timed by phase (rollout, terminal adjoints,
-    /// training) for `playground bench`: the split iteration with every block advanced
-    /// here, all steps in one call so the rollout's threads meet once per iteration
-    /// (`work` advances one step per call, to fit the page's frames).
-    pub(crate) fn timed_iteration(
-        &mut self,
-        now: &dyn Fn() -> f64,
-    ) -> Result<([f64; 3], f64), String> {
-        let t0 = now();
-        self.begin_split_iteration();
-        self.advance_share(0..self.rollout_blocks());
-        let t1 = now();
-        let (target, train, loss) = self.finish_split_iteration(now)?;
-        Ok(([t1 - t0, target, train], loss))
-    }
-
-    /// The start of an iteration whose rollout is simulated in shares (Web Workers): restarts
-    /// the paths, draws X_0 and returns each block's stream seed. A share is a range of
-    /// blocks, advanced through every step by `advance_share` here or by `simulate_share` on
-    /// a sampler of the same configuration elsewhere and handed back with `accept_share`;
-    /// `finish_split_iteration` then trains. The paths are bit for bit those of
-    /// `timed_iteration`, however the blocks are shared out.
     fn fill_sources(&mut self) {
         self.source
             .fill(&mut self.rollout.x, self.dim, &mut self.rng);
@@ -721,98 +698,9 @@ impl AsbsSampler {
         }
     }
 
-    pub(crate) fn begin_split_iteration(&mut self) -> Vec<u64> {
-        self.rollout.restart(&mut self.rng);
-        self.fill_sources();
-        self.x0.copy_from_slice(&self.rollout.x);
-        self.record_trajectories();
-        self.rollout.block_seeds().collect()
-    }
-
-    /// The rollout's blocks (shares are ranges of them).
-    pub(crate) fn rollout_blocks(&self) -> usize {
-        self.rollout.n_blocks()
-    }
-
-    /// The first path of block `b` of the rollout (b = rollout_blocks() gives the paths).
-    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-    pub(crate) fn rollout_block_start(&self, b: usize) -> usize {
-        self.rollout.block_start(b)
-    }
-
-    /// Positions of the paths of blocks `blocks` (paths × d).
-    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-    pub(crate) fn share_x(&self, blocks: Range<usize>) -> &[f32] {
-        let (s, e) = (
-            self.rollout.block_start(blocks.start),
-            self.rollout.block_start(blocks.end),
-        );
-        &self.rollout.x[s * self.dim..e * self.dim]
-    }
-
-    /// Advances the blocks `blocks` through every step on this thread (and its pool).
-    pub(crate) fn advance_share(&mut self, blocks: Range<usize>) {
-        let trace = (blocks.start == 0).then_some(&mut self.trajectories[..]);
-        self.rollout.advance_block_range(
-            blocks,
-            self.grid.steps(),
-            &self.net,
-            &self.grid,
-            &self.features,
-            self.dim,
-            trace,
-        );
-    }
-
-    /// Takes back a share simulated elsewhere: final positions and Girsanov log-ratios of
-    /// the paths of blocks from `first_block` on.
-    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-    pub(crate) fn accept_share(
-        &mut self,
-        first_block: usize,
-        x: &[f32],
-        log_ratio: &[f64],
-    ) -> Result<(), String> {
-        let start = self.rollout.block_start(first_block);
-        let n = log_ratio.len();
-        if first_block >= self.rollout.n_blocks()
-            || x.len() != n * self.dim
-            || start + n > self.rollout.log_ratio.len()
-        {
-            return Err(format!(
-                "rollout share: {n} paths from block {first_block} do not fit the rollout"
-            ));
-        }
-        self.rollout.x[start * self.dim..(start + n) * self.dim].copy_from_slice(x);
-        self.rollout.log_ratio[start..start + n].copy_from_slice(log_ratio);
-        Ok(())
-    }
-
-    /// After every share is back: the adjoint at X_1, the replay buffer and the inner
-    /// Adam steps, as in `timed_iteration`. Returns (target seconds, train seconds, loss).
-    pub(crate) fn finish_split_iteration(
-        &mut self,
-        now: &dyn Fn() -> f64,
-    ) -> Result<(f64, f64, f64), String> {
-        self.rollout.step = self.grid.steps();
-        let t1 = now();
-        self.finish_rollout(Stage::Adjoint)?;
-        let t2 = now();
-        let mut loss = 0.0;
-        for _ in 0..self.inner_steps {
-            loss += self.adjoint_step()?;
-        }
-        let t3 = now();
-        self.iteration += 1;
-        self.rollout.step = 0;
-        self.phase = Phase::Rollout;
-        Ok((t2 - t1, t3 - t2, loss / self.inner_steps as f64))
-    }
-
-    /// A share simulated for another sampler of this configuration (in a Web Worker): sets
-    /// the network's parameters, restarts `batch` (the share's paths, its x holding X_0)
+    /// The worker's half of `crate::shared_rollout`: a share simulated for another sampler
+    /// of this configuration (in a Web Worker): sets the network's parameters, restarts `batch` (the share's paths, its x holding X_0)
     /// from the blocks' seeds and advances it through every step.
-    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
     pub(crate) fn simulate_share(
         &mut self,
         batch: &mut PathBatch,
@@ -840,7 +728,6 @@ impl AsbsSampler {
     }
 
     /// An empty batch for a share of `paths` paths of this sampler's rollout.
-    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
     pub(crate) fn share_batch(&self, paths: usize) -> PathBatch {
         PathBatch::new(paths, self.dim, &self.features)
     }
@@ -1189,6 +1076,7 @@ impl Sampler for AsbsSampler {
             grid: &self.grid,
             features: &self.features,
             dim: self.dim,
+            trace: &mut self.trajectories,
         })
     }
 
@@ -1274,8 +1162,6 @@ mod tests {
         for (f, v) in [("paths", "600"), ("steps", "20"), ("inner", "4")] {
             cfg.set(f, v).unwrap();
         }
-        let start = std::time::Instant::now();
-        let now = || start.elapsed().as_secs_f64();
         // The counter sees an allocation on this thread.
         let before = allocations_on_this_thread();
         std::hint::black_box(Vec::<u8>::with_capacity(8));
@@ -1283,13 +1169,17 @@ mod tests {
         let mut bench = BenchSampler::new(&cfg).unwrap();
         let s = &mut bench.sampler;
         s.rollout.set_threads(1);
-        s.timed_iteration(&now).unwrap(); // sizes every buffer
-        s.begin_split_iteration();
+        // A whole iteration sizes every buffer; then the next rollout's first unit (its
+        // restart), its other steps in one call, and the unit that finishes it.
+        while s.iteration() == 0 {
+            s.work().unwrap();
+        }
+        s.work().unwrap();
         let before = allocations_on_this_thread();
-        s.advance_share(0..s.rollout_blocks());
+        s.open_rollout().unwrap().advance(usize::MAX);
         assert_eq!(allocations_on_this_thread() - before, 0, "rollout steps");
-        s.rollout.step = s.grid.steps();
-        s.finish_rollout(Stage::Adjoint).unwrap();
+        s.work().unwrap();
+        assert_eq!(s.phase(), Phase::Train);
         let before = allocations_on_this_thread();
         for _ in 0..4 {
             s.adjoint_step().unwrap();

@@ -109,9 +109,8 @@ impl PathBatch {
         }
     }
 
-    /// Back to t = 0 with the blocks' streams started from `seeds` (one per block, as
-    /// `block_seeds` of the batch this one simulates a share of); x is left as it is.
-    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    /// Back to t = 0 with the blocks' streams started from `seeds` (one per block: those of
+    /// the rollout's blocks this batch simulates a share of); x is left as it is.
     pub(crate) fn restart_from_seeds(&mut self, seeds: &[u64]) -> Result<(), String> {
         if seeds.len() != self.blocks.len() {
             return Err(format!(
@@ -135,14 +134,7 @@ impl PathBatch {
         self.threads = threads;
     }
 
-    /// The seed of every block's stream since the last restart.
-    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-    pub(crate) fn block_seeds(&self) -> impl Iterator<Item = u64> + '_ {
-        self.blocks.iter().map(|b| b.seed)
-    }
-
     /// Blocks, each a contiguous run of paths; a share of a rollout is a range of them.
-    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
     pub(crate) fn n_blocks(&self) -> usize {
         self.blocks.len()
     }
@@ -280,19 +272,21 @@ impl PathBatch {
 
 /// A sampler's training rollout opened so that Web Workers can simulate shares of its path
 /// blocks (Adjoint Sampling and ASBS, see [`crate::sampler::Sampler::open_rollout`]):
-/// before the rollout starts, blocks are sent away; the sampler's own units of work then
-/// advance only the others, and the away blocks' results are handed back (or simulated here
-/// after all) before its last step. Blocks have independent random streams, so the paths are
-/// bit for bit those of a rollout simulated in one place.
+/// before the rollout starts, blocks are sent away; the sampler's own units of work (or
+/// [`OpenRollout::advance`]) then advance only the others, and the away blocks' results are
+/// handed back (or simulated here after all) before its last step. Blocks have independent
+/// random streams, so the paths are bit for bit those of a rollout simulated in one place.
+/// The protocol built on it is `crate::shared_rollout`'s.
 pub struct OpenRollout<'a> {
     pub(crate) batch: &'a mut PathBatch,
     pub(crate) net: &'a Mlp,
     pub(crate) grid: &'a TimeGrid,
     pub(crate) features: &'a FourierFeatures,
     pub(crate) dim: usize,
+    /// The sampler's trajectories (k paths × (steps + 1) points × d), written by `advance`.
+    pub(crate) trace: &'a mut [f32],
 }
 
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 impl OpenRollout<'_> {
     pub(crate) fn blocks(&self) -> usize {
         self.batch.n_blocks()
@@ -305,6 +299,17 @@ impl OpenRollout<'_> {
 
     pub(crate) fn steps(&self) -> usize {
         self.grid.steps()
+    }
+
+    /// Advances the blocks simulated here `count` steps (at most to the rollout's end) in one
+    /// call, the traced paths included, so that threads meet once rather than once per step
+    /// (the bench's coordinator). Bit for bit the sampler's own steps. At the end the
+    /// sampler's next unit of work steps nothing and finishes the rollout.
+    pub(crate) fn advance(&mut self, count: usize) {
+        let (net, grid, features, d) = (self.net, self.grid, self.features, self.dim);
+        let trace = Some(&mut *self.trace);
+        self.batch
+            .advance_steps(count, net, grid, features, d, trace);
     }
 
     /// Whether any block is away.
