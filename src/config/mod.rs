@@ -145,7 +145,7 @@ impl Config {
     }
 
     /// A sampler's typed settings (e.g. `AsbsSettings`) out of this configuration.
-    pub fn settings<S: serde::de::DeserializeOwned>(&self) -> S {
+    pub fn settings<S: registry::FromFlat>(&self) -> S {
         registry::settings(&self.flat()).expect("a Config holds every sampler's settings")
     }
 

@@ -56,7 +56,7 @@
 use super::affine_fit::AffineFit;
 use super::clipper::clip_norm;
 use super::line_integral::GaussLegendre;
-use super::registry::{Capabilities, Family, SamplerInfo};
+use super::registry::{self, Capabilities, Family, Flat, FromFlat, SamplerInfo};
 use super::replay_buffer::{ReplayBuffer, WeightedIndex};
 use super::rollout::{PathBatch, DRAW_CHUNK, MAX_FEATURES, TRAJECTORIES};
 use super::source::Source;
@@ -71,7 +71,7 @@ use std::sync::Arc;
 
 /// The settings both samplers of this module read (docs/methods.md §2–§3), taken by name
 /// from the flat configuration.
-#[derive(Clone, Debug, serde::Deserialize)]
+#[derive(Clone, Debug)]
 pub struct AsbsSettings {
     pub seed: u64,
     /// N: paths simulated per outer iteration.
@@ -101,6 +101,47 @@ pub struct AsbsSettings {
     pub stages: usize,
     pub adjoint_iters: usize,
     pub corrector_iters: usize,
+}
+
+impl FromFlat for AsbsSettings {
+    fn from_flat(flat: &Flat) -> Result<Self, String> {
+        Ok(AsbsSettings {
+            seed: flat.u64("seed")?,
+            paths: flat.usize("paths")?,
+            steps: flat.usize("steps")?,
+            inner_steps: flat.usize("inner_steps")?,
+            batch: flat.usize("batch")?,
+            buffer_capacity: flat.usize("buffer_capacity")?,
+            weighted_replay: flat.bool("weighted_replay")?,
+            paths_per_source: flat.usize("paths_per_source")?,
+            lr: flat.f64("lr")?,
+            hidden: flat.usize("hidden")?,
+            layers: flat.usize("layers")?,
+            activation: flat.activation("activation")?,
+            clip: flat.f64("clip")?,
+            sigma_min: flat.f64("sigma_min")?,
+            sigma_max: flat.f64("sigma_max")?,
+            sigma: flat.string("sigma")?,
+            source: flat.string("source")?,
+            stages: flat.usize("stages")?,
+            adjoint_iters: flat.usize("adjoint_iters")?,
+            corrector_iters: flat.usize("corrector_iters")?,
+        })
+    }
+}
+
+/// Adjoint Sampling (`learned_corrector` false) or ASBS from the flat configuration.
+pub fn build(
+    flat: &serde_json::Value,
+    energy: Arc<dyn Energy>,
+    learned_corrector: bool,
+) -> Result<Box<dyn Sampler>, String> {
+    let settings = registry::settings(flat)?;
+    Ok(Box::new(AsbsSampler::new(
+        &settings,
+        energy,
+        learned_corrector,
+    )?))
 }
 
 impl AsbsSettings {

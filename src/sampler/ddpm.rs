@@ -18,7 +18,7 @@
 //! zero-initialized output layer the untrained denoiser is the identity.
 
 use super::oracle::Oracle;
-use super::registry::{Capabilities, Family, SamplerInfo};
+use super::registry::{Capabilities, Family, Flat, FromFlat, SamplerInfo};
 use super::rollout::{DRAW_CHUNK, MAX_FEATURES, TRAJECTORIES};
 use super::{Phase, Rollout, Sampler, Work};
 use crate::energy::{Energy, EnergySpec, Target};
@@ -33,7 +33,7 @@ const POOL: usize = 100_000;
 
 /// DDPM's settings (docs/methods.md §4), taken by name from the flat configuration. It
 /// reads the target itself: it trains on the target's samples, not on its energy.
-#[derive(Clone, Debug, serde::Deserialize)]
+#[derive(Clone, Debug)]
 pub struct DdpmSettings {
     pub seed: u64,
     pub energy: EnergySpec,
@@ -52,6 +52,26 @@ pub struct DdpmSettings {
     pub activation: Activation,
     /// σ_q of the forward process x_{t+Δt} = x_t + N(0, σ_q²Δt).
     pub sigma_q: f64,
+}
+
+impl FromFlat for DdpmSettings {
+    fn from_flat(flat: &Flat) -> Result<Self, String> {
+        Ok(DdpmSettings {
+            seed: flat.u64("seed")?,
+            energy: flat.energy("energy")?,
+            temperature: flat.f64("temperature")?,
+            whiten: flat.bool("whiten")?,
+            paths: flat.usize("paths")?,
+            steps: flat.usize("steps")?,
+            inner_steps: flat.usize("inner_steps")?,
+            batch: flat.usize("batch")?,
+            lr: flat.f64("lr")?,
+            hidden: flat.usize("hidden")?,
+            layers: flat.usize("layers")?,
+            activation: flat.activation("activation")?,
+            sigma_q: flat.f64("sigma_q")?,
+        })
+    }
 }
 
 pub const INFO: SamplerInfo = SamplerInfo {

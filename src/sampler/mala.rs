@@ -6,7 +6,7 @@
 //! α = min(1, R(x')q(x|x') / (R(x)q(x'|x)))
 //! makes ν exactly invariant whatever η is.
 
-use super::registry::{Capabilities, Family, SamplerInfo};
+use super::registry::{Capabilities, Family, Flat, FromFlat, SamplerInfo};
 use super::{Phase, Rollout, Sampler, Work};
 use crate::energy::Energy;
 use crate::rng::Rng;
@@ -201,7 +201,7 @@ pub const INITIAL_STEP: f64 = 0.01;
 const TRAJECTORY_CHAINS: usize = 16;
 
 /// MALA's settings, taken by name from the flat configuration.
-#[derive(Clone, Debug, serde::Deserialize)]
+#[derive(Clone, Debug)]
 pub struct MalaSettings {
     pub seed: u64,
     /// Parallel chains.
@@ -211,6 +211,17 @@ pub struct MalaSettings {
     /// σ of the chains' start N(0, σ²I) in the sampler's coordinates (the configuration's
     /// base noise scale, reused rather than adding a key).
     pub sigma_max: f64,
+}
+
+impl FromFlat for MalaSettings {
+    fn from_flat(flat: &Flat) -> Result<Self, String> {
+        Ok(MalaSettings {
+            seed: flat.u64("seed")?,
+            paths: flat.usize("paths")?,
+            steps: flat.usize("steps")?,
+            sigma_max: flat.f64("sigma_max")?,
+        })
+    }
 }
 
 pub const INFO: SamplerInfo = SamplerInfo {

@@ -3,15 +3,17 @@
 //! (through the facade's `samplers()`), the configuration's checks and the tests all read
 //! it, so a sampler added here appears everywhere with its settings and explanation.
 //!
-//! A sampler reads its typed settings (its module's `…Settings` struct) out of the flat
-//! configuration map by serde: a struct takes exactly the keys it names and ignores the
-//! rest. `settings` in [`SamplerInfo`] lists the keys that change a seeded run of the
+//! A sampler reads its typed settings (its module's `…Settings` struct, [`FromFlat`]) out
+//! of the flat configuration map: a struct takes exactly the keys it names and ignores the
+//! rest. (Read by hand rather than by serde's derive: the derived deserializers cost the
+//! wasm core about 40 KB.) `settings` in [`SamplerInfo`] lists the keys that change a seeded run of the
 //! sampler; tests/registry.rs checks that every other key leaves the run unchanged bit for
 //! bit, and that every listed key is one its settings struct requires.
 
 use super::{asbs, ddpm, gfn, mala, Sampler};
 use crate::energy::Energy;
-use serde::de::DeserializeOwned;
+use crate::energy::EnergySpec;
+use crate::nn::Activation;
 use serde::Serialize;
 use serde_json::Value;
 use std::sync::Arc;
@@ -82,8 +84,8 @@ pub struct Entry {
 /// The registry: one line per sampler.
 #[rustfmt::skip]
 pub const REGISTRY: &[Entry] = &[
-    Entry { info: &asbs::ADJOINT, build: |s, e| Ok(Box::new(asbs::AsbsSampler::new(&settings(s)?, e, false)?)) },
-    Entry { info: &asbs::ASBS, build: |s, e| Ok(Box::new(asbs::AsbsSampler::new(&settings(s)?, e, true)?)) },
+    Entry { info: &asbs::ADJOINT, build: |s, e| asbs::build(s, e, false) },
+    Entry { info: &asbs::ASBS, build: |s, e| asbs::build(s, e, true) },
     Entry { info: &ddpm::INFO, build: |s, e| Ok(Box::new(ddpm::DdpmSampler::new(&settings(s)?, e)?)) },
     Entry { info: &gfn::TB, build: |s, e| gfn::build(gfn::Objective::Tb, s, e) },
     Entry { info: &gfn::VARGRAD, build: |s, e| gfn::build(gfn::Objective::VarGrad, s, e) },
@@ -117,8 +119,73 @@ pub fn infos() -> impl Iterator<Item = &'static SamplerInfo> {
     REGISTRY.iter().map(|e| e.info)
 }
 
-/// A sampler's typed settings out of the flat configuration map: serde takes the fields
-/// the struct names and ignores the others.
-pub fn settings<S: DeserializeOwned>(flat: &Value) -> Result<S, String> {
-    serde_json::from_value(flat.clone()).map_err(|e| format!("settings: {e}"))
+/// Typed settings read out of the flat configuration map.
+pub trait FromFlat: Sized {
+    fn from_flat(flat: &Flat) -> Result<Self, String>;
+}
+
+/// A sampler's typed settings out of the flat configuration map.
+pub fn settings<S: FromFlat>(flat: &Value) -> Result<S, String> {
+    S::from_flat(&Flat::new(flat)?)
+}
+
+/// The flat configuration map, read key by key; a missing key or a value of another type
+/// is an error naming the key.
+pub struct Flat<'a>(&'a serde_json::Map<String, Value>);
+
+impl<'a> Flat<'a> {
+    pub fn new(flat: &'a Value) -> Result<Flat<'a>, String> {
+        flat.as_object()
+            .map(Flat)
+            .ok_or_else(|| "settings: expected an object of settings".to_string())
+    }
+
+    fn get(&self, key: &str) -> Result<&'a Value, String> {
+        self.0
+            .get(key)
+            .ok_or_else(|| format!("settings: \"{key}\" is missing"))
+    }
+
+    fn wrong(key: &str, what: &str) -> String {
+        format!("settings: \"{key}\" must be {what}")
+    }
+
+    pub fn u64(&self, key: &str) -> Result<u64, String> {
+        self.get(key)?
+            .as_u64()
+            .ok_or_else(|| Self::wrong(key, "a whole number"))
+    }
+
+    pub fn usize(&self, key: &str) -> Result<usize, String> {
+        usize::try_from(self.u64(key)?).map_err(|_| Self::wrong(key, "smaller"))
+    }
+
+    pub fn f64(&self, key: &str) -> Result<f64, String> {
+        self.get(key)?
+            .as_f64()
+            .ok_or_else(|| Self::wrong(key, "a number"))
+    }
+
+    pub fn bool(&self, key: &str) -> Result<bool, String> {
+        self.get(key)?
+            .as_bool()
+            .ok_or_else(|| Self::wrong(key, "true or false"))
+    }
+
+    pub fn string(&self, key: &str) -> Result<String, String> {
+        self.get(key)?
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| Self::wrong(key, "text"))
+    }
+
+    pub fn activation(&self, key: &str) -> Result<Activation, String> {
+        serde_json::from_value(self.get(key)?.clone())
+            .map_err(|_| Self::wrong(key, "an activation's name"))
+    }
+
+    pub fn energy(&self, key: &str) -> Result<EnergySpec, String> {
+        serde_json::from_value(self.get(key)?.clone())
+            .map_err(|_| Self::wrong(key, "a target's name or JSON"))
+    }
 }

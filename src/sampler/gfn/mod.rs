@@ -29,7 +29,7 @@ use self::policy::{
     ForwardPolicy, StepOutputs,
 };
 use super::mala::MalaChains;
-use super::registry::{settings, Capabilities, Family, SamplerInfo};
+use super::registry::{settings, Capabilities, Family, Flat, FromFlat, SamplerInfo};
 use super::rollout::{DRAW_CHUNK, TRAJECTORIES};
 use super::{Phase, Rollout, Sampler, Work};
 use crate::energy::Energy;
@@ -51,7 +51,7 @@ pub const LS_INITIAL_STEP: f64 = 0.01;
 
 /// The GFlowNet samplers' settings (docs/methods.md §5), taken by name from the flat
 /// configuration.
-#[derive(Clone, Debug, serde::Deserialize)]
+#[derive(Clone, Debug)]
 pub struct GfnSettings {
     pub seed: u64,
     /// T: time steps of a trajectory.
@@ -76,6 +76,29 @@ pub struct GfnSettings {
     pub lr_log_z: f64,
     /// Local search runs on odd iterations with it % ls_every == 1.
     pub ls_every: usize,
+}
+
+impl FromFlat for GfnSettings {
+    fn from_flat(flat: &Flat) -> Result<Self, String> {
+        Ok(GfnSettings {
+            seed: flat.u64("seed")?,
+            steps: flat.usize("steps")?,
+            batch: flat.usize("batch")?,
+            buffer_capacity: flat.usize("buffer_capacity")?,
+            lr: flat.f64("lr")?,
+            hidden: flat.usize("hidden")?,
+            layers: flat.usize("layers")?,
+            activation: flat.activation("activation")?,
+            t_scale: flat.f64("t_scale")?,
+            explore: flat.f64("explore")?,
+            iters: flat.usize("iters")?,
+            langevin: flat.bool("langevin")?,
+            local_search: flat.bool("local_search")?,
+            learned_variance: flat.bool("learned_variance")?,
+            lr_log_z: flat.f64("lr_log_z")?,
+            ls_every: flat.usize("ls_every")?,
+        })
+    }
 }
 
 /// Builds the GFlowNet sampler with `objective` from the flat configuration.
