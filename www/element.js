@@ -21,7 +21,7 @@
 
 import * as glue from "../pkg/boltzmann_playground.js";
 import { loadCore as loadWasmCore } from "./core.js";
-import { RunController, SUMMARY_EVERY, couldNotStartText, drawingStoppedText, messageOf } from "./controller.js";
+import { HistoryCopy, RunController, SUMMARY_EVERY, couldNotStartText, drawingStoppedText, messageOf } from "./controller.js";
 import { readRegistry } from "./registry.js";
 import { currentRegistry, parseSetting, setRegistry } from "./state.js";
 import { Surface } from "./surface.js";
@@ -243,8 +243,7 @@ export class BoltzmannPlayground extends HTMLElement {
     this.lastSummary = 0;
     this.lastMetrics = 0;
     this.lastStatus = 0;
-    this.history = null;
-    this.historyIteration = -1;
+    this.history = new HistoryCopy();
     this.view = null;
     this.surfaces = null;
     this.errorMessage = "";
@@ -462,8 +461,7 @@ export class BoltzmannPlayground extends HTMLElement {
     const ctrl = /** @type {RunController} */ (this.ctrl);
     if (!ctrl.reset().ok) return;
     this.hideError();
-    this.history = null;
-    this.historyIteration = -1;
+    this.history.clear();
     this.kick();
     this.emitState();
     this.say(ctrl.summary("Reset: same settings and seed, from scratch."));
@@ -710,8 +708,7 @@ export class BoltzmannPlayground extends HTMLElement {
   /** Lays out the controller's run (a new one, or one carried over to new settings). */
   showRun() {
     if (!this.pg) return;
-    this.history = null;
-    this.historyIteration = -1;
+    this.history.clear();
     this.hideError();
     this.buildView();
     this.describe();
@@ -931,10 +928,7 @@ export class BoltzmannPlayground extends HTMLElement {
     const theme = this.theme;
     const v = this.view;
     const m = pg.metrics();
-    if (this.history === null || m.iteration !== this.historyIteration) {
-      this.history = pg.history();
-      this.historyIteration = m.iteration;
-    }
+    const h = this.history.update(pg);
     if (v.dim === 2) {
       const cmp = this.comparePg;
       v.field.draw(theme, {
@@ -963,7 +957,6 @@ export class BoltzmannPlayground extends HTMLElement {
       if (this.comparePg) lines.push({ values: this.comparePg.marginal_model(0).slice(), colour: theme.compare, step: true, width: 1.4 });
       drawDensity1d(this.surfaces.hist, theme, { lo: v.lo, hi: v.hi, bars: m.iteration > 0 ? model : null, lines });
     }
-    const h = this.history;
     drawLineChart(this.surfaces.loss, theme, {
       series: [{ xs: h.iteration, ys: h.loss, colour: theme.loss }],
       logY: true,

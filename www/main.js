@@ -9,7 +9,7 @@
 import * as glue from "../pkg/boltzmann_playground.js";
 import { loadCore } from "./core.js";
 import { BUDGET, CUSTOM_ENERGY, DEFAULT_VIEWS, EXAMPLE_MIXTURE, PRESET_NOTES, VIEWS, createState, decodeHash, encodeHash, energyChoice, parseAxes, parseEnergy, parseSetting, setRegistry } from "./state.js";
-import { RunController, SUMMARY_EVERY, couldNotStartText, drawingStoppedText, messageOf } from "./controller.js";
+import { HistoryCopy, RunController, SUMMARY_EVERY, couldNotStartText, drawingStoppedText, messageOf } from "./controller.js";
 import { readRegistry } from "./registry.js";
 import { boxSmooth, exactTimeMarginals, histogramDensity, tweedieResidual } from "./oned.js";
 import { Surface } from "./surface.js";
@@ -136,8 +136,7 @@ let view = {
 
 /** Per-run bookkeeping for the readout. */
 const counters = {
-  history: null,
-  historyIteration: -1,
+  history: new HistoryCopy(),
   windowStart: performance.now(),
   windowUnits: 0,
   windowFrames: 0,
@@ -935,8 +934,7 @@ function showLinkWarnings(warnings) {
 
 function resetCounters() {
   counters.broken = false;
-  counters.history = null;
-  counters.historyIteration = -1;
+  counters.history.clear();
   counters.windowStart = performance.now();
   counters.windowUnits = 0;
   counters.windowFrames = 0;
@@ -985,11 +983,7 @@ function frame(now) {
 function render(now) {
   const pg = playground;
   const metrics = pg.metrics();
-  if (metrics.iteration !== counters.historyIteration || counters.history === null) {
-    counters.history = pg.history();
-    counters.historyIteration = metrics.iteration;
-  }
-  const history = counters.history;
+  const history = counters.history.update(pg);
   if (metrics.iteration !== view.iteration) refreshIterationData(pg, metrics.iteration);
   if (compareRun) {
     refreshCompare();

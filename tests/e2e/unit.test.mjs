@@ -528,3 +528,38 @@ test("one palette: no file of the site but www/palette.css defines a colour; eac
   assert.equal(new Set(tokens).size, tokens.length, `a token defined twice: ${tokens.join(" ")}`);
   for (const name of ["text", "particle", "loss", "ramp-0", "ramp-4", "compare", "res-pos"]) assert.ok(tokens.includes(`--c-${name}`), name);
 });
+
+test("HistoryCopy appends what is new and starts over when the history was replaced", async () => {
+  const { HistoryCopy } = await import("../../www/controller.js");
+  /** A stand-in for Playground's history: series of the given losses. */
+  const fake = (losses) => ({
+    losses,
+    history_len() {
+      return this.losses.length;
+    },
+    history_since(from) {
+      const part = (f) => Float64Array.from(this.losses.slice(from).map(f));
+      return { from, iteration: part((_, i) => from + i + 1), loss: part((v) => v), log_z_elbo: part(() => NaN), log_z_iw: part(() => NaN), ess: part(() => 1) };
+    },
+  });
+  const copy = new HistoryCopy();
+  const pg = fake([5, 4]);
+  assert.deepEqual(copy.update(pg).loss, [5, 4]);
+  pg.losses.push(3, 2);
+  let reads = 0;
+  const since = pg.history_since.bind(pg);
+  pg.history_since = (from) => {
+    reads += 1;
+    assert.equal(from, 1, "reads from the last copied entry on");
+    return since(from);
+  };
+  assert.deepEqual(copy.update(pg).loss, [5, 4, 3, 2]);
+  assert.deepEqual(copy.update(pg).iteration, [1, 2, 3, 4]);
+  assert.equal(reads, 1, "nothing new: nothing read");
+  // A reset that trained past the old length: the last copied entry differs.
+  pg.history_since = since;
+  pg.losses = [9, 8, 7, 6, 5];
+  assert.deepEqual(copy.update(pg).loss, [9, 8, 7, 6, 5]);
+  // Another run.
+  assert.deepEqual(copy.update(fake([1])).loss, [1]);
+});
