@@ -9,7 +9,7 @@
 // Environment: CHROMIUM (browser binary, default /usr/bin/chromium), DIST (site folder),
 // E2E_SKIP_TOLERANCE=1 skips the time-to-tolerance run; E2E_ONLY=embed runs only the
 // embedding checks (the custom element, the iframe protocol, sharing, export; embed.mjs),
-// E2E_ONLY=gfn only the GFlowNet checks (modifiers, views, time-to-coverage; gfn.mjs),
+// E2E_ONLY=package only the npm package's embed (package.mjs), E2E_ONLY=gfn only the GFlowNet checks (modifiers, views, time-to-coverage; gfn.mjs),
 // E2E_ONLY=bench only the bench page's Web Worker check, E2E_ONLY=workers only the
 // playground's Web Worker checks (pageworkers.mjs), E2E_ONLY=parity only the check that the
 // page, the custom element and the iframe page end a change sequence with identical runs
@@ -22,6 +22,7 @@ import { dirname, extname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { embedChecks } from "./embed.mjs";
+import { packageChecks } from "./package.mjs";
 import { gfnChecks } from "./gfn.mjs";
 import { pageWorkerChecks } from "./pageworkers.mjs";
 import { parityChecks } from "./parity.mjs";
@@ -842,6 +843,7 @@ async function main() {
     if (!only || only === "registry") await registryChecks({ browser, base, check, assert, openPage });
     if (!only || only === "workers") await pageWorkerChecks({ browser, base, check, assert, waitFor, sleep, openPage });
     if (!only || only === "embed") await embedChecks({ browser, base, artifacts, check, assert, waitFor, sleep, watch, openPage });
+    if (!only || only === "package") await packageChecks({ browser, root: join(here, "..", ".."), check, assert, waitFor, watch });
     if (!only || only === "gfn") await gfnChecks({ browser, base, artifacts, check, assert, waitFor, sleep, watch, openPage });
 
     await check("no console errors or page errors", async () => {
