@@ -289,6 +289,8 @@ export function decodeHash(hash, sceneNames = []) {
   const link = { config: {}, budget: null, workers: null, compare: null, versus: null, scene: null, hide: null, axes: null, views: null, warnings: [] };
   const reg = currentRegistry();
   const body = hash.replace(/^#/, "");
+  /** Unknown keys, reported together in one warning (a long link must not make a long banner). */
+  const unknownKeys = new Set();
   for (const part of body.split("&")) {
     if (part === "") continue;
     const eq = part.indexOf("=");
@@ -312,7 +314,7 @@ export function decodeHash(hash, sceneNames = []) {
     const renamed = reg.renamed.get(key);
     if (renamed) key = renamed;
     if (!reg.setting(key)) {
-      link.warnings.push(`Unknown setting "${shorten(key)}" in the link was ignored.`);
+      unknownKeys.add(shorten(key, 30));
       continue;
     }
     if (eq < 0 || raw === "") {
@@ -326,8 +328,19 @@ export function decodeHash(hash, sceneNames = []) {
     }
     link.config[key] = parsed.value;
   }
+  if (unknownKeys.size > 0) {
+    const names = [...unknownKeys];
+    const shown = names.slice(0, UNKNOWN_SHOWN).map((n) => `"${n}"`).join(", ");
+    const more = names.length > UNKNOWN_SHOWN ? ` and ${names.length - UNKNOWN_SHOWN} more` : "";
+    link.warnings.push(`Unknown setting${names.length > 1 ? "s" : ""} ${shown}${more} in the link ${names.length > 1 ? "were" : "was"} ignored.`);
+  }
+  // Repeated values (say, the same bad key twice) are told once.
+  link.warnings = [...new Set(link.warnings)];
   return link;
 }
+
+/** Unknown keys named in the link's warning; the rest are counted. */
+const UNKNOWN_SHOWN = 5;
 
 /**
  * Writes the state as a URL hash (without "#"): the scene, the run's settings in the core's

@@ -121,7 +121,8 @@ test("invalid and unknown link values are named, never replaced", () => {
   for (const bad of ["nope", "seed=-1", "abc", "maybe", "2.5", "budget=999", '"extra"', "energy2"]) {
     assert.ok(text.includes(bad), `no warning names ${bad}:\n${text}`);
   }
-  assert.equal(link.warnings.length, 8);
+  // The two unknown keys are named in one warning.
+  assert.equal(link.warnings.length, 7);
   // A setting's old name, as the registry lists it, is read as the new one.
   assert.deepEqual(decodeHash("#n_paths=64").config, { paths: 64 });
 });
@@ -562,4 +563,17 @@ test("HistoryCopy appends what is new and starts over when the history was repla
   assert.deepEqual(copy.update(pg).loss, [9, 8, 7, 6, 5]);
   // Another run.
   assert.deepEqual(copy.update(fake([1])).loss, [1]);
+});
+
+test("a link with many unknown or repeated keys gives one short warning", () => {
+  setRegistry(fixtureRegistry());
+  const many = Array.from({ length: 5000 }, (_, i) => `junk${i}=1`).join("&");
+  const link = decodeHash(`#seed=2&${many}&${"k".repeat(3000)}=1&paths=oops&paths=oops`);
+  assert.equal(link.config.seed, 2);
+  const unknown = link.warnings.filter((w) => w.startsWith("Unknown"));
+  assert.equal(unknown.length, 1, JSON.stringify(link.warnings.slice(0, 3)));
+  assert.match(unknown[0], /"junk0", "junk1", "junk2", "junk3", "junk4" and 4996 more/);
+  assert.ok(unknown[0].length < 200, unknown[0]);
+  assert.equal(link.warnings.filter((w) => w.startsWith("paths=")).length, 1, "the repeated bad value is told once");
+  assert.ok(link.warnings.every((w) => w.length < 300));
 });
