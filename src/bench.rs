@@ -418,8 +418,12 @@ mod tests {
             assert_eq!(loss_whole.to_bits(), loss_split.to_bits());
             assert_eq!(whole.sampler.network(), split.sampler.network());
             assert_eq!(
-                crate::sampler::Sampler::trajectories(&whole.sampler).0,
-                crate::sampler::Sampler::trajectories(&split.sampler).0
+                crate::sampler::Sampler::observe(&whole.sampler)
+                    .trajectories
+                    .values,
+                crate::sampler::Sampler::observe(&split.sampler)
+                    .trajectories
+                    .values
             );
         }
         // A share that does not fit is refused with a message.

@@ -277,13 +277,19 @@ mod tests {
             run.work().unwrap();
             if sharing.after_work(&run) {
                 let home = sharing.home_paths().unwrap();
-                let (particles, _) = run.sampler().particles();
+                let particles = run.sampler().observe().particles;
                 assert!(home * run.dim() < particles.len());
                 out = sharing.take_unsent();
                 assert!(!out.is_empty() && sharing.take_unsent().is_empty());
             }
         }
-        let last = run.sampler().last_rollout().unwrap().samples.clone();
+        let last = run
+            .sampler()
+            .observe()
+            .last_rollout
+            .unwrap()
+            .samples
+            .clone();
         (serde_json::to_string(&run.history).unwrap(), last, shared)
     }
 
