@@ -349,8 +349,8 @@ impl Run {
 
     /// The run between its last two iterations (the state a divergence would roll back
     /// to): the sampler's [`Sampler::save_state`] under "sampler.", the energy evaluations
-    /// counted until then, the metric history and the evaluation generator. With the configuration it restores the run
-    /// ([`Run::restore`]).
+    /// counted until then, the metric history and the evaluation generator. With the
+    /// configuration it restores the run ([`Run::restore`]).
     pub fn save_state(&self) -> StateMap {
         let mut out = StateMap::new();
         out.put_map("sampler.", &self.last_good);

@@ -94,7 +94,8 @@ pub trait Sampler: Send {
     /// Completed outer iterations.
     fn iteration(&self) -> usize;
     fn phase(&self) -> Phase;
-    /// A fresh rollout of n paths with the current network, for evaluation; trains nothing.
+    /// A fresh rollout of n paths with the current network, for evaluation; trains nothing,
+    /// and `Run` does not count its energy evaluations as training's.
     fn draw(&mut self, n: usize, rng: &mut Rng) -> Rollout;
     /// What the sampler offers to look at now (see [`Observation`]).
     fn observe(&self) -> Observation<'_>;
