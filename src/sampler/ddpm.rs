@@ -173,20 +173,6 @@ impl DdpmSampler {
         self.oracle.as_ref()
     }
 
-    pub fn sigma_q(&self) -> f64 {
-        self.sigma_q
-    }
-
-    /// T, the number of forward steps.
-    pub fn steps(&self) -> usize {
-        self.steps
-    }
-
-    /// The learned f_θ(x, t) at the given points.
-    pub fn denoiser(&self, xs: &[f32], t: f64) -> Vec<f32> {
-        self.learned_denoiser().at(xs, t)
-    }
-
     fn learned_denoiser(&self) -> Denoiser<'_> {
         Denoiser {
             net: &self.net,

@@ -541,8 +541,7 @@ impl GfnSampler {
     }
 
     /// The balance residual of each trajectory that [`Observation::trajectories`] shows, from
-    /// the same batch (forward, or backward from D_LS: see
-    /// [`GfnSampler::trajectories_are_backward`]).
+    /// the same batch (forward, or backward from D_LS: see [`GfnObservation::backward`]).
     pub fn trajectory_residuals(&self) -> &[f32] {
         &self.trajectory_residuals
     }
@@ -559,15 +558,6 @@ impl GfnSampler {
     /// TB's learned log Z, None for the other objectives.
     pub fn learned_log_z(&self) -> Option<f64> {
         (self.objective == Objective::Tb).then(|| self.log_z[0] as f64)
-    }
-
-    /// Completed iterations (as [`Sampler::iteration`], without the trait in scope).
-    pub fn iteration_count(&self) -> usize {
-        self.iteration
-    }
-
-    pub fn trajectories_are_backward(&self) -> bool {
-        self.trajectories_backward
     }
 
     pub fn local_search_buffers(&self) -> Option<(&[f64], &[f64])> {
