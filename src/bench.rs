@@ -492,7 +492,10 @@ mod tests {
         (
             losses,
             net,
-            Sampler::trajectories(&bench.sampler).0.to_vec(),
+            Sampler::observe(&bench.sampler)
+                .trajectories
+                .values
+                .to_vec(),
         )
     }
 
@@ -512,7 +515,10 @@ mod tests {
         let want = (
             losses,
             whole.sampler.network().params().to_vec(),
-            Sampler::trajectories(&whole.sampler).0.to_vec(),
+            Sampler::observe(&whole.sampler)
+                .trajectories
+                .values
+                .to_vec(),
         );
         assert_eq!(bench_iterations(&cfg, 0, 4, false), want);
         for workers in [1, 2, 5] {

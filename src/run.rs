@@ -1,9 +1,16 @@
 //! A training run: a target with its ground truth, a sampler, the map between the
 //! sampler's and the target's coordinates, and the metric history. The page, the command
 //! line and the tests all drive samplers through this.
+//!
+//! Energy evaluations are counted here, not by the samplers: the sampler is built with the
+//! target's energy wrapped by an [`EvalCounter`] (one evaluation = one E or one (E, ∇E) at
+//! one point, `crate::energy::counted`). The count is training's: whatever the sampler
+//! evaluates while it is built and in [`Sampler::work`]; the evaluation draws
+//! ([`Sampler::draw`] for [`Run::evaluate`] and [`Run::report`]) are not counted. It is
+//! saved and restored with the run and rolled back with it on divergence.
 
 use crate::config::Config;
-use crate::energy::{Affine, Energy, GroundTruth, Pulled, Target};
+use crate::energy::{Affine, Energy, EvalCounter, GroundTruth, Pulled, Target};
 use crate::metrics::log_z::estimate_log_z;
 use crate::metrics::marginals::{axis_histogram, axis_moments, histogram_tv};
 use crate::metrics::modes::{mode_coverage, mode_masses};
@@ -128,7 +135,12 @@ pub struct Run {
     /// The sampler's saved state after its last completed iteration ([`Sampler::save_state`]):
     /// what a divergence rolls back to and what [`Run::save_state`] exports.
     last_good: StateMap,
-    /// The target's energy in the sampler's coordinates, to rebuild the sampler from.
+    /// The energy evaluations counted when `last_good` was saved.
+    last_good_evals: u64,
+    /// Counts what the sampler evaluates through `sampler_energy` (module doc).
+    evals: EvalCounter,
+    /// The target's energy in the sampler's coordinates, counted by `evals`, to rebuild
+    /// the sampler from.
     sampler_energy: Arc<dyn Energy>,
     pub history: History,
     latest: Option<IterationMetrics>,
@@ -162,6 +174,8 @@ impl Run {
         } else {
             (Affine::identity(d), target.energy.clone())
         };
+        let evals = EvalCounter::new();
+        let energy = evals.wrap(energy);
         let sampler = config.build_sampler(energy.clone())?;
         // Its own stream, so that the evaluation draws stay those of earlier builds.
         let mut reference_rng = Rng::new(config.seed ^ 0x0E7E_2E4C);
@@ -175,6 +189,8 @@ impl Run {
         Ok(Run {
             display_axes: (0..target.display_dim()).collect(),
             last_good: sampler.save_state(),
+            last_good_evals: evals.count(),
+            evals,
             sampler_energy: energy,
             sampler,
             eval_rng: Rng::new(config.seed ^ 0x5EED_E7A1),
@@ -190,6 +206,11 @@ impl Run {
 
     pub fn sampler(&self) -> &dyn Sampler {
         self.sampler.as_ref()
+    }
+
+    /// Energy evaluations training has made so far (module doc).
+    pub fn energy_evals(&self) -> u64 {
+        self.evals.count()
     }
 
     /// The sampler's training rollout opened for Web Workers (`shared_rollout`), if it has one.
@@ -217,7 +238,7 @@ impl Run {
     pub fn set_display_axes(&mut self, axes: &[usize]) -> Result<(), String> {
         self.target.check_display_axes(axes)?;
         self.display_axes = axes.to_vec();
-        if let (Some(latest), Some(rollout)) = (&self.latest, self.sampler.last_rollout()) {
+        if let (Some(latest), Some(rollout)) = (&self.latest, self.sampler.observe().last_rollout) {
             let m = self.rollout_metrics(rollout, latest.loss);
             self.latest = Some(m);
         }
@@ -244,7 +265,8 @@ impl Run {
     /// The sampler's auxiliary field (ASBS's corrector h) at points given in original
     /// coordinates, as vectors in original coordinates (h maps by the linear part A of the
     /// whitening map); None when the sampler has none.
-    pub fn corrector_field(&mut self, points: &[f32]) -> Option<Vec<f32>> {
+    pub fn corrector_field(&self, points: &[f32]) -> Option<Vec<f32>> {
+        let field = self.sampler.observe().corrector?;
         let d = self.dim();
         let (mut x, mut y) = (vec![0f64; d], vec![0f64; d]);
         let mut ys = Vec::with_capacity(points.len());
@@ -255,7 +277,7 @@ impl Run {
             self.map.to_sampler(&x, &mut y);
             ys.extend(y.iter().map(|&v| v as f32));
         }
-        let h = self.sampler.vector_field(&ys)?;
+        let h = field.at(&ys);
         let zero = vec![0f64; d];
         let mut origin = vec![0f64; d];
         self.map.to_original(&zero, &mut origin);
@@ -309,11 +331,14 @@ impl Run {
                 if let Work::IterationDone { loss } = w {
                     self.record_iteration(loss);
                     self.last_good = self.sampler.save_state();
+                    self.last_good_evals = self.evals.count();
                 }
                 Ok(w)
             }
             Err(msg) => {
                 self.sampler = self.rebuilt_sampler(&self.last_good)?;
+                // Evaluations since the last good state are rolled back with it.
+                self.evals.set(self.last_good_evals);
                 Err(format!(
                     "{msg}. Training stopped and was rolled back to iteration {}.",
                     self.sampler.iteration()
@@ -323,12 +348,13 @@ impl Run {
     }
 
     /// The run between its last two iterations (the state a divergence would roll back
-    /// to): the sampler's [`Sampler::save_state`] under "sampler.", the metric history and
-    /// the evaluation generator. With the configuration it restores the run
-    /// ([`Run::restore`]).
+    /// to): the sampler's [`Sampler::save_state`] under "sampler.", the energy evaluations
+    /// counted until then, the metric history and the evaluation generator. With the
+    /// configuration it restores the run ([`Run::restore`]).
     pub fn save_state(&self) -> StateMap {
         let mut out = StateMap::new();
         out.put_map("sampler.", &self.last_good);
+        out.put_u64("energy_evals", &[self.last_good_evals]);
         out.put_u64("eval_rng", &self.eval_rng.state());
         let h = &self.history;
         out.put_f64("history.iteration", &h.iteration);
@@ -346,6 +372,18 @@ impl Run {
         let mut run = Run::new(config)?;
         run.last_good = state.sub_map("sampler.");
         run.sampler.load_state(&run.last_good)?;
+        // Saved by the run; earlier files kept the count in the sampler's state (MALA's in
+        // its chains'), and DDPM's, which never evaluates the energy, kept none: 0.
+        let count = [
+            "energy_evals",
+            "sampler.energy_evals",
+            "sampler.chains.energy_evals",
+        ]
+        .into_iter()
+        .find(|key| state.contains(key))
+        .map_or(Ok(0), |key| state.u64(key))?;
+        run.evals.set(count);
+        run.last_good_evals = count;
         run.eval_rng = Rng::from_state(&state.u64s("eval_rng")?)?;
         let history = History {
             iteration: state.f64s("history.iteration")?,
@@ -367,7 +405,9 @@ impl Run {
             return Err("saved state: the history's series differ in length".into());
         }
         // The latest metrics are a function of the last rollout (no randomness).
-        if let (Some(rollout), Some(&loss)) = (run.sampler.last_rollout(), history.loss.last()) {
+        if let (Some(rollout), Some(&loss)) =
+            (run.sampler.observe().last_rollout, history.loss.last())
+        {
             run.latest = Some(run.rollout_metrics(rollout, loss));
         }
         run.history = history;
@@ -427,7 +467,7 @@ impl Run {
     }
 
     fn record_iteration(&mut self, loss: f64) {
-        let Some(rollout) = self.sampler.last_rollout() else {
+        let Some(rollout) = self.sampler.observe().last_rollout else {
             return;
         };
         let m = self.rollout_metrics(rollout, loss);
@@ -491,7 +531,7 @@ impl Run {
     /// The page's evaluation: the metrics of `n` fresh samples from the current sampler
     /// (a rollout that trains nothing), with the latest training loss.
     pub fn evaluate(&mut self, n: usize) -> IterationMetrics {
-        let rollout = self.sampler.draw(n, &mut self.eval_rng);
+        let rollout = self.draw(n);
         let x = self.to_original_f64(&rollout.samples);
         let loss = self.latest.as_ref().map_or(f64::NAN, |m| m.loss);
         self.sample_metrics(&x, rollout.log_weights.as_deref(), loss)
@@ -501,7 +541,7 @@ impl Run {
     /// `log_z_paths` of them for log Ẑ and ESS, and `w2_points` for W2 (docs/product.md).
     pub fn report(&mut self, n_samples: usize, log_z_paths: usize, w2_points: usize) -> Report {
         let d = self.dim();
-        let rollout = self.sampler.draw(n_samples, &mut self.eval_rng);
+        let rollout = self.draw(n_samples);
         let x = self.to_original_f64(&rollout.samples);
         let k = rollout
             .log_weights
@@ -524,7 +564,7 @@ impl Run {
             seed: self.config.seed,
             preset: self.config.preset.name().into(),
             seconds: 0.0,
-            energy_evals: self.sampler.energy_evals(),
+            energy_evals: self.energy_evals(),
             log_z_true: Some(self.log_z_true()),
             log_z_elbo: lz.map(|l| l.elbo + self.log_z_shift()),
             log_z_iw: lz.map(|l| l.iw + self.log_z_shift()),
@@ -546,6 +586,13 @@ impl Run {
             samples: n_samples,
             log_z_paths: k,
         }
+    }
+
+    /// n fresh samples for evaluation from the evaluation generator; their energy
+    /// evaluations are not training's and are not counted.
+    fn draw(&mut self, n: usize) -> Rollout {
+        let (sampler, rng) = (&mut self.sampler, &mut self.eval_rng);
+        self.evals.uncounted(|| sampler.draw(n, rng))
     }
 
     /// Exact samples where the target has a sampler, else quadrature-grid samples.
@@ -584,7 +631,7 @@ mod tests {
                     "{sampler} {energy}"
                 );
                 let mut shown = Vec::new();
-                run.to_display_f32(run.sampler().particles().0, &mut shown);
+                run.to_display_f32(run.sampler().observe().particles, &mut shown);
                 assert_eq!(shown.len(), 16 * run.display_dim());
             }
         }

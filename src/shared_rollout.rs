@@ -369,7 +369,7 @@ mod tests {
             run.work().unwrap();
             if sharing.after_work(&run) {
                 let home = sharing.home_paths().unwrap();
-                let (particles, _) = run.sampler().particles();
+                let particles = run.sampler().observe().particles;
                 assert!(home * run.dim() < particles.len());
                 out = sharing.hand_out(&mut run);
                 assert!(!out.is_empty() && sharing.hand_out(&mut run).is_empty());
@@ -381,7 +381,13 @@ mod tests {
                 }
             }
         }
-        let last = run.sampler().last_rollout().unwrap().samples.clone();
+        let last = run
+            .sampler()
+            .observe()
+            .last_rollout
+            .unwrap()
+            .samples
+            .clone();
         (serde_json::to_string(&run.history).unwrap(), last, shared)
     }
 

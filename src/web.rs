@@ -1,11 +1,14 @@
 //! The wasm-bindgen facade: one stateful `Playground` with coarse methods and zero-copy
 //! typed-array views of buffers it owns. Views are valid until the next call into wasm
 //! that may allocate: fetch them anew every frame, never keep them.
+//!
+//! It reads the sampler only through its [`Observation`] (`Sampler::observe`) and the run.
 
 use crate::config::Config;
 use crate::energy::{EnergySpec, Target, CATALOG};
 use crate::metrics::marginals::axis_histogram;
 use crate::run::{IterationMetrics, Run};
+use crate::sampler::Observation;
 use js_sys::{Float32Array, Float64Array};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -388,7 +391,7 @@ impl Playground {
     /// Positions of the paths being simulated, original coordinates (view): while a
     /// rollout is shared with Web Workers, those of the share simulated here.
     pub fn particles(&mut self) -> Float32Array {
-        let (y, _) = self.run.sampler().particles();
+        let y = self.run.sampler().observe().particles;
         let y = match self.shares.home_paths() {
             Some(n) => &y[..n * self.run.dim()],
             None => y,
@@ -401,7 +404,7 @@ impl Playground {
 
     /// Time t of the paths being simulated.
     pub fn rollout_time(&self) -> f64 {
-        self.run.sampler().particles().1
+        self.observe().time
     }
 
     fn refresh_samples(&mut self) {
@@ -409,7 +412,8 @@ impl Playground {
         if self.shown_iteration == Some(iteration) {
             return;
         }
-        let Some(rollout) = self.run.sampler().last_rollout() else {
+        let seen = self.run.sampler().observe();
+        let Some(rollout) = seen.last_rollout else {
             return;
         };
         let mut out = std::mem::take(&mut self.samples);
@@ -424,7 +428,7 @@ impl Playground {
                 *o = v as f32;
             }
         }
-        let (traj, _, _) = self.run.sampler().trajectories();
+        let traj = seen.trajectories.values;
         let mut out = std::mem::take(&mut self.trajectories);
         self.run.to_display_f32(traj, &mut out);
         self.trajectories = out;
@@ -438,11 +442,11 @@ impl Playground {
     }
 
     pub fn trajectory_count(&self) -> usize {
-        self.run.sampler().trajectories().1
+        self.observe().trajectories.count
     }
 
     pub fn trajectory_points(&self) -> usize {
-        self.run.sampler().trajectories().2
+        self.observe().trajectories.points
     }
 
     /// A few whole paths of the last completed rollout (count × points × 2, view).
@@ -501,7 +505,7 @@ impl Playground {
             w2: latest.and_then(|m| m.w2),
             tv: latest.and_then(|m| m.tv),
             samples: latest.map(|m| m.samples),
-            energy_evals: self.run.sampler().energy_evals(),
+            energy_evals: self.run.energy_evals(),
             work_units: self.work_units,
         })
     }
@@ -509,7 +513,7 @@ impl Playground {
     /// ASBS's stage {stage: "adjoint"|"corrector", k, stages, iteration, iterations}
     /// (k 1-based, iteration 0-based within the stage), or null for other samplers.
     pub fn stage(&self) -> Result<JsValue, JsError> {
-        to_js(&self.run.sampler().stage())
+        to_js(&self.observe().stage)
     }
 
     /// ASBS's corrector h at `points` (n × d, original coordinates) as vectors (a copy),
@@ -541,12 +545,12 @@ impl Playground {
             oracle: Option<Vec<f64>>,
             density: Option<Vec<f64>>,
         }
-        let Some(ddpm) = self.run.sampler().as_ddpm() else {
+        let Some(ddpm) = self.observe().ddpm else {
             return Ok(JsValue::NULL);
         };
-        let oracle = ddpm.oracle();
+        let oracle = ddpm.oracle;
         to_js(&Curves {
-            learned: ddpm.denoiser(&xs, t),
+            learned: ddpm.denoiser.at(&xs, t),
             oracle: oracle.map(|o| xs.iter().map(|&x| o.mean(x as f64, t)).collect()),
             density: oracle.map(|o| xs.iter().map(|&x| o.density(x as f64, t)).collect()),
         })
@@ -571,20 +575,17 @@ impl Playground {
 
     /// Whether paths run from t = 1 down to t = 0 (DDPM's reverse chain) rather than up.
     pub fn time_reversed(&self) -> bool {
-        self.run.sampler().as_ddpm().is_some()
+        self.observe().time_reversed
     }
 
     /// DDPM's T (its time grid is j/T), or 0 for other samplers.
     pub fn ddpm_steps(&self) -> usize {
-        self.run.sampler().as_ddpm().map_or(0, |d| d.steps())
+        self.observe().ddpm.map_or(0, |d| d.steps)
     }
 
     /// DDPM's σ_q, or NaN for other samplers.
     pub fn sigma_q(&self) -> f64 {
-        self.run
-            .sampler()
-            .as_ddpm()
-            .map_or(f64::NAN, |d| d.sigma_q())
+        self.observe().ddpm.map_or(f64::NAN, |d| d.sigma_q)
     }
 
     /// DDPM's learned time marginals p_t: histograms of the last training rollout's reverse
@@ -592,15 +593,15 @@ impl Playground {
     /// t = j/T, each a density like `marginal_truth(0)` (a copy); empty before the first
     /// rollout and for other samplers.
     pub fn ddpm_time_histograms(&self) -> Vec<f32> {
-        let Some(ddpm) = self.run.sampler().as_ddpm() else {
+        let Some(ddpm) = self.observe().ddpm else {
             return Vec::new();
         };
-        let Some(chain) = ddpm.last_chain() else {
+        let Some(chain) = ddpm.chain else {
             return Vec::new();
         };
         let m = &self.run.truth.marginals[0];
         let bins = m.density.len();
-        let t_count = ddpm.steps() + 1;
+        let t_count = ddpm.steps + 1;
         let n = chain.len() / t_count;
         let mut out = vec![0f32; t_count * bins];
         let mut h = vec![0f64; bins];
@@ -622,7 +623,7 @@ impl Playground {
     /// n draws of the reverse sampler driven by the exact oracle f* (docs/methods.md §4), for
     /// mixture targets under DDPM (a copy); undefined otherwise. Seeded by the run's seed.
     pub fn oracle_samples(&self, n: usize) -> Option<Vec<f32>> {
-        let oracle = self.run.sampler().as_ddpm()?.oracle()?;
+        let oracle = self.observe().ddpm?.oracle?;
         let mut rng = crate::rng::Rng::new(self.run.config.seed ^ 0x0AC1_E5A3);
         Some(
             oracle
@@ -668,5 +669,12 @@ impl Playground {
     /// Entries in the history.
     pub fn history_len(&self) -> usize {
         self.run.history.iteration.len()
+    }
+}
+
+impl Playground {
+    /// What the run's sampler offers to look at now.
+    fn observe(&self) -> Observation<'_> {
+        self.run.sampler().observe()
     }
 }

@@ -198,8 +198,8 @@ fn same_seed_same_run() {
     b.run_iterations(3, |_| {}).unwrap();
     assert_eq!(a.history.loss, b.history.loss);
     assert_eq!(
-        a.sampler().last_rollout().unwrap().samples,
-        b.sampler().last_rollout().unwrap().samples
+        a.sampler().observe().last_rollout.unwrap().samples,
+        b.sampler().observe().last_rollout.unwrap().samples
     );
 }
 
@@ -210,8 +210,10 @@ fn divergence_rolls_back_to_the_last_good_iteration() {
     let mut run = Run::new(config).unwrap();
     let err = run.run_iterations(500, |_| {}).unwrap_err();
     assert!(err.contains("learning rate"), "{err}");
-    let (x, _) = run.sampler().particles();
+    let x = run.sampler().observe().particles;
     assert!(x.iter().all(|v| v.is_finite()));
+    // The count goes back with the state: 64 endpoint gradients per completed iteration.
+    assert_eq!(run.energy_evals(), 64 * run.sampler().iteration() as u64);
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! Identities and seeded convergence tests of ASBS and of Adjoint Sampling from a source.
 
 use boltzmann_playground::config::Config;
-use boltzmann_playground::energy::{EnergySpec, Target};
+use boltzmann_playground::energy::{EnergySpec, EvalCounter, Target};
 use boltzmann_playground::rng::Rng;
 use boltzmann_playground::run::Run;
 use boltzmann_playground::sampler::Stage;
@@ -37,16 +37,19 @@ fn point_source_asbs_is_adjoint_sampling_bit_for_bit() {
     let mut b = cb.build_sampler(t.energy.clone()).unwrap();
     assert_eq!((a.name(), b.name()), ("adjoint", "asbs"));
     assert!(
-        b.stage().is_none(),
+        b.observe().stage.is_none(),
         "a point source has no corrector stages"
     );
     for unit in 0..6 * (20 + 5) {
         let (wa, wb) = (a.work().unwrap(), b.work().unwrap());
         assert_eq!(wa, wb, "unit {unit}");
-        assert_eq!(a.particles().0, b.particles().0, "unit {unit}");
+        assert_eq!(a.observe().particles, b.observe().particles, "unit {unit}");
     }
     assert_eq!(a.iteration(), 6);
-    let (ra, rb) = (a.last_rollout().unwrap(), b.last_rollout().unwrap());
+    let (ra, rb) = (
+        a.observe().last_rollout.unwrap(),
+        b.observe().last_rollout.unwrap(),
+    );
     assert_eq!(ra.samples, rb.samples);
     for (x, y) in ra
         .log_weights
@@ -75,12 +78,12 @@ fn path_weights_are_unbiased_from_a_gaussian_source_for_any_control() {
     let t = target(&c);
     let mut s = c.build_sampler(t.energy.clone()).unwrap();
     // Untrained: u ≡ 0 and h ≡ 0 (zero-initialized outputs).
-    let h = s.vector_field(&[-1.0, 0.0, 2.5]).unwrap();
+    let h = s.observe().corrector.unwrap().at(&[-1.0, 0.0, 2.5]);
     assert_eq!(h, vec![0.0, 0.0, 0.0]);
     while s.iteration() < 8 {
         s.work().unwrap();
     }
-    let h = s.vector_field(&[-1.0, 0.0, 2.5]).unwrap();
+    let h = s.observe().corrector.unwrap().at(&[-1.0, 0.0, 2.5]);
     assert!(h.iter().any(|&v| v != 0.0), "the corrector trained: {h:?}");
     let r = s.draw(40_000, &mut Rng::new(3));
     let log_w = r.log_weights.unwrap();
@@ -118,10 +121,11 @@ fn stages_alternate_k_times_then_adjoint_matching_continues() {
                           "stages": 2, "adjoint_iters": 2, "corrector_iters": 1}),
     );
     let t = target(&c);
-    let mut s = c.build_sampler(t.energy.clone()).unwrap();
+    let evals = EvalCounter::new();
+    let mut s = c.build_sampler(evals.wrap(t.energy.clone())).unwrap();
     let mut seen = vec![];
     while s.iteration() < 8 {
-        if let Some(info) = s.stage() {
+        if let Some(info) = s.observe().stage {
             let step = (s.iteration(), info.stage, info.k, info.iteration);
             if seen.last() != Some(&step) {
                 seen.push(step);
@@ -143,8 +147,9 @@ fn stages_alternate_k_times_then_adjoint_matching_continues() {
             (7, A, 2, 3),
         ]
     );
-    // Corrector iterations take no energy gradients: 6 AM iterations of 16 paths.
-    assert_eq!(s.energy_evals(), 6 * 16);
+    // An AM iteration evaluates (E, ∇E) at its 16 endpoints; a CM iteration takes no
+    // gradients, only the 16 energies of its rollout's path weights (the metrics').
+    assert_eq!(evals.count(), 6 * 16 + 2 * 16);
 }
 
 #[test]

@@ -10,7 +10,7 @@ use serde_json::json;
 fn first_rollout(partial: serde_json::Value) -> Vec<u32> {
     let mut run = Run::new(Config::from_partial(&partial).unwrap()).unwrap();
     run.run_iterations(1, |_| {}).unwrap();
-    let r = run.sampler().last_rollout().unwrap();
+    let r = run.sampler().observe().last_rollout.unwrap();
     r.samples.iter().map(|v| v.to_bits()).collect()
 }
 

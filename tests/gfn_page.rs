@@ -4,12 +4,12 @@
 //! `browser` preset's mode discovery on 25GMM (docs/methods.md §5, §7).
 
 use boltzmann_playground::config::Config;
-use boltzmann_playground::energy::Target;
+use boltzmann_playground::energy::{EvalCounter, Target};
 use boltzmann_playground::metrics::modes::mode_masses;
 use boltzmann_playground::rng::Rng;
 use boltzmann_playground::run::Run;
 use boltzmann_playground::sampler::gfn::{GfnSampler, Objective};
-use boltzmann_playground::sampler::Sampler;
+use boltzmann_playground::sampler::{Sampler, Trajectories};
 use serde_json::json;
 
 mod common;
@@ -38,7 +38,11 @@ fn shown_residuals_are_log_z_plus_the_zero_network_path_terms() {
         s.rollout_and_gradients().unwrap();
         let (xs, ..) = s.batch_view();
         let res = s.trajectory_residuals();
-        let (traj, count, points) = s.trajectories();
+        let Trajectories {
+            values: traj,
+            count,
+            points,
+        } = s.observe().trajectories;
         assert_eq!((count, points, res.len()), (16, t + 1, 16));
         let sigma2 = c.t_scale;
         let mut mean_gap = 0.0;
@@ -77,15 +81,16 @@ fn local_search_runs_at_the_configured_cadence() {
         json!({"energy": "gmm9", "steps": 4, "batch": 8, "hidden": 8,
                           "explore": 0.1, "local_search": true, "ls_every": 4}),
     );
-    let e = Target::new(&c.energy, 1.0).unwrap().energy;
+    let evals = EvalCounter::new();
+    let e = evals.wrap(Target::new(&c.energy, 1.0).unwrap().energy);
     let mut s = GfnSampler::new(Objective::parse(&c.sampler).unwrap(), &c.settings(), e).unwrap();
     let mut per_iteration = Vec::new();
     let mut last = 0;
     while s.iteration() < 10 {
         s.work().unwrap();
         if s.iteration() > per_iteration.len() {
-            per_iteration.push(s.energy_evals() - last);
-            last = s.energy_evals();
+            per_iteration.push(evals.count() - last);
+            last = evals.count();
         }
     }
     let searched: Vec<usize> = (0..10).filter(|&i| per_iteration[i] >= 8 * 200).collect();

@@ -97,9 +97,9 @@ fn fingerprint(config: &Value) -> Vec<u64> {
         .chain(&h.ess)
         .map(|v| v.to_bits())
         .collect();
-    let rollout = run.sampler().last_rollout().expect("a rollout");
+    let rollout = run.sampler().observe().last_rollout.expect("a rollout");
     bits.extend(rollout.samples.iter().map(|v| v.to_bits() as u64));
-    bits.push(run.sampler().energy_evals());
+    bits.push(run.energy_evals());
     bits
 }
 

@@ -14,6 +14,7 @@
 
 pub mod affine;
 pub mod catalog;
+pub mod counted;
 pub mod formula;
 pub mod funnel;
 pub mod gmm;
@@ -23,6 +24,7 @@ pub mod wells;
 
 pub use affine::{Affine, Pulled};
 pub use catalog::{Build, CatalogRow, ExactSampler, QuadratureSpec, Size, TargetFamily};
+pub use counted::{Counted, EvalCounter};
 pub use formula::{Formula, FormulaEnergy, FormulaError, FormulaSpec};
 pub use quadrature::{DensityGrid, GroundTruth, Marginal};
 

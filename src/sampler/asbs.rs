@@ -60,7 +60,7 @@ use super::registry::{self, Capabilities, Family, Flat, FromFlat, SamplerInfo};
 use super::replay_buffer::{ReplayBuffer, WeightedIndex};
 use super::rollout::{PathBatch, DRAW_CHUNK, MAX_FEATURES, TRAJECTORIES};
 use super::source::Source;
-use super::{Phase, Rollout, Sampler, Stage, StageInfo, Work};
+use super::{Observation, Phase, Rollout, Sampler, Stage, StageInfo, Trajectories, Work};
 use crate::energy::Energy;
 use crate::nn::{Activation, Adam, FourierFeatures, Mlp, Workspace};
 use crate::rng::Rng;
@@ -253,12 +253,7 @@ const POTENTIAL_NODES: usize = 8;
 impl LearnedCorrector {
     /// h at the rows of `x` (n × d), into `out`.
     fn eval_into(&mut self, x: &[f32], d: usize, out: &mut [f32]) {
-        let view = ndarray::ArrayView2::from_shape((x.len() / d, d), x).expect("n × d");
-        let h = self.net.forward(view, &mut self.ws);
-        out.copy_from_slice(h.as_slice().expect("contiguous"));
-        if let Some(affine) = &self.affine {
-            affine.add_to(x, out);
-        }
+        corrector_at(&self.net, self.affine.as_ref(), &mut self.ws, x, d, out);
     }
 
     /// ψ(x) = ∫₀¹ h(r + s(x − r))·(x − r) ds = log φ̂₁(x) − log φ̂₁(r) for the rows of `x`
@@ -357,6 +352,43 @@ impl LearnedCorrector {
     }
 }
 
+/// h(x) = net(x) (+ A x + b with the affine part) at the rows of `x` (n × d), into `out`.
+fn corrector_at(
+    net: &Mlp,
+    affine: Option<&AffineFit>,
+    ws: &mut Workspace,
+    x: &[f32],
+    d: usize,
+    out: &mut [f32],
+) {
+    let view = ndarray::ArrayView2::from_shape((x.len() / d, d), x).expect("n × d");
+    let h = net.forward(view, ws);
+    out.copy_from_slice(h.as_slice().expect("contiguous"));
+    if let Some(affine) = affine {
+        affine.add_to(x, out);
+    }
+}
+
+/// ASBS's learned corrector h as observed ([`Observation::corrector`]), for drawing its
+/// field; evaluating it changes nothing in the sampler.
+#[derive(Clone, Copy)]
+pub struct CorrectorField<'a> {
+    corrector: &'a LearnedCorrector,
+    dim: usize,
+}
+
+impl CorrectorField<'_> {
+    /// h at the rows of `x` (n × d, sampler coordinates): n × d.
+    pub fn at(&self, x: &[f32]) -> Vec<f32> {
+        let c = self.corrector;
+        let mut out = vec![0.0; x.len()];
+        // Its own scratch: the sampler's workspace stays the sampler's.
+        let mut ws = Workspace::new();
+        corrector_at(&c.net, c.affine.as_ref(), &mut ws, x, self.dim, &mut out);
+        out
+    }
+}
+
 #[derive(Clone)]
 enum Corrector {
     /// h = ∇log p₀¹ (the base law at t = 1): Adjoint Sampling's term, exact for a point source.
@@ -396,7 +428,6 @@ pub struct AsbsSampler {
     rng: Rng,
     phase: Phase,
     iteration: usize,
-    energy_evals: u64,
     rollout: PathBatch,
     /// X_0 of the paths in flight.
     x0: Vec<f32>,
@@ -495,7 +526,6 @@ impl AsbsSampler {
             rng,
             phase: Phase::Rollout,
             iteration: 0,
-            energy_evals: 0,
             last: None,
             inner: 0,
             loss_sum: 0.0,
@@ -547,17 +577,6 @@ impl AsbsSampler {
             }
             Corrector::Learned(c) => c.eval_into(x, d, out),
         }
-    }
-
-    /// The corrector at the given points (n × d), for drawing its field; None when it is the
-    /// fixed base-marginal term.
-    pub fn corrector_field(&mut self, x: &[f32]) -> Option<Vec<f32>> {
-        if matches!(self.corrector, Corrector::BaseMarginal) {
-            return None;
-        }
-        let mut out = vec![0.0; x.len()];
-        self.corrector_into(x, &mut out);
-        Some(out)
     }
 
     fn record_trajectories(&mut self) {
@@ -662,7 +681,8 @@ impl AsbsSampler {
                             affine.add(xp, &scratch);
                         }
                     }
-                    // Energies for the page's metrics only; the CM stage itself needs none.
+                    // Energies for the rollout's metrics only; the CM stage itself needs
+                    // none. Like every evaluation in `work`, they count as training's.
                     let e = self.energy.energy(&xg);
                     log_weights.push(self.path_log_weight(e, &xg, &mut scratch, p));
                 }
@@ -687,7 +707,6 @@ impl AsbsSampler {
             }
         }
         if stage == Stage::Adjoint {
-            self.energy_evals += n as u64;
             self.rebuild_weighted_index()?;
         } else if let Corrector::Learned(c) = &mut self.corrector {
             if let Some(affine) = &mut c.affine {
@@ -1029,24 +1048,6 @@ impl Sampler for AsbsSampler {
         self.phase
     }
 
-    fn energy_evals(&self) -> u64 {
-        self.energy_evals
-    }
-
-    fn particles(&self) -> (&[f32], f64) {
-        (&self.rollout.x, self.grid.times[self.rollout.step])
-    }
-
-    fn last_rollout(&self) -> Option<&Rollout> {
-        self.last.as_ref()
-    }
-
-    fn trajectories(&self) -> (&[f32], usize, usize) {
-        let points = self.grid.steps() + 1;
-        let k = self.trajectories.len() / (points * self.dim);
-        (&self.trajectories, k, points)
-    }
-
     fn draw(&mut self, n: usize, rng: &mut Rng) -> Rollout {
         let d = self.dim;
         let mut samples = Vec::with_capacity(n * d);
@@ -1089,25 +1090,44 @@ impl Sampler for AsbsSampler {
         }
     }
 
-    fn stage(&self) -> Option<StageInfo> {
-        if matches!(self.corrector, Corrector::BaseMarginal) {
-            return None;
-        }
-        let (stage, k, within) = self.stage_of(self.iteration);
-        Some(StageInfo {
-            stage,
-            k: k + 1,
-            stages: self.stages,
-            iteration: within,
-            iterations: match stage {
-                Stage::Adjoint => self.adjoint_iters,
-                Stage::Corrector => self.corrector_iters,
+    fn observe(&self) -> Observation<'_> {
+        let points = self.grid.steps() + 1;
+        let (stage, corrector) = match &self.corrector {
+            Corrector::BaseMarginal => (None, None),
+            Corrector::Learned(c) => {
+                let (stage, k, within) = self.stage_of(self.iteration);
+                let info = StageInfo {
+                    stage,
+                    k: k + 1,
+                    stages: self.stages,
+                    iteration: within,
+                    iterations: match stage {
+                        Stage::Adjoint => self.adjoint_iters,
+                        Stage::Corrector => self.corrector_iters,
+                    },
+                };
+                let field = CorrectorField {
+                    corrector: c,
+                    dim: self.dim,
+                };
+                (Some(info), Some(field))
+            }
+        };
+        Observation {
+            particles: &self.rollout.x,
+            time: self.grid.times[self.rollout.step],
+            time_reversed: false,
+            trajectories: Trajectories {
+                values: &self.trajectories,
+                count: self.trajectories.len() / (points * self.dim),
+                points,
             },
-        })
-    }
-
-    fn vector_field(&mut self, x: &[f32]) -> Option<Vec<f32>> {
-        self.corrector_field(x)
+            last_rollout: self.last.as_ref(),
+            stage,
+            corrector,
+            ddpm: None,
+            gfn: None,
+        }
     }
 
     fn open_rollout(&mut self) -> Option<crate::sampler::rollout::OpenRollout<'_>> {
@@ -1145,7 +1165,6 @@ impl Sampler for AsbsSampler {
         }
         out.put_u64("rng", &self.rng.state());
         out.put_usize("iteration", self.iteration);
-        out.put_u64("energy_evals", &[self.energy_evals]);
         out.put_f32("particles", &self.rollout.x);
         out.put_f32("trajectories", &self.trajectories);
         Rollout::save_state(self.last.as_ref(), &mut out, "last.");
@@ -1176,7 +1195,6 @@ impl Sampler for AsbsSampler {
         }
         self.rng = Rng::from_state(&from.u64s("rng")?)?;
         self.iteration = from.usize("iteration")?;
-        self.energy_evals = from.u64("energy_evals")?;
         from.read_f32_into("particles", &mut self.rollout.x)?;
         from.read_f32_into("trajectories", &mut self.trajectories)?;
         self.last = Rollout::load_state(from, "last.", self.rollout.x.len() / self.dim, self.dim)?;

@@ -20,7 +20,7 @@
 use super::oracle::Oracle;
 use super::registry::{Capabilities, Family, Flat, FromFlat, SamplerInfo};
 use super::rollout::{DRAW_CHUNK, MAX_FEATURES, TRAJECTORIES};
-use super::{Phase, Rollout, Sampler, Work};
+use super::{DdpmObservation, Observation, Phase, Rollout, Sampler, Trajectories, Work};
 use crate::energy::{Energy, EnergySpec, Target};
 use crate::nn::{Activation, Adam, FourierFeatures, Mlp, Workspace};
 use crate::rng::Rng;
@@ -193,26 +193,12 @@ impl DdpmSampler {
         self.oracle.as_ref()
     }
 
-    pub fn sigma_q(&self) -> f64 {
-        self.sigma_q
-    }
-
-    /// T, the number of forward steps.
-    pub fn steps(&self) -> usize {
-        self.steps
-    }
-
-    /// The learned f_θ(x, t) at the given points.
-    pub fn denoiser(&self, xs: &[f32], t: f64) -> Vec<f32> {
-        let mut inputs = Array2::zeros((xs.len(), 1 + self.features.dim()));
-        let mut ws = Workspace::new();
-        fill(&mut inputs, xs, &self.features, t);
-        let out = self.net.forward(inputs.view(), &mut ws);
-        let scale = (self.sigma_q * self.sigma_q / self.steps as f64) as f32;
-        xs.iter()
-            .zip(out.iter())
-            .map(|(&x, &s)| x + scale * s)
-            .collect()
+    fn learned_denoiser(&self) -> Denoiser<'_> {
+        Denoiser {
+            net: &self.net,
+            features: &self.features,
+            scale: (self.sigma_q * self.sigma_q / self.steps as f64) as f32,
+        }
     }
 
     /// The last completed training rollout's reverse chain: (T + 1) × paths values, row i
@@ -313,6 +299,30 @@ impl DdpmSampler {
     }
 }
 
+/// DDPM's learned denoiser f_θ(x, t) = x + σ_q²Δt·s_θ(x, t) as observed
+/// ([`DdpmObservation::denoiser`]); evaluating it changes nothing in the sampler.
+#[derive(Clone, Copy)]
+pub struct Denoiser<'a> {
+    net: &'a Mlp,
+    features: &'a FourierFeatures,
+    /// σ_q²Δt.
+    scale: f32,
+}
+
+impl Denoiser<'_> {
+    /// f_θ(x, t) at the points `xs`.
+    pub fn at(&self, xs: &[f32], t: f64) -> Vec<f32> {
+        let mut inputs = Array2::zeros((xs.len(), 1 + self.features.dim()));
+        let mut ws = Workspace::new();
+        fill(&mut inputs, xs, self.features, t);
+        let out = self.net.forward(inputs.view(), &mut ws);
+        xs.iter()
+            .zip(out.iter())
+            .map(|(&x, &s)| x + self.scale * s)
+            .collect()
+    }
+}
+
 fn fill(inputs: &mut Array2<f32>, x: &[f32], features: &FourierFeatures, t: f64) {
     let mut tf = [0f32; MAX_FEATURES];
     let tf = &mut tf[..features.dim()];
@@ -398,24 +408,6 @@ impl Sampler for DdpmSampler {
         self.phase
     }
 
-    /// DDPM never evaluates the energy.
-    fn energy_evals(&self) -> u64 {
-        0
-    }
-
-    fn particles(&self) -> (&[f32], f64) {
-        (&self.x, 1.0 - self.reverse_step as f64 / self.steps as f64)
-    }
-
-    fn last_rollout(&self) -> Option<&Rollout> {
-        self.last.as_ref()
-    }
-
-    fn trajectories(&self) -> (&[f32], usize, usize) {
-        let points = self.steps + 1;
-        (&self.trajectories, self.trajectories.len() / points, points)
-    }
-
     fn draw(&mut self, n: usize, rng: &mut Rng) -> Rollout {
         let mut samples = Vec::with_capacity(n);
         let sd = self.sigma_q / (self.steps as f64).sqrt();
@@ -448,8 +440,30 @@ impl Sampler for DdpmSampler {
         }
     }
 
-    fn as_ddpm(&self) -> Option<&DdpmSampler> {
-        Some(self)
+    /// DDPM never evaluates the energy; its particles run down in time.
+    fn observe(&self) -> Observation<'_> {
+        let points = self.steps + 1;
+        Observation {
+            particles: &self.x,
+            time: 1.0 - self.reverse_step as f64 / self.steps as f64,
+            time_reversed: true,
+            trajectories: Trajectories {
+                values: &self.trajectories,
+                count: self.trajectories.len() / points,
+                points,
+            },
+            last_rollout: self.last.as_ref(),
+            stage: None,
+            corrector: None,
+            ddpm: Some(DdpmObservation {
+                steps: self.steps,
+                sigma_q: self.sigma_q,
+                chain: self.last_chain(),
+                denoiser: self.learned_denoiser(),
+                oracle: self.oracle(),
+            }),
+            gfn: None,
+        }
     }
 
     fn save_state(&self) -> StateMap {
@@ -508,11 +522,16 @@ mod tests {
         let n = 2000;
         assert_eq!(chain.len(), n * 11);
         // Its last row (t = 0) is the rollout's samples, and its trajectories are its paths.
+        let seen = s.observe();
         assert_eq!(
             &chain[10 * n..],
-            s.last_rollout().unwrap().samples.as_slice()
+            seen.last_rollout.unwrap().samples.as_slice()
         );
-        let (traj, count, points) = s.trajectories();
+        let Trajectories {
+            values: traj,
+            count,
+            points,
+        } = seen.trajectories;
         for p in 0..count {
             for i in 0..points {
                 assert_eq!(traj[p * points + i], chain[i * n + p]);

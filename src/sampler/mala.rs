@@ -7,7 +7,7 @@
 //! makes ν exactly invariant whatever η is.
 
 use super::registry::{Capabilities, Family, Flat, FromFlat, SamplerInfo};
-use super::{Phase, Rollout, Sampler, Work};
+use super::{Observation, Phase, Rollout, Sampler, Trajectories, Work};
 use crate::energy::Energy;
 use crate::rng::Rng;
 use crate::state::StateMap;
@@ -27,7 +27,6 @@ pub struct MalaChains {
     grad_log_r: Vec<f64>,
     /// Per-chain acceptance of the last step.
     accepted: Vec<bool>,
-    energy_evals: u64,
     // Scratch for proposals, kept to avoid allocating every step.
     proposal: Vec<f64>,
     proposal_grad: Vec<f64>,
@@ -66,7 +65,6 @@ impl MalaChains {
             log_r,
             grad_log_r,
             accepted: vec![false; n],
-            energy_evals: n as u64,
             proposal: vec![0.0; n * dim],
             proposal_grad: vec![0.0; n * dim],
             proposal_log_r: vec![0.0; n],
@@ -106,7 +104,6 @@ impl MalaChains {
         {
             *v = -*v;
         }
-        self.energy_evals += self.n_chains() as u64;
         for c in 0..self.n_chains() {
             let rows = c * d..(c + 1) * d;
             let (x, gx) = (&self.states[rows.clone()], &self.grad_log_r[rows.clone()]);
@@ -154,21 +151,15 @@ impl MalaChains {
     pub fn step_size(&self) -> f64 {
         self.step
     }
-
-    /// Gradient evaluations so far (one per chain at the start and per step).
-    pub fn energy_evals(&self) -> u64 {
-        self.energy_evals
-    }
 }
 
 impl MalaChains {
-    /// Saves the chains (states, log R, ∇log R, η, counters) under `prefix`.
+    /// Saves the chains (states, log R, ∇log R, η, acceptances) under `prefix`.
     pub fn save_state(&self, out: &mut StateMap, prefix: &str) {
         out.put_f64(&format!("{prefix}states"), &self.states);
         out.put_f64(&format!("{prefix}log_r"), &self.log_r);
         out.put_f64(&format!("{prefix}grad_log_r"), &self.grad_log_r);
         out.put_scalar(&format!("{prefix}step"), self.step);
-        out.put_u64(&format!("{prefix}energy_evals"), &[self.energy_evals]);
         let accepted: Vec<u64> = self.accepted.iter().map(|&a| a as u64).collect();
         out.put_u64(&format!("{prefix}accepted"), &accepted);
     }
@@ -179,7 +170,6 @@ impl MalaChains {
         from.read_f64_into(&format!("{prefix}log_r"), &mut self.log_r)?;
         from.read_f64_into(&format!("{prefix}grad_log_r"), &mut self.grad_log_r)?;
         self.step = from.scalar(&format!("{prefix}step"))?;
-        self.energy_evals = from.u64(&format!("{prefix}energy_evals"))?;
         let accepted = from.u64s(&format!("{prefix}accepted"))?;
         if accepted.len() != self.accepted.len() {
             return Err(format!(
@@ -385,31 +375,26 @@ impl Sampler for MalaSampler {
         Phase::Rollout
     }
 
-    fn energy_evals(&self) -> u64 {
-        self.chains.energy_evals()
-    }
-
-    /// The chains' current states; t is the fraction of the iteration's steps done.
-    fn particles(&self) -> (&[f32], f64) {
-        (
-            &self.particles,
-            self.step_in_iteration as f64 / self.steps as f64,
-        )
-    }
-
-    fn last_rollout(&self) -> Option<&Rollout> {
-        self.last.as_ref()
-    }
-
-    /// The first 16 chains' paths over the last completed iteration (steps + 1 points).
-    fn trajectories(&self) -> (&[f32], usize, usize) {
+    /// The chains' current states, t the fraction of the iteration's steps done; the
+    /// trajectories are the first 16 chains' paths over the last completed iteration
+    /// (steps + 1 points).
+    fn observe(&self) -> Observation<'_> {
         let points = self.steps + 1;
-        let d = self.chains.dim();
-        (
-            &self.last_paths,
-            self.last_paths.len() / (points * d),
-            points,
-        )
+        Observation {
+            particles: &self.particles,
+            time: self.step_in_iteration as f64 / self.steps as f64,
+            time_reversed: false,
+            trajectories: Trajectories {
+                values: &self.last_paths,
+                count: self.last_paths.len() / (points * self.chains.dim()),
+                points,
+            },
+            last_rollout: self.last.as_ref(),
+            stage: None,
+            corrector: None,
+            ddpm: None,
+            gfn: None,
+        }
     }
 
     /// n samples: the current states of the first n chains when n ≤ paths; beyond that,
@@ -618,7 +603,6 @@ mod tests {
         assert!((chains.step_size() - 1.1).abs() < 1e-12);
         chains.adapt(0.1, 0.574);
         assert!((chains.step_size() - 0.99).abs() < 1e-12);
-        assert_eq!(chains.energy_evals(), n as u64);
     }
 
     /// A run of the MALA sampler through `Run`, as the command line drives it.
@@ -670,8 +654,8 @@ mod tests {
         let eta = mala_step_of(&run);
         let mut ys: Vec<f64> = run
             .sampler()
-            .particles()
-            .0
+            .observe()
+            .particles
             .iter()
             .map(|&v| v as f64)
             .collect();
@@ -715,7 +699,7 @@ mod tests {
         while s.iteration() < run.sampler().iteration() {
             s.work().unwrap();
         }
-        assert_eq!(s.particles().0, run.sampler().particles().0);
+        assert_eq!(s.observe().particles, run.sampler().observe().particles);
         s.chains().step_size()
     }
 
@@ -730,7 +714,8 @@ mod tests {
             let m = run.latest().unwrap();
             assert_eq!(m.mode_masses.len(), run.target.modes.len());
             let mut shown = Vec::new();
-            run.to_display_f32(&run.sampler().last_rollout().unwrap().samples, &mut shown);
+            let rollout = run.sampler().observe().last_rollout.unwrap();
+            run.to_display_f32(&rollout.samples, &mut shown);
             assert_eq!(shown.len(), 64 * 2);
             let r = run.report(500, 500, 200);
             assert_eq!(r.dim, d);
@@ -746,9 +731,9 @@ mod tests {
         }
         // draw beyond the chain count continues copies of the chains.
         let mut run = mala_run(serde_json::json!({"paths": 10, "steps": 5}), 1);
-        let before = run.sampler().particles().0.to_vec();
+        let before = run.sampler().observe().particles.to_vec();
         let r = run.report(35, 35, 35);
         assert_eq!(r.samples, 35);
-        assert_eq!(run.sampler().particles().0, &before[..]);
+        assert_eq!(run.sampler().observe().particles, &before[..]);
     }
 }

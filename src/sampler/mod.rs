@@ -4,6 +4,10 @@
 //!
 //! Training is cut into small bounded units of work — one Euler–Maruyama step of every
 //! path, or one gradient step — so the page can run as many as fit in a frame.
+//!
+//! A sampler evaluates the energy it was built with and counts nothing itself: `Run` gives
+//! it a counting energy ([`crate::energy::counted`]). What it offers to look at is one
+//! [`Observation`] ([`Sampler::observe`]); views never reach its concrete type.
 
 pub mod affine_fit;
 pub mod asbs;
@@ -12,6 +16,7 @@ pub mod ddpm;
 pub mod gfn;
 pub mod line_integral;
 pub mod mala;
+pub mod observation;
 pub mod oracle;
 #[cfg(not(target_arch = "wasm32"))]
 mod pool;
@@ -19,6 +24,8 @@ pub mod registry;
 pub mod replay_buffer;
 pub mod rollout;
 pub mod source;
+
+pub use observation::{DdpmObservation, GfnObservation, Observation, Trajectories};
 
 use crate::energy::Energy;
 use crate::rng::Rng;
@@ -87,33 +94,11 @@ pub trait Sampler: Send {
     /// Completed outer iterations.
     fn iteration(&self) -> usize;
     fn phase(&self) -> Phase;
-    /// Energy (gradient) evaluations so far, training only.
-    fn energy_evals(&self) -> u64;
-    /// Positions of the paths being simulated (n × d) and their time t.
-    fn particles(&self) -> (&[f32], f64);
-    /// The last completed training rollout.
-    fn last_rollout(&self) -> Option<&Rollout>;
-    /// A few whole paths of the last completed rollout: (values count × points × d, count, points).
-    fn trajectories(&self) -> (&[f32], usize, usize);
-    /// A fresh rollout of n paths with the current network, for evaluation; trains nothing.
+    /// A fresh rollout of n paths with the current network, for evaluation; trains nothing,
+    /// and `Run` does not count its energy evaluations as training's.
     fn draw(&mut self, n: usize, rng: &mut Rng) -> Rollout;
-    /// The stage of a staged sampler (ASBS), else None.
-    fn stage(&self) -> Option<StageInfo> {
-        None
-    }
-    /// A learned auxiliary field at the rows of `x` (n × d) for drawing (ASBS's corrector
-    /// h(x)), else None.
-    fn vector_field(&mut self, _x: &[f32]) -> Option<Vec<f32>> {
-        None
-    }
-    /// The DDPM sampler, for its oracle and denoiser views.
-    fn as_ddpm(&self) -> Option<&ddpm::DdpmSampler> {
-        None
-    }
-    /// The GFlowNet sampler, for its residual and replay-buffer views.
-    fn as_gfn(&self) -> Option<&gfn::GfnSampler> {
-        None
-    }
+    /// What the sampler offers to look at now (see [`Observation`]).
+    fn observe(&self) -> Observation<'_>;
     /// The training rollout opened for sharing its path blocks with Web Workers
     /// ([`rollout::OpenRollout`]), for samplers whose rollout is a `PathBatch` advanced by
     /// one network (Adjoint Sampling and ASBS); None for the others.

@@ -39,7 +39,7 @@ pub enum Family {
 pub struct Capabilities {
     /// Starts its paths from a source μ that can be drawn (`Run::source_samples`).
     pub source: bool,
-    /// Trains in stages (`Sampler::stage`).
+    /// Trains in stages (`Observation::stage`).
     pub stages: bool,
     /// Its training rollout can be shared with Web Workers (`Sampler::open_rollout`).
     pub shared_rollout: bool,

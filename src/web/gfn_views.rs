@@ -46,22 +46,20 @@ struct GfnState {
 #[wasm_bindgen]
 impl Playground {
     fn refresh_gfn(&mut self) {
-        let Some(gfn) = self.run.sampler().as_gfn() else {
+        let Some(gfn) = self.run.sampler().observe().gfn else {
             self.gfn.residuals.clear();
             self.gfn.buffer_d.clear();
             self.gfn.buffer_ls.clear();
             return;
         };
-        let key = (gfn.iteration_count(), self.run.sampler().energy_evals());
+        let key = (self.run.sampler().iteration(), self.run.energy_evals());
         if self.gfn.filled_at == Some(key) {
             return;
         }
         let views = &mut self.gfn;
         views.residuals.clear();
-        views
-            .residuals
-            .extend_from_slice(gfn.trajectory_residuals());
-        match gfn.local_search_buffers() {
+        views.residuals.extend_from_slice(gfn.residuals);
+        match gfn.buffers {
             Some((d, ls)) => {
                 let to_f32 = |xs: &[f64]| xs.iter().map(|&v| v as f32).collect::<Vec<f32>>();
                 let (d32, ls32) = (to_f32(d), to_f32(ls));
@@ -101,18 +99,17 @@ impl Playground {
     /// {log_z_learned, exploration, buffer_d, buffer_ls, backward, residual_reference} for
     /// GFlowNet samplers, null for others.
     pub fn gfn_state(&self) -> Result<JsValue, JsError> {
-        let Some(gfn) = self.run.sampler().as_gfn() else {
+        let Some(gfn) = self.run.sampler().observe().gfn else {
             return Ok(JsValue::NULL);
         };
-        let buffers = gfn.local_search_buffers();
         let d = self.run.dim();
         to_js(&GfnState {
-            log_z_learned: gfn.learned_log_z().map(|z| z + self.run.log_z_shift()),
-            exploration: gfn.exploration_at(gfn.iteration_count()),
-            buffer_d: buffers.map(|(b, _)| b.len() / d),
-            buffer_ls: buffers.map(|(_, b)| b.len() / d),
-            backward: gfn.trajectories_are_backward(),
-            residual_reference: gfn.residual_reference_name(),
+            log_z_learned: gfn.learned_log_z.map(|z| z + self.run.log_z_shift()),
+            exploration: gfn.exploration,
+            buffer_d: gfn.buffers.map(|(b, _)| b.len() / d),
+            buffer_ls: gfn.buffers.map(|(_, b)| b.len() / d),
+            backward: gfn.backward,
+            residual_reference: gfn.residual_reference,
         })
     }
 

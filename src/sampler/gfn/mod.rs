@@ -31,7 +31,7 @@ use self::policy::{
 use super::mala::MalaChains;
 use super::registry::{settings, Capabilities, Family, Flat, FromFlat, SamplerInfo};
 use super::rollout::{DRAW_CHUNK, TRAJECTORIES};
-use super::{Phase, Rollout, Sampler, Work};
+use super::{GfnObservation, Observation, Phase, Rollout, Sampler, Trajectories, Work};
 use crate::energy::Energy;
 use crate::nn::{Activation, Adam, Mlp, Workspace};
 use crate::rng::Rng;
@@ -310,7 +310,6 @@ pub struct GfnSampler {
     subtb_weights: Vec<f64>,
     rng: Rng,
     iteration: usize,
-    energy_evals: u64,
     stage: Stage,
     batch: Batch,
     /// One network workspace per time step, kept from forward pass to backward pass.
@@ -463,7 +462,6 @@ impl GfnSampler {
             subtb_weights: subtrajectory_weights(objective, steps, SUBTB_LAMBDA),
             rng,
             iteration: 0,
-            energy_evals: 0,
             stage: Stage::Begin,
             batch: Batch {
                 xs: vec![0.0; (steps + 1) * b * d],
@@ -565,9 +563,8 @@ impl GfnSampler {
         }
     }
 
-    /// The balance residual of each trajectory that [`Sampler::trajectories`] shows, from
-    /// the same batch (forward, or backward from D_LS: see
-    /// [`GfnSampler::trajectories_are_backward`]).
+    /// The balance residual of each trajectory that [`Observation::trajectories`] shows, from
+    /// the same batch (forward, or backward from D_LS: see [`GfnObservation::backward`]).
     pub fn trajectory_residuals(&self) -> &[f32] {
         &self.trajectory_residuals
     }
@@ -584,15 +581,6 @@ impl GfnSampler {
     /// TB's learned log Z, None for the other objectives.
     pub fn learned_log_z(&self) -> Option<f64> {
         (self.objective == Objective::Tb).then(|| self.log_z[0] as f64)
-    }
-
-    /// Completed iterations (as [`Sampler::iteration`], without the trait in scope).
-    pub fn iteration_count(&self) -> usize {
-        self.iteration
-    }
-
-    pub fn trajectories_are_backward(&self) -> bool {
-        self.trajectories_backward
     }
 
     pub fn local_search_buffers(&self) -> Option<(&[f64], &[f64])> {
@@ -708,7 +696,6 @@ impl GfnSampler {
     fn local_search_step(&mut self, k: usize) {
         let ls = self.local_search.as_mut().expect("local search");
         let chains = ls.chains.as_mut().expect("chains of a search in progress");
-        let evals = chains.energy_evals();
         ls.flags.clear();
         ls.flags
             .extend_from_slice(chains.step(self.energy.as_ref(), &mut self.rng));
@@ -723,7 +710,6 @@ impl GfnSampler {
             }
         }
         chains.adapt(rate, LS_TARGET_ACCEPTANCE);
-        self.energy_evals += chains.energy_evals() - evals;
         for (q, &v) in self.particles.iter_mut().zip(chains.states()) {
             *q = v as f32;
         }
@@ -754,7 +740,6 @@ impl GfnSampler {
                 self.energy.energy_grad(xp, &mut self.grad_e);
                 clipped_score(&self.grad_e, sp);
             }
-            self.energy_evals += b as u64;
             self.batch.scale[i] = self.policy.langevin_scale(t, &mut self.ws_langevin[i]);
         }
         let out = self.policy.out_dim();
@@ -856,7 +841,6 @@ impl GfnSampler {
                 let at = (i * b + p) * d;
                 self.batch.log_r[i * b + p] = -self.energy.energy(&self.batch.xs[at..at + d]);
             }
-            self.energy_evals += b as u64;
         }
         self.evaluate_step(i);
         self.show_particles(i);
@@ -870,7 +854,6 @@ impl GfnSampler {
                 let at = (j * b + p) * d;
                 self.batch.log_r[j * b + p] = -self.energy.energy(&self.batch.xs[at..at + d]);
             }
-            self.energy_evals += b as u64;
         }
         self.show_particles(j);
     }
@@ -929,7 +912,6 @@ impl GfnSampler {
                     self.backward
                         .add_gradients(t - 1, xp, xt, -1.0, None, Some(a));
                 }
-                self.energy_evals += b as u64;
                 loss / (b * d) as f64
             }
         };
@@ -1301,33 +1283,34 @@ impl Sampler for GfnSampler {
         }
     }
 
-    fn energy_evals(&self) -> u64 {
-        self.energy_evals
-    }
-
-    fn particles(&self) -> (&[f32], f64) {
-        (&self.particles, self.particle_time)
-    }
-
-    fn last_rollout(&self) -> Option<&Rollout> {
-        self.last.as_ref()
-    }
-
-    fn trajectories(&self) -> (&[f32], usize, usize) {
-        let points = self.steps + 1;
-        (
-            &self.trajectories,
-            self.trajectories.len() / (points * self.dim),
-            points,
-        )
-    }
-
     fn draw(&mut self, n: usize, rng: &mut Rng) -> Rollout {
         self.sample_paths(n, rng)
     }
 
-    fn as_gfn(&self) -> Option<&GfnSampler> {
-        Some(self)
+    fn observe(&self) -> Observation<'_> {
+        let points = self.steps + 1;
+        Observation {
+            particles: &self.particles,
+            time: self.particle_time,
+            time_reversed: false,
+            trajectories: Trajectories {
+                values: &self.trajectories,
+                count: self.trajectories.len() / (points * self.dim),
+                points,
+            },
+            last_rollout: self.last.as_ref(),
+            stage: None,
+            corrector: None,
+            ddpm: None,
+            gfn: Some(GfnObservation {
+                residuals: &self.trajectory_residuals,
+                residual_reference: self.residual_reference_name(),
+                backward: self.trajectories_backward,
+                buffers: self.local_search_buffers(),
+                learned_log_z: self.learned_log_z(),
+                exploration: self.exploration_at(self.iteration),
+            }),
+        }
     }
 
     fn save_state(&self) -> StateMap {
@@ -1351,7 +1334,6 @@ impl Sampler for GfnSampler {
         }
         out.put_u64("rng", &self.rng.state());
         out.put_usize("iteration", self.iteration);
-        out.put_u64("energy_evals", &[self.energy_evals]);
         out.put_f32("particles", &self.particles);
         out.put_scalar("particle_time", self.particle_time);
         out.put_f32("trajectories", &self.trajectories);
@@ -1381,7 +1363,6 @@ impl Sampler for GfnSampler {
         }
         self.rng = Rng::from_state(&from.u64s("rng")?)?;
         self.iteration = from.usize("iteration")?;
-        self.energy_evals = from.u64("energy_evals")?;
         // The arrays' lengths follow from the batch and dimension; say so when they differ.
         let (b, d) = (self.batch_size, self.dim);
         let sized = |e: String| format!("{e}; this run has batch {b} in dimension {d}");
