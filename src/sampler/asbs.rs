@@ -543,11 +543,16 @@ impl AsbsSampler {
 
     /// The stage of iteration `i`, its stage number k (0-based) and the iteration's index
     /// within that stage.
+    /// Iterations of one stage (AM then CM).
+    fn stage_cycle(&self) -> usize {
+        self.adjoint_iters + self.corrector_iters
+    }
+
     fn stage_of(&self, i: usize) -> (Stage, usize, usize) {
         if matches!(self.corrector, Corrector::BaseMarginal) {
             return (Stage::Adjoint, 0, i);
         }
-        let cycle = self.adjoint_iters + self.corrector_iters;
+        let cycle = self.stage_cycle();
         let k = i / cycle;
         if k >= self.stages {
             // Adjoint matching goes on in the last stage, counted on from its AM iterations.
@@ -948,10 +953,15 @@ impl Sampler for AsbsSampler {
 
     fn work(&mut self) -> Result<Work, String> {
         let (stage, _, within) = self.stage_of(self.iteration);
+        // After the K stages adjoint matching goes on as one more AM stage against the last
+        // corrector, and like every stage it starts with that corrector's mean installed
+        // and an empty buffer (module doc).
+        let starts_stage = self.iteration > 0
+            && (within == 0 || self.iteration == self.stages * self.stage_cycle());
         match self.phase {
             Phase::Rollout => {
                 if self.rollout.step == 0 {
-                    if within == 0 && self.iteration > 0 {
+                    if starts_stage {
                         // A new stage: rows of the previous problem are stale.
                         match (stage, &mut self.corrector) {
                             (Stage::Adjoint, Corrector::Learned(c)) => {
@@ -1331,6 +1341,56 @@ mod tests {
         assert!(
             curl > 0.05,
             "a random h is no gradient field: max |∇ψ − h| {curl}"
+        );
+    }
+
+    #[test]
+    fn adjoint_matching_after_the_k_stages_starts_like_a_stage() {
+        // One stage of 2 AM + 2 CM iterations, then continued AM: its first iteration must
+        // install the corrector's mean and replay only its own rows.
+        let config = Config::from_partial(&serde_json::json!({
+            "sampler": "asbs", "energy": "gmm9", "whiten": true, "source": "normal:0,1",
+            "weighted_replay": true, "stages": 1, "adjoint_iters": 2, "corrector_iters": 2,
+            "paths": 32, "steps": 8, "batch": 16, "inner_steps": 2, "hidden": 16,
+            "layers": 2, "buffer_capacity": 1000
+        }))
+        .unwrap();
+        let target = Target::new(&config.energy, config.temperature).unwrap();
+        let mut s = AsbsSampler::new(&config.settings(), target.energy.clone(), true).unwrap();
+        let iterate = |s: &mut AsbsSampler| loop {
+            if let Work::IterationDone { .. } = s.work().unwrap() {
+                break;
+            }
+        };
+        for _ in 0..4 {
+            iterate(&mut s);
+        }
+        assert_eq!(
+            s.buffer.len(),
+            2 * 32,
+            "the stage's two AM iterations' rows"
+        );
+        let Corrector::Learned(c) = &s.corrector else {
+            panic!("ASBS from a normal source learns its corrector")
+        };
+        assert!(c.averaged_count > 0, "the CM stage averaged its corrector");
+        let mean = c.averaged.params().to_vec();
+        iterate(&mut s);
+        assert_eq!(s.buffer.len(), 32, "continued AM replays its own rows only");
+        let Corrector::Learned(c) = &s.corrector else {
+            unreachable!()
+        };
+        assert_eq!(
+            c.net.params(),
+            &mean[..],
+            "the corrector's mean is installed"
+        );
+        assert_eq!(c.averaged_count, 0);
+        let info = s.observe().stage.unwrap();
+        assert_eq!((info.k, info.stages), (1, 1));
+        assert!(
+            info.iteration >= info.iterations,
+            "shown as past its stages"
         );
     }
 
