@@ -1,6 +1,6 @@
 //! The facade's part for embedding and sharing (docs/product.md): saving and restoring a run with
 //! its network's weights, checking a typed formula, and a cheap preview of a target for
-//! the custom element's poster. Kept beside `web.rs` so that file stays the core's views.
+//! the custom element's poster.
 
 use super::{input, to_js, Playground};
 use crate::config::Config;

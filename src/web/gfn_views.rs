@@ -1,7 +1,7 @@
 //! What the page's GFlowNet views read (docs/methods.md §5): each shown trajectory's balance
 //! residual, the replay buffers D and D_LS of local search, and the learned log Z, plus the
 //! choice of the 2-D projection of a d > 2 target. Arrays are zero-copy views of buffers
-//! the facade owns and refills in place (the rules at the top of `web.rs` hold).
+//! the facade owns and refills in place (the rules at the top of `web/mod.rs` hold).
 
 use super::{to_js, Playground};
 use js_sys::Float32Array;
@@ -79,7 +79,7 @@ impl Playground {
     /// perfectly trained sampler has every residual 0 (trajectory balance, docs/methods.md §5).
     pub fn trajectory_residuals(&mut self) -> Float32Array {
         self.refresh_gfn();
-        // SAFETY: a view of a buffer this object owns (see the top of web.rs).
+        // SAFETY: a view of a buffer this object owns (see the top of web/mod.rs).
         unsafe { Float32Array::view(&self.gfn.residuals) }
     }
 
