@@ -38,10 +38,16 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The top-level modules that `text` names as `crate::name`.
+/// The top-level modules that `text` names as `crate::name` in code: comments (which may
+/// point a reader to a higher layer) are left out.
 fn crate_uses(text: &str) -> Vec<String> {
+    let code: String = text
+        .lines()
+        .map(|line| line.split("//").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n");
     let mut used = Vec::new();
-    let mut rest = text;
+    let mut rest = code.as_str();
     while let Some(at) = rest.find("crate::") {
         rest = &rest[at + "crate::".len()..];
         let name: String = rest
@@ -90,6 +96,12 @@ fn no_module_uses_a_layer_above_its_own() {
         upward.is_empty(),
         "imports that point up a layer (file: modules above it): {upward:?}"
     );
+}
+
+#[test]
+fn a_use_in_code_counts_and_a_mention_in_a_comment_does_not() {
+    let text = "//! see `crate::web` for the page\nuse crate::nn::Mlp; // not crate::run\nlet x = crate::energy::Gmm::new();";
+    assert_eq!(crate_uses(text), ["nn", "energy"]);
 }
 
 #[test]
