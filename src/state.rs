@@ -16,9 +16,29 @@ use std::collections::BTreeMap;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Entry {
-    F32(String),
-    F64(String),
-    U64(String),
+    F32(Bytes),
+    F64(Bytes),
+    U64(Bytes),
+}
+
+/// An array's little-endian bytes: raw in memory, so that a run can keep its state after
+/// every iteration at the cost of a copy; base64 text in JSON.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bytes(pub Vec<u8>);
+
+impl Serialize for Bytes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&encode_base64(&self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Bytes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Bytes, D::Error> {
+        let text = String::deserialize(d)?;
+        decode_base64(&text)
+            .map(Bytes)
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 /// Named arrays (see the module comment).
@@ -32,17 +52,17 @@ impl StateMap {
 
     pub fn put_f32(&mut self, key: &str, values: &[f32]) {
         let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        self.0.insert(key.into(), Entry::F32(encode_base64(&bytes)));
+        self.0.insert(key.into(), Entry::F32(Bytes(bytes)));
     }
 
     pub fn put_f64(&mut self, key: &str, values: &[f64]) {
         let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        self.0.insert(key.into(), Entry::F64(encode_base64(&bytes)));
+        self.0.insert(key.into(), Entry::F64(Bytes(bytes)));
     }
 
     pub fn put_u64(&mut self, key: &str, values: &[u64]) {
         let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        self.0.insert(key.into(), Entry::U64(encode_base64(&bytes)));
+        self.0.insert(key.into(), Entry::U64(Bytes(bytes)));
     }
 
     /// A count or index.
@@ -63,29 +83,28 @@ impl StateMap {
         self.0.contains_key(key)
     }
 
-    fn bytes(&self, key: &str, want: &str, width: usize) -> Result<Vec<u8>, String> {
+    fn bytes(&self, key: &str, want: &str, width: usize) -> Result<&[u8], String> {
         let entry = self
             .0
             .get(key)
             .ok_or_else(|| format!("saved state: \"{key}\" is missing"))?;
-        let (kind, text) = match entry {
-            Entry::F32(t) => ("f32", t),
-            Entry::F64(t) => ("f64", t),
-            Entry::U64(t) => ("u64", t),
+        let (kind, bytes) = match entry {
+            Entry::F32(b) => ("f32", b),
+            Entry::F64(b) => ("f64", b),
+            Entry::U64(b) => ("u64", b),
         };
         if kind != want {
             return Err(format!(
                 "saved state: \"{key}\" holds {kind} values, expected {want}"
             ));
         }
-        let bytes = decode_base64(text).map_err(|e| format!("saved state: \"{key}\": {e}"))?;
-        if bytes.len() % width != 0 {
+        if bytes.0.len() % width != 0 {
             return Err(format!(
                 "saved state: \"{key}\" has {} bytes, not a whole number of {want} values",
-                bytes.len()
+                bytes.0.len()
             ));
         }
-        Ok(bytes)
+        Ok(&bytes.0)
     }
 
     pub fn f32s(&self, key: &str) -> Result<Vec<f32>, String> {

@@ -21,7 +21,8 @@
 
 import * as glue from "../pkg/boltzmann_playground.js";
 import { loadCore as loadWasmCore } from "./core.js";
-import { HistoryCopy, RunController, SUMMARY_EVERY, couldNotStartText, drawingStoppedText, messageOf } from "./controller.js";
+import { RunController, SUMMARY_EVERY, couldNotStartText, drawingStoppedText, messageOf } from "./controller.js";
+import { HistoryCopy } from "./history.js";
 import { readRegistry } from "./registry.js";
 import { currentRegistry, parseSetting, setRegistry } from "./state.js";
 import { Surface } from "./surface.js";

@@ -9,7 +9,8 @@
 import * as glue from "../pkg/boltzmann_playground.js";
 import { loadCore } from "./core.js";
 import { BUDGET, CUSTOM_ENERGY, DEFAULT_VIEWS, EXAMPLE_MIXTURE, PRESET_NOTES, VIEWS, createState, decodeHash, encodeHash, energyChoice, parseAxes, parseEnergy, parseSetting, setRegistry } from "./state.js";
-import { HistoryCopy, RunController, SUMMARY_EVERY, couldNotStartText, drawingStoppedText, messageOf } from "./controller.js";
+import { RunController, SUMMARY_EVERY, couldNotStartText, drawingStoppedText, messageOf } from "./controller.js";
+import { HistoryCopy } from "./history.js";
 import { readRegistry } from "./registry.js";
 import { boxSmooth, exactTimeMarginals, histogramDensity, tweedieResidual } from "./oned.js";
 import { Surface } from "./surface.js";

@@ -531,7 +531,7 @@ test("one palette: no file of the site but www/palette.css defines a colour; eac
 });
 
 test("HistoryCopy appends what is new and starts over when the history was replaced", async () => {
-  const { HistoryCopy } = await import("../../www/controller.js");
+  const { HistoryCopy } = await import("../../www/history.js");
   /** A stand-in for Playground's history: series of the given losses. */
   const fake = (losses) => ({
     losses,
