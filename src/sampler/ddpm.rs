@@ -537,7 +537,7 @@ mod tests {
                 assert_eq!(traj[p * points + i], chain[i * n + p]);
             }
         }
-        // Row 0 is x_1 ~ p_1 = target * N(0, σ_q²): variance Var(target) + σ_q² (= 2.5825 + 1).
+        // Row 0 is x_1 ~ p_1 = target * N(0, σ_q²): variance Var(target) + σ_q² (= 2.575 + 1).
         let row: Vec<f64> = chain[..n].iter().map(|&v| v as f64).collect();
         let mean = row.iter().sum::<f64>() / n as f64;
         let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n as f64;
